@@ -1,0 +1,213 @@
+//! The fleet-key artifact: the JSON document whose SHA-256 a deployment record logs.
+
+use serde::Deserialize;
+
+use crate::error::{ArtifactError, JsonErrorKind};
+use crate::fleet_id::FleetId;
+use crate::key::FleetKey;
+use crate::key_set::KeySet;
+use crate::role::Role;
+
+/// The JSON shape on the wire. Unknown fields are errors so that a field a newer producer adds cannot be silently
+/// ignored by an older verifier (serde also rejects duplicate fields).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArtifact {
+    fleet_id: String,
+    epoch: u64,
+    keys: Vec<RawKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    public_key: String,
+    role: String,
+}
+
+/// A fleet's keys for one epoch, as published in the binary-transparency log (schema in SPEC.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetKeyArtifact {
+    fleet_id: FleetId,
+    epoch: u64,
+    keys: KeySet,
+}
+
+impl FleetKeyArtifact {
+    /// Largest artifact accepted, in bytes. [`KeySet::MAX_KEYS`] entries take about 110 KiB; the margin allows
+    /// whitespace without letting an artifact make the verifier hash or parse unbounded input.
+    pub const MAX_LEN: usize = 1 << 20;
+
+    /// Assembles an artifact.
+    ///
+    /// ```
+    /// use fleet_bundle::{FleetId, FleetKey, FleetKeyArtifact, KeySet, Role};
+    /// let artifact = FleetKeyArtifact::new(
+    ///     FleetId::new("fleet-a")?,
+    ///     7,
+    ///     KeySet::new([FleetKey::new([0x11; 32], Role::OpaqueServer)?])?,
+    /// );
+    /// assert_eq!(artifact.epoch(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(fleet_id: FleetId, epoch: u64, keys: KeySet) -> Self {
+        Self { fleet_id, epoch, keys }
+    }
+
+    /// The fleet.
+    ///
+    /// ```
+    /// # use fleet_bundle::{FleetId, FleetKey, FleetKeyArtifact, KeySet, Role};
+    /// # let artifact = FleetKeyArtifact::new(FleetId::new("fleet-a")?, 7,
+    /// #     KeySet::new([FleetKey::new([0x11; 32], Role::OpaqueServer)?])?);
+    /// assert_eq!(artifact.fleet_id().as_str(), "fleet-a");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fleet_id(&self) -> &FleetId {
+        &self.fleet_id
+    }
+
+    /// The epoch.
+    ///
+    /// ```
+    /// # use fleet_bundle::{FleetId, FleetKey, FleetKeyArtifact, KeySet, Role};
+    /// # let artifact = FleetKeyArtifact::new(FleetId::new("fleet-a")?, 7,
+    /// #     KeySet::new([FleetKey::new([0x11; 32], Role::OpaqueServer)?])?);
+    /// assert_eq!(artifact.epoch(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The keys.
+    ///
+    /// ```
+    /// # use fleet_bundle::{FleetId, FleetKey, FleetKeyArtifact, KeySet, Role};
+    /// # let artifact = FleetKeyArtifact::new(FleetId::new("fleet-a")?, 7,
+    /// #     KeySet::new([FleetKey::new([0x11; 32], Role::OpaqueServer)?])?);
+    /// assert_eq!(artifact.keys().role_of(&[0x11; 32]), Some(Role::OpaqueServer));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    pub(crate) fn into_keys(self) -> KeySet {
+        self.keys
+    }
+
+    /// Parses an artifact. Keys may appear in any order; each public key at most once; hex is exactly 64 lowercase
+    /// digits; every key must pass the weak-key rules of its role.
+    ///
+    /// ```
+    /// use fleet_bundle::{ArtifactError, FleetKeyArtifact, Role};
+    /// let json = br#"{"fleet_id": "fleet-a", "epoch": 7, "keys": [
+    ///     {"public_key": "1111111111111111111111111111111111111111111111111111111111111111",
+    ///      "role": "opaque_server"}]}"#;
+    /// let artifact = FleetKeyArtifact::from_json(json)?;
+    /// assert_eq!(artifact.keys().role_of(&[0x11; 32]), Some(Role::OpaqueServer));
+    ///
+    /// let unknown_field = br#"{"fleet_id": "fleet-a", "epoch": 7, "keys": [], "extra": 1}"#;
+    /// assert!(matches!(FleetKeyArtifact::from_json(unknown_field), Err(ArtifactError::Json { .. })));
+    /// # Ok::<(), ArtifactError>(())
+    /// ```
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ArtifactError> {
+        if bytes.len() > Self::MAX_LEN {
+            return Err(ArtifactError::TooLarge {
+                len: bytes.len(),
+                max: Self::MAX_LEN,
+            });
+        }
+        let raw: RawArtifact = serde_json::from_slice(bytes).map_err(|error| ArtifactError::Json {
+            kind: match error.classify() {
+                serde_json::error::Category::Data => JsonErrorKind::Data,
+                serde_json::error::Category::Eof => JsonErrorKind::Eof,
+                serde_json::error::Category::Io | serde_json::error::Category::Syntax => JsonErrorKind::Syntax,
+            },
+            line: error.line(),
+            column: error.column(),
+        })?;
+        let fleet_id = FleetId::new(&raw.fleet_id)?;
+        if raw.keys.len() > KeySet::MAX_KEYS {
+            return Err(ArtifactError::KeySet(crate::error::KeySetError::TooMany {
+                count: raw.keys.len(),
+            }));
+        }
+        let mut keys = Vec::with_capacity(raw.keys.len());
+        for (index, key) in raw.keys.iter().enumerate() {
+            let public_key = decode_key_hex(&key.public_key).ok_or(ArtifactError::PublicKeyEncoding { index })?;
+            let role = Role::from_name(&key.role).ok_or(ArtifactError::UnknownRole { index })?;
+            let key = FleetKey::new(public_key, role).map_err(|error| ArtifactError::InvalidKey { index, error })?;
+            keys.push(key);
+        }
+        Ok(Self {
+            fleet_id,
+            epoch: raw.epoch,
+            keys: KeySet::new(keys)?,
+        })
+    }
+
+    /// The canonical JSON form: no whitespace, fields in schema order, keys sorted by public-key bytes, lowercase
+    /// hex. Producers should publish this form (any valid form verifies, since the log commits to exact bytes).
+    ///
+    /// ```
+    /// use fleet_bundle::{FleetId, FleetKey, FleetKeyArtifact, KeySet, Role};
+    /// let artifact = FleetKeyArtifact::new(
+    ///     FleetId::new("fleet-a")?,
+    ///     7,
+    ///     KeySet::new([FleetKey::new([0xab; 32], Role::IplsSession)?])?,
+    /// );
+    /// let json = artifact.to_json();
+    /// assert!(json.starts_with(br#"{"fleet_id":"fleet-a","epoch":7,"keys":[{"public_key":"abab"#));
+    /// assert_eq!(FleetKeyArtifact::from_json(&json)?, artifact);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_json(&self) -> Vec<u8> {
+        // Written by hand: every string is from a fixed alphabet (fleet-id characters, hex digits, role names) that
+        // JSON never escapes, so the output is exact and building it cannot fail.
+        let mut out = String::with_capacity(64 + 100 * self.keys.as_slice().len());
+        out.push_str("{\"fleet_id\":\"");
+        out.push_str(self.fleet_id.as_str());
+        out.push_str("\",\"epoch\":");
+        out.push_str(&self.epoch.to_string());
+        out.push_str(",\"keys\":[");
+        for (index, key) in self.keys.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"public_key\":\"");
+            out.push_str(&hex::encode(key.public_key()));
+            out.push_str("\",\"role\":\"");
+            out.push_str(key.role().name());
+            out.push_str("\"}");
+        }
+        out.push_str("]}");
+        out.into_bytes()
+    }
+}
+
+/// Exactly 64 lowercase hexadecimal digits. Uppercase is refused so that one key has one spelling in the log.
+fn decode_key_hex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0; 32];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_must_be_exactly_64_lowercase_digits() {
+        assert_eq!(decode_key_hex(&"ab".repeat(32)), Some([0xab; 32]));
+        assert_eq!(decode_key_hex(&"AB".repeat(32)), None);
+        assert_eq!(decode_key_hex(&"ab".repeat(31)), None);
+        assert_eq!(decode_key_hex(&"ab".repeat(33)), None);
+        assert_eq!(decode_key_hex(&format!("{}0x", "ab".repeat(31))), None);
+        assert_eq!(decode_key_hex(&format!("{} a", "ab".repeat(31))), None);
+    }
+}
