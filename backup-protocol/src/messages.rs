@@ -1,0 +1,329 @@
+//! The seven wire messages of the protocol and their byte encodings.
+//!
+//! Every encoding is `version (1) || type code (1) || len(user id) (1) || user id || fixed-length fields`, with no
+//! trailing bytes. `from_bytes` is total and also checks that every OPAQUE field is a valid OPAQUE value (group
+//! elements on the curve, and so on), so a message that parses is well-formed.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use ed25519_dalek::{SIGNATURE_LENGTH, Signature};
+use generic_array::typenum::Unsigned;
+use opaque_ke::errors::ProtocolError;
+use opaque_ke::{
+    CredentialFinalization, CredentialFinalizationLen, CredentialRequest, CredentialRequestLen, CredentialResponse,
+    CredentialResponseLen, RegistrationRequestLen, RegistrationResponseLen, RegistrationUploadLen,
+};
+
+use crate::codec::{self, Reader};
+use crate::error::{DecodeError, Error, decode};
+use crate::key::UserId;
+use crate::labels::type_code;
+use crate::suite::{KsfParams, Suite};
+use crate::wrap::{CHALLENGE_LEN, NONCE_LEN, RELEASE_LEN, WrappedKey};
+
+pub(crate) const OPAQUE_REGISTRATION_REQUEST_LEN: usize = <RegistrationRequestLen<Suite> as Unsigned>::USIZE;
+pub(crate) const OPAQUE_REGISTRATION_RESPONSE_LEN: usize = <RegistrationResponseLen<Suite> as Unsigned>::USIZE;
+pub(crate) const OPAQUE_REGISTRATION_UPLOAD_LEN: usize = <RegistrationUploadLen<Suite> as Unsigned>::USIZE;
+pub(crate) const OPAQUE_CREDENTIAL_REQUEST_LEN: usize = <CredentialRequestLen<Suite> as Unsigned>::USIZE;
+pub(crate) const OPAQUE_CREDENTIAL_RESPONSE_LEN: usize = <CredentialResponseLen<Suite> as Unsigned>::USIZE;
+pub(crate) const OPAQUE_CREDENTIAL_FINALIZATION_LEN: usize = <CredentialFinalizationLen<Suite> as Unsigned>::USIZE;
+
+/// Reads a fixed-length OPAQUE field and lets opaque-ke validate it.
+pub(crate) fn read_opaque<T>(
+    reader: &mut Reader<'_>,
+    len: usize,
+    field: &'static str,
+    parse: impl FnOnce(&[u8]) -> Result<T, ProtocolError>,
+) -> Result<T, DecodeError> {
+    parse(reader.take(len)?).map_err(|_| DecodeError::InvalidField(field))
+}
+
+fn read_signature(reader: &mut Reader<'_>) -> Result<Signature, DecodeError> {
+    // Any 64 bytes parse; strict verification rejects non-canonical values later.
+    Ok(Signature::from_bytes(&reader.array::<SIGNATURE_LENGTH>()?))
+}
+
+/// One encoding: its type code, its name in errors, and its body after the header and user id.
+pub(crate) trait Encoding: Sized {
+    const TYPE: u8;
+    const WHAT: &'static str;
+    fn user_id(&self) -> &UserId;
+    fn write_body(&self, out: &mut Vec<u8>);
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError>;
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = codec::header(Self::TYPE, 256);
+        self.user_id().write(&mut out);
+        self.write_body(&mut out);
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let parse = || {
+            let mut reader = Reader::header(bytes, Self::TYPE)?;
+            let user_id = UserId::read(&mut reader)?;
+            let value = Self::read_body(user_id, &mut reader)?;
+            reader.finish()?;
+            Ok(value)
+        };
+        parse().map_err(decode(Self::WHAT))
+    }
+}
+
+/// Gives a message type its public `to_bytes`, `from_bytes` and `user_id`.
+macro_rules! wire_methods {
+    ($name:ident) => {
+        impl $name {
+            /// Encodes the message.
+            pub fn to_bytes(&self) -> Vec<u8> {
+                Encoding::encode(self)
+            }
+
+            /// Decodes a message; any input gives the message or a typed error.
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+                <Self as Encoding>::decode(bytes)
+            }
+
+            /// The account the message is for.
+            pub fn user_id(&self) -> &UserId {
+                &self.user_id
+            }
+        }
+    };
+}
+
+/// Client → vault: starts registration. Body: OPAQUE `RegistrationRequest` (32).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrationRequest {
+    pub(crate) user_id: UserId,
+    pub(crate) opaque: opaque_ke::RegistrationRequest<Suite>,
+}
+wire_methods!(RegistrationRequest);
+
+impl Encoding for RegistrationRequest {
+    const TYPE: u8 = type_code::REGISTRATION_REQUEST;
+    const WHAT: &'static str = "registration request";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.opaque.serialize());
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let opaque = read_opaque(
+            reader,
+            OPAQUE_REGISTRATION_REQUEST_LEN,
+            "OPAQUE registration request",
+            opaque_ke::RegistrationRequest::deserialize,
+        )?;
+        Ok(Self { user_id, opaque })
+    }
+}
+
+/// Vault → client: the OPAQUE registration response, the vault's challenge and its signature.
+/// Body: challenge (32) || OPAQUE `RegistrationResponse` (64) || Ed25519 signature (64).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrationResponse {
+    pub(crate) user_id: UserId,
+    pub(crate) challenge: [u8; CHALLENGE_LEN],
+    pub(crate) opaque: opaque_ke::RegistrationResponse<Suite>,
+    pub(crate) signature: Signature,
+}
+wire_methods!(RegistrationResponse);
+
+impl Encoding for RegistrationResponse {
+    const TYPE: u8 = type_code::REGISTRATION_RESPONSE;
+    const WHAT: &'static str = "registration response";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.challenge);
+        out.extend_from_slice(&self.opaque.serialize());
+        out.extend_from_slice(&self.signature.to_bytes());
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            user_id,
+            challenge: reader.array()?,
+            opaque: read_opaque(
+                reader,
+                OPAQUE_REGISTRATION_RESPONSE_LEN,
+                "OPAQUE registration response",
+                opaque_ke::RegistrationResponse::deserialize,
+            )?,
+            signature: read_signature(reader)?,
+        })
+    }
+}
+
+/// Client → vault: the OPAQUE record and the wrapped backup key EK.
+/// Body: Argon2id parameters (12) || OPAQUE `RegistrationUpload` (192) || challenge (32) || K_NONCE (12) || EK (48).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistrationUpload {
+    pub(crate) user_id: UserId,
+    pub(crate) ksf: KsfParams,
+    pub(crate) opaque: opaque_ke::RegistrationUpload<Suite>,
+    pub(crate) wrapped: WrappedKey,
+}
+wire_methods!(RegistrationUpload);
+
+impl Encoding for RegistrationUpload {
+    const TYPE: u8 = type_code::REGISTRATION_UPLOAD;
+    const WHAT: &'static str = "registration upload";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.ksf.to_bytes());
+        out.extend_from_slice(&self.opaque.serialize());
+        self.wrapped.write(out);
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            user_id,
+            ksf: KsfParams::read(reader)?,
+            opaque: read_opaque(
+                reader,
+                OPAQUE_REGISTRATION_UPLOAD_LEN,
+                "OPAQUE registration upload",
+                opaque_ke::RegistrationUpload::deserialize,
+            )?,
+            wrapped: WrappedKey::read(reader)?,
+        })
+    }
+}
+
+impl fmt::Debug for RegistrationUpload {
+    // The OPAQUE record holds the masking key, which the vault keeps to itself: print only the routing fields.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistrationUpload")
+            .field("user_id", &self.user_id)
+            .field("ksf", &self.ksf)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Client → vault: starts a login (the vault charges one attempt before answering). Body: OPAQUE
+/// `CredentialRequest` (96).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub(crate) user_id: UserId,
+    pub(crate) opaque: CredentialRequest<Suite>,
+}
+wire_methods!(LoginRequest);
+
+impl Encoding for LoginRequest {
+    const TYPE: u8 = type_code::LOGIN_REQUEST;
+    const WHAT: &'static str = "login request";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.opaque.serialize());
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let opaque = read_opaque(
+            reader,
+            OPAQUE_CREDENTIAL_REQUEST_LEN,
+            "OPAQUE credential request",
+            CredentialRequest::deserialize,
+        )?;
+        Ok(Self { user_id, opaque })
+    }
+}
+
+/// Vault → client: the OPAQUE credential response, the record's Argon2id parameters and the vault's signature.
+/// Body: Argon2id parameters (12) || OPAQUE `CredentialResponse` (320) || Ed25519 signature (64).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginResponse {
+    pub(crate) user_id: UserId,
+    pub(crate) ksf: KsfParams,
+    pub(crate) opaque: CredentialResponse<Suite>,
+    pub(crate) signature: Signature,
+}
+wire_methods!(LoginResponse);
+
+impl Encoding for LoginResponse {
+    const TYPE: u8 = type_code::LOGIN_RESPONSE;
+    const WHAT: &'static str = "login response";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.ksf.to_bytes());
+        out.extend_from_slice(&self.opaque.serialize());
+        out.extend_from_slice(&self.signature.to_bytes());
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            user_id,
+            ksf: KsfParams::read(reader)?,
+            opaque: read_opaque(
+                reader,
+                OPAQUE_CREDENTIAL_RESPONSE_LEN,
+                "OPAQUE credential response",
+                CredentialResponse::deserialize,
+            )?,
+            signature: read_signature(reader)?,
+        })
+    }
+}
+
+/// Client → vault: the OPAQUE key-exchange finalization. Body: OPAQUE `CredentialFinalization` (64).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginFinalization {
+    pub(crate) user_id: UserId,
+    pub(crate) opaque: CredentialFinalization<Suite>,
+}
+wire_methods!(LoginFinalization);
+
+impl Encoding for LoginFinalization {
+    const TYPE: u8 = type_code::LOGIN_FINALIZATION;
+    const WHAT: &'static str = "login finalization";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.opaque.serialize());
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let opaque = read_opaque(
+            reader,
+            OPAQUE_CREDENTIAL_FINALIZATION_LEN,
+            "OPAQUE credential finalization",
+            CredentialFinalization::deserialize,
+        )?;
+        Ok(Self { user_id, opaque })
+    }
+}
+
+/// Vault → client: EK, K_NONCE and the registration challenge, sealed under SHARED_K.
+/// Body: nonce (12) || AES-256-GCM ciphertext of challenge || K_NONCE || EK (92) || tag (16).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRelease {
+    pub(crate) user_id: UserId,
+    pub(crate) nonce: [u8; NONCE_LEN],
+    pub(crate) sealed: [u8; RELEASE_LEN],
+}
+wire_methods!(KeyRelease);
+
+impl Encoding for KeyRelease {
+    const TYPE: u8 = type_code::KEY_RELEASE;
+    const WHAT: &'static str = "key release";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.nonce);
+        out.extend_from_slice(&self.sealed);
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            user_id,
+            nonce: reader.array()?,
+            sealed: reader.array()?,
+        })
+    }
+}

@@ -1,0 +1,428 @@
+//! The vault's half of the protocol: pure functions from (keys, stored state, message) to (new state, reply).
+//!
+//! Nothing here stores anything. The caller (vault-core) keeps [`PendingRegistration`], [`BackupRecord`] and
+//! [`VaultLoginState`] in its storage, enforces challenge expiry and single use, and counts attempts: the one
+//! point where an attempt must be charged is the `charge` callback of [`VaultLoginState::start`], which runs
+//! before the credential response exists.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use opaque_ke::{ServerLogin, ServerLoginParameters, ServerRegistration};
+use rand_core::{CryptoRng, RngCore};
+use subtle::ConstantTimeEq;
+
+use crate::codec::Reader;
+use crate::error::{DecodeError, Error};
+use crate::key::UserId;
+use crate::labels::{OPAQUE_CONTEXT, type_code};
+use crate::messages::{
+    Encoding, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, OPAQUE_REGISTRATION_UPLOAD_LEN,
+    RegistrationRequest, RegistrationResponse, RegistrationUpload, read_opaque,
+};
+use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers};
+use crate::transcript;
+use crate::vault_keys::VaultKeys;
+use crate::wrap::{self, CHALLENGE_LEN, NONCE_LEN, WrappedKey};
+
+/// Length of the serialized OPAQUE 3DH server state: session key (64) and expected client MAC (64).
+const SERVER_LOGIN_LEN: usize = 128;
+
+fn same_user(expected: &UserId, found: &UserId) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::UserMismatch)
+    }
+}
+
+fn login_parameters(user_id: &UserId) -> ServerLoginParameters<'_, '_> {
+    ServerLoginParameters {
+        context: Some(OPAQUE_CONTEXT),
+        identifiers: identifiers(user_id.as_bytes()),
+    }
+}
+
+/// A registration the vault has answered and awaits the upload for: the user and the challenge OPAQUE_C it
+/// issued. The caller stores it, expires it, and deletes it once [`PendingRegistration::finish`] succeeds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingRegistration {
+    user_id: UserId,
+    challenge: [u8; CHALLENGE_LEN],
+}
+
+impl PendingRegistration {
+    /// Answers a registration request: evaluates the OPRF, draws the challenge from `rng`, and signs
+    /// (challenge, request, response) with the fleet key.
+    ///
+    /// ```
+    /// # use backup_protocol::*;
+    /// # let mut rng = rand::rngs::OsRng;
+    /// let keys = VaultKeys::generate(&mut rng);
+    /// let config = ClientConfig::insecure_fast_for_testing(keys.pins());
+    /// let user = UserId::new(b"alice".to_vec())?;
+    /// let (client, request) = ClientRegistration::start(&mut rng, &config, user, b"correct horse")?;
+    /// let (pending, response) = PendingRegistration::start(&keys, &mut rng, &request)?;
+    /// let key = BackupKey::generate(&mut rng);
+    /// let upload = client.finish(&mut rng, &response, &key)?;
+    /// let record = pending.finish(&upload, &KsfPolicy::INSECURE_TESTING)?;
+    /// assert_eq!(record.user_id(), upload.user_id());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn start<R: CryptoRng + RngCore>(
+        keys: &VaultKeys,
+        rng: &mut R,
+        request: &RegistrationRequest,
+    ) -> Result<(Self, RegistrationResponse), Error> {
+        let opaque =
+            ServerRegistration::<Suite>::start(keys.server_setup(), request.opaque.clone(), request.user_id.as_bytes())
+                .map_err(|_| Error::Opaque)?
+                .message;
+        let mut challenge = [0u8; CHALLENGE_LEN];
+        rng.fill_bytes(&mut challenge);
+        let signature = keys.sign(&transcript::registration_response(
+            &request.user_id,
+            &challenge,
+            &request.opaque.serialize(),
+            &opaque.serialize(),
+        ));
+        let pending = Self {
+            user_id: request.user_id.clone(),
+            challenge,
+        };
+        let response = RegistrationResponse {
+            user_id: request.user_id.clone(),
+            challenge,
+            opaque,
+            signature,
+        };
+        Ok((pending, response))
+    }
+
+    /// Checks the upload against this registration (same user, same challenge, Argon2id parameters within
+    /// `policy`) and builds the record to store. A rejected upload leaves `self` usable.
+    pub fn finish(&self, upload: &RegistrationUpload, policy: &KsfPolicy) -> Result<BackupRecord, Error> {
+        same_user(&self.user_id, &upload.user_id)?;
+        if !bool::from(self.challenge.ct_eq(&upload.wrapped.challenge)) {
+            return Err(Error::ChallengeMismatch);
+        }
+        policy.check(&upload.ksf)?;
+        Ok(BackupRecord {
+            user_id: upload.user_id.clone(),
+            ksf: upload.ksf,
+            opaque: ServerRegistration::finish(upload.opaque.clone()),
+            wrapped: upload.wrapped.clone(),
+        })
+    }
+
+    /// The user this registration is for.
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// The challenge OPAQUE_C the vault issued.
+    pub fn challenge(&self) -> &[u8; CHALLENGE_LEN] {
+        &self.challenge
+    }
+
+    /// Encodes the pending registration for storage: `version || 0x22 || user id || challenge (32)`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decodes a stored pending registration.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Self::decode(bytes)
+    }
+}
+
+impl Encoding for PendingRegistration {
+    const TYPE: u8 = type_code::PENDING_REGISTRATION;
+    const WHAT: &'static str = "pending registration";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.challenge);
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            user_id,
+            challenge: reader.array()?,
+        })
+    }
+}
+
+/// What the vault stores per user: the OPAQUE record, the Argon2id parameters that go with it, and EK with its
+/// challenge and K_NONCE. It holds no key the vault could use to read K.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BackupRecord {
+    user_id: UserId,
+    ksf: KsfParams,
+    opaque: ServerRegistration<Suite>,
+    wrapped: WrappedKey,
+}
+
+impl BackupRecord {
+    /// The user the record belongs to.
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// The Argon2id parameters the client registered with.
+    pub fn ksf(&self) -> &KsfParams {
+        &self.ksf
+    }
+
+    /// Encodes the record for storage:
+    /// `version || 0x21 || user id || Argon2id parameters (12) || OPAQUE record (192) || challenge (32) ||
+    /// K_NONCE (12) || EK (48)`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decodes a stored record.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Self::decode(bytes)
+    }
+}
+
+impl Encoding for BackupRecord {
+    const TYPE: u8 = type_code::BACKUP_RECORD;
+    const WHAT: &'static str = "backup record";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.ksf.to_bytes());
+        out.extend_from_slice(&self.opaque.serialize());
+        self.wrapped.write(out);
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            user_id,
+            ksf: KsfParams::read(reader)?,
+            opaque: read_opaque(
+                reader,
+                OPAQUE_REGISTRATION_UPLOAD_LEN,
+                "OPAQUE record",
+                ServerRegistration::deserialize,
+            )?,
+            wrapped: WrappedKey::read(reader)?,
+        })
+    }
+}
+
+impl fmt::Debug for BackupRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackupRecord")
+            .field("user_id", &self.user_id)
+            .field("ksf", &self.ksf)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`VaultLoginState::start`] produced no response.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginStartError<E> {
+    /// The request was rejected; nothing was charged.
+    Rejected(Error),
+    /// The `charge` callback failed, so no response was computed.
+    NotCharged(E),
+}
+
+impl<E: fmt::Display> fmt::Display for LoginStartError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(error) => write!(f, "login request rejected: {error}"),
+            Self::NotCharged(error) => write!(f, "attempt could not be charged: {error}"),
+        }
+    }
+}
+
+impl<E: core::error::Error + 'static> core::error::Error for LoginStartError<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Rejected(error) => Some(error),
+            Self::NotCharged(error) => Some(error),
+        }
+    }
+}
+
+/// The vault's state between the login response and the client's finalization. Holds the OPAQUE session key:
+/// zeroized on drop, and `Debug` prints only the user.
+#[derive(Clone)]
+pub struct VaultLoginState {
+    user_id: UserId,
+    opaque: ServerLogin<Suite>,
+    /// `None` for an unknown user, whose login can never finish.
+    wrapped: Option<WrappedKey>,
+}
+
+impl VaultLoginState {
+    /// Answers a login request.
+    ///
+    /// `record` is the user's stored record, or `None` if the user has none: the vault then answers with
+    /// OPAQUE's fake response (with [`KsfParams::RECOMMENDED`]), through the same code path, so that the response
+    /// does not reveal whether the user exists.
+    ///
+    /// `charge` runs after the request is validated and before any part of the response is computed: this is
+    /// where the caller durably charges one attempt (the client can tell a wrong password from the response
+    /// alone, so an attempt must be paid for before the response leaves). It runs for unknown users too. If it
+    /// fails, no response exists.
+    ///
+    /// ```
+    /// # use backup_protocol::*;
+    /// # let mut rng = rand::rngs::OsRng;
+    /// # let keys = VaultKeys::generate(&mut rng);
+    /// # let config = ClientConfig::insecure_fast_for_testing(keys.pins());
+    /// # let user = UserId::new(b"alice".to_vec())?;
+    /// # let key = BackupKey::generate(&mut rng);
+    /// # let (client, request) = ClientRegistration::start(&mut rng, &config, user.clone(), b"pw")?;
+    /// # let (pending, response) = PendingRegistration::start(&keys, &mut rng, &request)?;
+    /// # let record = pending.finish(&client.finish(&mut rng, &response, &key)?, &KsfPolicy::INSECURE_TESTING)?;
+    /// let mut attempts = 0;
+    /// let (client, request) = ClientLogin::start(&mut rng, &config, user, b"pw")?;
+    /// let (state, response) = VaultLoginState::start(&keys, &mut rng, Some(&record), &request, || {
+    ///     attempts += 1; // a real vault makes this durable first
+    ///     Ok::<(), core::convert::Infallible>(())
+    /// })
+    /// .expect("request is valid");
+    /// assert_eq!(attempts, 1);
+    /// let (awaiting, finalization) = client.finish(&mut rng, &response)?;
+    /// let release = state.finish(&mut rng, &finalization)?;
+    /// assert_eq!(awaiting.open(&release)?, key);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn start<R, E>(
+        keys: &VaultKeys,
+        rng: &mut R,
+        record: Option<&BackupRecord>,
+        request: &LoginRequest,
+        charge: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(Self, LoginResponse), LoginStartError<E>>
+    where
+        R: CryptoRng + RngCore,
+    {
+        if let Some(record) = record {
+            same_user(&record.user_id, &request.user_id).map_err(LoginStartError::Rejected)?;
+        }
+        charge().map_err(LoginStartError::NotCharged)?;
+
+        let ksf = record.map_or(KsfParams::RECOMMENDED, |record| record.ksf);
+        let started = ServerLogin::start(
+            rng,
+            keys.server_setup(),
+            record.map(|record| record.opaque.clone()),
+            request.opaque.clone(),
+            request.user_id.as_bytes(),
+            login_parameters(&request.user_id),
+        )
+        .map_err(|_| LoginStartError::Rejected(Error::Opaque))?;
+        let signature = keys.sign(&transcript::login_response(
+            &request.user_id,
+            &request.opaque.serialize(),
+            &ksf,
+            &started.message.serialize(),
+        ));
+        let state = Self {
+            user_id: request.user_id.clone(),
+            opaque: started.state,
+            wrapped: record.map(|record| record.wrapped.clone()),
+        };
+        let response = LoginResponse {
+            user_id: request.user_id.clone(),
+            ksf,
+            opaque: started.message,
+            signature,
+        };
+        Ok((state, response))
+    }
+
+    /// Authenticates the client's finalization and, on success, seals EK under SHARED_K (nonce from `rng`).
+    /// Success is the caller's signal to reset the attempt counter. A rejected finalization leaves `self` usable.
+    pub fn finish<R: CryptoRng + RngCore>(
+        &self,
+        rng: &mut R,
+        finalization: &LoginFinalization,
+    ) -> Result<KeyRelease, Error> {
+        same_user(&self.user_id, &finalization.user_id)?;
+        let finished = self
+            .opaque
+            .clone()
+            .finish(finalization.opaque.clone(), login_parameters(&self.user_id))
+            .map_err(|_| Error::ClientAuthenticationFailed)?;
+        // A fake login cannot authenticate; this arm only keeps the types honest.
+        let wrapped = self.wrapped.as_ref().ok_or(Error::ClientAuthenticationFailed)?;
+        let shared_k = wrap::shared_k(&finished.session_key);
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        Ok(KeyRelease {
+            user_id: self.user_id.clone(),
+            nonce,
+            sealed: wrap::seal_release(&shared_k, &self.user_id, nonce, wrapped),
+        })
+    }
+
+    /// The user this login is for.
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// Encodes the state for storage between the two login messages (it holds the session key: store it as a
+    /// secret): `version || 0x23 || user id || OPAQUE server state (128) || 0x00, or 0x01 || challenge (32) ||
+    /// K_NONCE (12) || EK (48)`.
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(self.encode())
+    }
+
+    /// Decodes a stored state.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Self::decode(bytes)
+    }
+}
+
+impl Encoding for VaultLoginState {
+    const TYPE: u8 = type_code::VAULT_LOGIN_STATE;
+    const WHAT: &'static str = "vault login state";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&zeroize::Zeroizing::new(self.opaque.serialize()));
+        match &self.wrapped {
+            None => out.push(0),
+            Some(wrapped) => {
+                out.push(1);
+                wrapped.write(out);
+            }
+        }
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let opaque = read_opaque(
+            reader,
+            SERVER_LOGIN_LEN,
+            "OPAQUE server state",
+            ServerLogin::deserialize,
+        )?;
+        let wrapped = match reader.u8()? {
+            0 => None,
+            1 => Some(WrappedKey::read(reader)?),
+            _ => return Err(DecodeError::InvalidField("record presence flag")),
+        };
+        Ok(Self {
+            user_id,
+            opaque,
+            wrapped,
+        })
+    }
+}
+
+impl fmt::Debug for VaultLoginState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultLoginState")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,167 @@
+//! The vault's long-term keys and the public pins a client checks them against.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use opaque_ke::ServerSetup;
+use rand_core::{CryptoRng, RngCore};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::codec::{self, Reader};
+use crate::error::{DecodeError, Error, decode};
+use crate::labels::type_code;
+use crate::suite::Suite;
+
+/// Length of a serialized OPAQUE `ServerSetup`: OPRF seed (64), server private key (32) and the public key of the
+/// fake records used for unknown users (32). The server public key is recomputed from the private key.
+const SERVER_SETUP_LEN: usize = 128;
+
+/// Length of an OPAQUE (ristretto255) public key.
+pub const OPAQUE_PUBLIC_KEY_LEN: usize = 32;
+
+/// The vault fleet's secret keys: the OPAQUE server setup (OPRF seed and static key pair) and the Ed25519 key that
+/// signs every response. A deployment loads them once; every replica holds the same value.
+///
+/// `Debug` prints only the public halves.
+///
+/// ```
+/// use backup_protocol::VaultKeys;
+/// let keys = VaultKeys::generate(&mut rand::rngs::OsRng);
+/// let file = keys.to_bytes();
+/// let loaded = VaultKeys::from_bytes(&file)?;
+/// assert_eq!(loaded.pins(), keys.pins());
+/// # Ok::<(), backup_protocol::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct VaultKeys {
+    server_setup: ServerSetup<Suite>,
+    signing_key: SigningKey,
+}
+
+impl VaultKeys {
+    /// Makes fresh keys.
+    pub fn generate<R: CryptoRng + RngCore>(rng: &mut R) -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut());
+        Self {
+            server_setup: ServerSetup::new(rng),
+            signing_key: SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// The public values a client pins (normally delivered in a signed fleet bundle).
+    pub fn pins(&self) -> VaultPins {
+        VaultPins {
+            fleet_key: self.signing_key.verifying_key(),
+            opaque_server_key: self.opaque_public_key(),
+        }
+    }
+
+    /// Encodes the keys, OPRF seed included (a setup restored without it would answer every login wrongly):
+    /// `version || 0x31 || ServerSetup (128) || Ed25519 seed (32)`.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(codec::header(type_code::VAULT_KEYS, SERVER_SETUP_LEN + 32));
+        out.extend_from_slice(&Zeroizing::new(self.server_setup.serialize()));
+        out.extend_from_slice(self.signing_key.as_bytes());
+        out
+    }
+
+    /// Decodes keys written by [`VaultKeys::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Self::read(bytes).map_err(decode("vault keys"))
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, type_code::VAULT_KEYS)?;
+        let server_setup = ServerSetup::<Suite>::deserialize(reader.take(SERVER_SETUP_LEN)?)
+            .map_err(|_| DecodeError::InvalidField("OPAQUE server setup"))?;
+        let seed = Zeroizing::new(reader.array::<32>()?);
+        reader.finish()?;
+        Ok(Self {
+            server_setup,
+            signing_key: SigningKey::from_bytes(&seed),
+        })
+    }
+
+    pub(crate) fn server_setup(&self) -> &ServerSetup<Suite> {
+        &self.server_setup
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> Signature {
+        self.signing_key.sign(message)
+    }
+
+    fn opaque_public_key(&self) -> [u8; OPAQUE_PUBLIC_KEY_LEN] {
+        let mut key = [0u8; OPAQUE_PUBLIC_KEY_LEN];
+        key.copy_from_slice(&self.server_setup.keypair().public().serialize());
+        key
+    }
+}
+
+impl fmt::Debug for VaultKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultKeys")
+            .field("pins", &self.pins())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a client trusts about the vault: the fleet's Ed25519 response-signing key and the OPAQUE server public key.
+///
+/// ```
+/// use backup_protocol::{VaultKeys, VaultPins};
+/// let pins = VaultKeys::generate(&mut rand::rngs::OsRng).pins();
+/// let again = VaultPins::new(pins.fleet_key().to_bytes(), *pins.opaque_server_key())?;
+/// assert_eq!(again, pins);
+/// // The identity point is a weak key: signatures under it are forgeable.
+/// let mut identity = [0u8; 32];
+/// identity[0] = 1;
+/// assert!(VaultPins::new(identity, *pins.opaque_server_key()).is_err());
+/// # Ok::<(), backup_protocol::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VaultPins {
+    fleet_key: VerifyingKey,
+    opaque_server_key: [u8; OPAQUE_PUBLIC_KEY_LEN],
+}
+
+impl VaultPins {
+    /// Builds pins from raw keys, rejecting an Ed25519 key that is not a canonical point or is of small order.
+    pub fn new(fleet_key: [u8; 32], opaque_server_key: [u8; OPAQUE_PUBLIC_KEY_LEN]) -> Result<Self, Error> {
+        let fleet_key = VerifyingKey::from_bytes(&fleet_key).map_err(|_| Error::WeakPinnedKey)?;
+        if fleet_key.is_weak() {
+            return Err(Error::WeakPinnedKey);
+        }
+        Ok(Self {
+            fleet_key,
+            opaque_server_key,
+        })
+    }
+
+    /// The fleet's response-signing key.
+    pub fn fleet_key(&self) -> &VerifyingKey {
+        &self.fleet_key
+    }
+
+    /// The OPAQUE server public key.
+    pub fn opaque_server_key(&self) -> &[u8; OPAQUE_PUBLIC_KEY_LEN] {
+        &self.opaque_server_key
+    }
+
+    /// Strict Ed25519 verification (canonical encodings, no small-order components) under the fleet key.
+    pub(crate) fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), Error> {
+        self.fleet_key
+            .verify_strict(message, signature)
+            .map_err(|_| Error::BadVaultSignature)
+    }
+
+    pub(crate) fn check_opaque_server_key(&self, key: &[u8]) -> Result<(), Error> {
+        if bool::from(self.opaque_server_key.as_slice().ct_eq(key)) {
+            Ok(())
+        } else {
+            Err(Error::UnpinnedServerKey)
+        }
+    }
+}

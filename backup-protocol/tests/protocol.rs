@@ -1,0 +1,440 @@
+//! The key-wrap protocol end to end: success, wrong password, impersonation, tampering, replay, wrong account.
+
+mod common;
+
+use backup_protocol::{
+    BackupRecord, ClientConfig, ClientLogin, ClientRegistration, Error, KeyRelease, KsfParams, KsfPolicy,
+    LoginFinalization, LoginRequest, LoginResponse, LoginStartError, PendingRegistration, RegistrationRequest,
+    RegistrationResponse, RegistrationUpload, VaultKeys, VaultLoginState,
+};
+use common::{PASSWORD, World, flips, user};
+
+#[allow(clippy::unnecessary_wraps)] // the shape of the vault's charge callback
+fn no_charge() -> Result<(), ()> {
+    Ok(())
+}
+
+#[test]
+fn register_then_retrieve_returns_k() {
+    let mut world = World::new(1);
+    let record = world.register();
+    let recovered = world.retrieve(&record, PASSWORD).unwrap();
+    assert_eq!(recovered, world.key);
+}
+
+#[test]
+fn retrieval_works_from_stored_bytes_on_a_new_device() {
+    let mut world = World::new(2);
+    let record = BackupRecord::from_bytes(&world.register().to_bytes()).unwrap();
+    // A new device knows only the pins and the password: a fresh config and fresh randomness.
+    let keys = VaultKeys::from_bytes(&world.keys.to_bytes()).unwrap();
+    world.keys = keys;
+    world.config = ClientConfig::insecure_fast_for_testing(world.keys.pins());
+    assert_eq!(world.retrieve(&record, PASSWORD).unwrap(), world.key);
+}
+
+#[test]
+fn wrong_password_is_a_typed_error_and_releases_nothing() {
+    let mut world = World::new(3);
+    let record = world.register();
+    let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), b"hunter2").unwrap();
+    let (_state, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    assert_eq!(
+        client.finish(&mut world.rng, &response).err(),
+        Some(Error::WrongPassword)
+    );
+}
+
+#[test]
+fn a_vault_outside_the_fleet_is_rejected_at_registration_and_login() {
+    let mut world = World::new(5);
+    let record = world.register();
+    let impostor = VaultKeys::generate(&mut world.rng);
+
+    let (client, request) =
+        ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (_, response) = PendingRegistration::start(&impostor, &mut world.rng, &request).unwrap();
+    assert_eq!(
+        client.finish(&mut world.rng, &response, &world.key).err(),
+        Some(Error::BadVaultSignature)
+    );
+
+    let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (_, response) = VaultLoginState::start(&impostor, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    assert_eq!(
+        client.finish(&mut world.rng, &response).err(),
+        Some(Error::BadVaultSignature)
+    );
+}
+
+#[test]
+fn an_opaque_server_key_other_than_the_pinned_one_is_rejected() {
+    let mut world = World::new(6);
+    let other = VaultKeys::generate(&mut world.rng);
+    // The fleet key is right but the OPAQUE key is not the pinned one.
+    let pins = backup_protocol::VaultPins::new(
+        world.keys.pins().fleet_key().to_bytes(),
+        *other.pins().opaque_server_key(),
+    )
+    .unwrap();
+    let config = ClientConfig::insecure_fast_for_testing(pins);
+    let (client, request) = ClientRegistration::start(&mut world.rng, &config, world.user.clone(), PASSWORD).unwrap();
+    let (_, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+    assert_eq!(
+        client.finish(&mut world.rng, &response, &world.key).err(),
+        Some(Error::UnpinnedServerKey)
+    );
+}
+
+#[test]
+fn every_flip_of_registration_messages_is_rejected() {
+    let mut world = World::new(7);
+    let (client, request) =
+        ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (pending, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+
+    // A tampered request that still parses is answered, and the client rejects the answer.
+    for (position, flipped) in flips(&request.to_bytes()) {
+        let Ok(tampered) = RegistrationRequest::from_bytes(&flipped) else {
+            continue;
+        };
+        let (_, answer) = PendingRegistration::start(&world.keys, &mut world.rng, &tampered).unwrap();
+        assert!(
+            client.finish(&mut world.rng, &answer, &world.key).is_err(),
+            "request flip at {position} went unnoticed"
+        );
+    }
+
+    for (position, flipped) in flips(&response.to_bytes()) {
+        let rejected = RegistrationResponse::from_bytes(&flipped).map_or(true, |tampered| {
+            client.finish(&mut world.rng, &tampered, &world.key).is_err()
+        });
+        assert!(rejected, "response flip at {position} went unnoticed");
+    }
+
+    // The vault cannot check the OPAQUE envelope, so a tampered upload that it accepts must fail at retrieval.
+    let upload = client.finish(&mut world.rng, &response, &world.key).unwrap();
+    for (position, flipped) in flips(&upload.to_bytes()) {
+        let rejected = RegistrationUpload::from_bytes(&flipped)
+            .and_then(|tampered| pending.finish(&tampered, &KsfPolicy::INSECURE_TESTING))
+            .map_or(true, |record| world.retrieve(&record, PASSWORD).is_err());
+        assert!(rejected, "upload flip at {position} went unnoticed");
+    }
+}
+
+#[test]
+fn every_flip_of_login_messages_and_of_ek_is_rejected() {
+    let mut world = World::new(8);
+    let record = world.register();
+    let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (state, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+
+    for (position, flipped) in flips(&request.to_bytes()) {
+        let Ok(tampered) = LoginRequest::from_bytes(&flipped) else {
+            continue;
+        };
+        let answered = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &tampered, no_charge);
+        let rejected = answered.map_or(true, |(_, answer)| client.finish(&mut world.rng, &answer).is_err());
+        assert!(rejected, "login request flip at {position} went unnoticed");
+    }
+
+    for (position, flipped) in flips(&response.to_bytes()) {
+        let rejected = LoginResponse::from_bytes(&flipped)
+            .map_or(true, |tampered| client.finish(&mut world.rng, &tampered).is_err());
+        assert!(rejected, "login response flip at {position} went unnoticed");
+    }
+
+    let (pending, finalization) = client.finish(&mut world.rng, &response).unwrap();
+    for (position, flipped) in flips(&finalization.to_bytes()) {
+        let rejected = LoginFinalization::from_bytes(&flipped)
+            .map_or(true, |tampered| state.finish(&mut world.rng, &tampered).is_err());
+        assert!(rejected, "finalization flip at {position} went unnoticed");
+    }
+
+    let release = state.finish(&mut world.rng, &finalization).unwrap();
+    for (position, flipped) in flips(&release.to_bytes()) {
+        let rejected = KeyRelease::from_bytes(&flipped).map_or(true, |tampered| pending.open(&tampered).is_err());
+        assert!(rejected, "key release flip at {position} went unnoticed");
+    }
+    assert_eq!(
+        pending.open(&release).unwrap(),
+        world.key,
+        "the untampered release still opens"
+    );
+
+    // EK, K_NONCE and the challenge are the last 92 bytes of the stored record.
+    let stored = record.to_bytes();
+    let wrapped_start = stored.len() - 92;
+    for (position, flipped) in flips(&stored).filter(|(position, _)| *position >= wrapped_start) {
+        let tampered = BackupRecord::from_bytes(&flipped).unwrap();
+        assert_eq!(
+            world.retrieve(&tampered, PASSWORD).err(),
+            Some(Error::WrappedKeyRejected),
+            "EK flip at {position} went unnoticed"
+        );
+    }
+}
+
+#[test]
+fn replayed_messages_from_another_exchange_are_rejected() {
+    let mut world = World::new(9);
+    let record = world.register();
+
+    // Registration: an old response (other request, other challenge) and an upload for another challenge.
+    let (first, request) =
+        ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (first_pending, first_response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+    let (second, request) =
+        ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (second_pending, _) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+    assert_eq!(
+        second.finish(&mut world.rng, &first_response, &world.key).err(),
+        Some(Error::BadVaultSignature)
+    );
+    let first_upload = first.finish(&mut world.rng, &first_response, &world.key).unwrap();
+    assert_eq!(
+        second_pending.finish(&first_upload, &KsfPolicy::INSECURE_TESTING).err(),
+        Some(Error::ChallengeMismatch)
+    );
+    assert!(
+        first_pending
+            .finish(&first_upload, &KsfPolicy::INSECURE_TESTING)
+            .is_ok()
+    );
+
+    // Login: run one exchange to completion, then replay each of its messages into a second exchange.
+    let (client_1, request_1) =
+        ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (vault_1, response_1) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request_1, no_charge).unwrap();
+    let (_, finalization_1) = client_1.finish(&mut world.rng, &response_1).unwrap();
+    let release_1 = vault_1.finish(&mut world.rng, &finalization_1).unwrap();
+
+    let (client_2, request_2) =
+        ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (vault_2, response_2) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request_2, no_charge).unwrap();
+    assert_eq!(
+        client_2.finish(&mut world.rng, &response_1).err(),
+        Some(Error::BadVaultSignature)
+    );
+    assert_eq!(
+        vault_2.finish(&mut world.rng, &finalization_1).err(),
+        Some(Error::ClientAuthenticationFailed)
+    );
+    let (pending_2, _) = client_2.finish(&mut world.rng, &response_2).unwrap();
+    assert_eq!(pending_2.open(&release_1).err(), Some(Error::KeyReleaseRejected));
+}
+
+#[test]
+fn messages_for_another_account_are_rejected() {
+    let mut world = World::new(10);
+    let record = world.register();
+    let mallory = user("mallory@example");
+
+    // A login request for another user against this record: rejected before any attempt is charged.
+    let (_, request) = ClientLogin::start(&mut world.rng, &world.config, mallory.clone(), PASSWORD).unwrap();
+    let mut charged = false;
+    let result = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || {
+        charged = true;
+        Ok::<(), ()>(())
+    });
+    assert_eq!(
+        result
+            .err()
+            .map(|e| matches!(e, LoginStartError::Rejected(Error::UserMismatch))),
+        Some(true)
+    );
+    assert!(!charged);
+
+    // An upload by another user against this user's pending registration.
+    let (_, request) = ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (pending, _) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+    let (other, other_request) = ClientRegistration::start(&mut world.rng, &world.config, mallory, PASSWORD).unwrap();
+    let (_, other_response) = PendingRegistration::start(&world.keys, &mut world.rng, &other_request).unwrap();
+    let other_upload = other.finish(&mut world.rng, &other_response, &world.key).unwrap();
+    assert_eq!(
+        pending.finish(&other_upload, &KsfPolicy::INSECURE_TESTING).err(),
+        Some(Error::UserMismatch)
+    );
+
+    // A record moved under another user's name does not open: the user id is in the OPAQUE identifiers and AAD.
+    let mut moved = record.to_bytes();
+    let name_start = 3;
+    moved[name_start..name_start + 5].copy_from_slice(b"eve@e");
+    let moved = BackupRecord::from_bytes(&moved).unwrap();
+    let mut eve = World::new(10);
+    eve.user = moved.user_id().clone();
+    assert_eq!(eve.retrieve(&moved, PASSWORD).err(), Some(Error::WrongPassword));
+}
+
+#[test]
+fn unknown_users_get_a_fake_response_of_the_same_shape() {
+    let mut world = World::new(11);
+    let record = world.register();
+    let (known, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (_, real) = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+
+    let ghost = user("ghost@example");
+    let (client, request) = ClientLogin::start(&mut world.rng, &world.config, ghost, PASSWORD).unwrap();
+    let mut charged = false;
+    let (state, fake) = VaultLoginState::start(&world.keys, &mut world.rng, None, &request, || {
+        charged = true;
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    assert!(charged, "unknown users go through the same charging path");
+    assert_eq!(
+        fake.to_bytes().len(),
+        real.to_bytes().len() + "ghost@example".len() - "alice@example".len()
+    );
+    assert_eq!(client.finish(&mut world.rng, &fake).err(), Some(Error::WrongPassword));
+    // The real user's client is unaffected.
+    assert!(known.finish(&mut world.rng, &real).is_ok());
+    // A genuine finalization (of the real user's login), renamed to the unknown user, does not finish the fake.
+    let (_, finalization) = known.finish(&mut world.rng, &real).unwrap();
+    let mut renamed = finalization.to_bytes();
+    renamed.splice(3..3 + "alice@example".len(), b"ghost@example".iter().copied());
+    let renamed = LoginFinalization::from_bytes(&renamed).unwrap();
+    assert_eq!(
+        state.finish(&mut world.rng, &renamed).err(),
+        Some(Error::ClientAuthenticationFailed)
+    );
+}
+
+#[test]
+fn a_failed_charge_releases_no_response() {
+    let mut world = World::new(12);
+    let record = world.register();
+    let (_, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let result = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || {
+        Err("disk full")
+    });
+    assert_eq!(result.err(), Some(LoginStartError::NotCharged("disk full")));
+}
+
+#[test]
+fn rejected_messages_leave_every_state_usable() {
+    let mut world = World::new(13);
+    let impostor = VaultKeys::generate(&mut world.rng);
+
+    let (client, request) =
+        ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (_, forged) = PendingRegistration::start(&impostor, &mut world.rng, &request).unwrap();
+    let (pending, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+    assert!(client.finish(&mut world.rng, &forged, &world.key).is_err());
+    let upload = client.finish(&mut world.rng, &response, &world.key).unwrap();
+    let mut bad_upload = upload.to_bytes();
+    bad_upload[20] ^= 1; // inside the Argon2id parameters: they no longer match the policy or the envelope
+    if let Ok(bad) = RegistrationUpload::from_bytes(&bad_upload) {
+        let _ = pending.finish(&bad, &KsfPolicy::RECOMMENDED);
+    }
+    assert!(
+        pending.finish(&upload, &KsfPolicy::RECOMMENDED).is_err(),
+        "fast parameters are below this policy"
+    );
+    let record = pending.finish(&upload, &KsfPolicy::INSECURE_TESTING).unwrap();
+
+    let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (_, forged) = VaultLoginState::start(&impostor, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    let (state, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    assert!(client.finish(&mut world.rng, &forged).is_err());
+    let (pending, finalization) = client.finish(&mut world.rng, &response).unwrap();
+    let mut bad = finalization.to_bytes();
+    *bad.last_mut().unwrap() ^= 1;
+    assert!(
+        state
+            .finish(&mut world.rng, &LoginFinalization::from_bytes(&bad).unwrap())
+            .is_err()
+    );
+    let stored_state = VaultLoginState::from_bytes(&state.to_bytes()).unwrap();
+    let release = stored_state.finish(&mut world.rng, &finalization).unwrap();
+    let mut bad = release.to_bytes();
+    *bad.last_mut().unwrap() ^= 1;
+    assert!(pending.open(&KeyRelease::from_bytes(&bad).unwrap()).is_err());
+    assert_eq!(pending.open(&release).unwrap(), world.key);
+}
+
+#[test]
+fn argon2_parameters_below_the_client_policy_are_refused() {
+    let mut world = World::new(14);
+    let record = world.register(); // registered with the fast test parameters
+    world.config = ClientConfig::new(world.keys.pins()); // a production client
+    assert_eq!(world.retrieve(&record, PASSWORD).err(), Some(Error::KsfParamsRejected));
+    assert_eq!(
+        ClientConfig::new(world.keys.pins())
+            .with_registration_ksf(KsfParams::INSECURE_FAST)
+            .err(),
+        Some(Error::KsfParamsRejected)
+    );
+    assert_eq!(KsfParams::new(0, 1, 1).err(), Some(Error::InvalidKsfParams));
+}
+
+#[test]
+fn every_encoding_round_trips_with_the_specified_length() {
+    let mut world = World::new(15);
+    let user_len = world.user.as_bytes().len();
+    let head = 3 + user_len; // version, type, length-prefixed user id
+
+    let (client, request) =
+        ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (pending, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+    let upload = client.finish(&mut world.rng, &response, &world.key).unwrap();
+    let record = pending.finish(&upload, &KsfPolicy::INSECURE_TESTING).unwrap();
+    assert_eq!(RegistrationRequest::from_bytes(&request.to_bytes()).unwrap(), request);
+    assert_eq!(
+        RegistrationResponse::from_bytes(&response.to_bytes()).unwrap(),
+        response
+    );
+    assert_eq!(RegistrationUpload::from_bytes(&upload.to_bytes()).unwrap(), upload);
+    assert_eq!(PendingRegistration::from_bytes(&pending.to_bytes()).unwrap(), pending);
+    assert_eq!(BackupRecord::from_bytes(&record.to_bytes()).unwrap(), record);
+    assert_eq!(request.to_bytes().len(), head + 32);
+    assert_eq!(response.to_bytes().len(), head + 32 + 64 + 64);
+    assert_eq!(upload.to_bytes().len(), head + 12 + 192 + 92);
+    assert_eq!(pending.to_bytes().len(), head + 32);
+    assert_eq!(record.to_bytes().len(), head + 12 + 192 + 92);
+
+    let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (state, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    let (_, finalization) = client.finish(&mut world.rng, &response).unwrap();
+    let release = state.finish(&mut world.rng, &finalization).unwrap();
+    assert_eq!(LoginRequest::from_bytes(&request.to_bytes()).unwrap(), request);
+    assert_eq!(LoginResponse::from_bytes(&response.to_bytes()).unwrap(), response);
+    assert_eq!(
+        LoginFinalization::from_bytes(&finalization.to_bytes()).unwrap(),
+        finalization
+    );
+    assert_eq!(KeyRelease::from_bytes(&release.to_bytes()).unwrap(), release);
+    assert_eq!(request.to_bytes().len(), head + 96);
+    assert_eq!(response.to_bytes().len(), head + 12 + 320 + 64);
+    assert_eq!(finalization.to_bytes().len(), head + 64);
+    assert_eq!(release.to_bytes().len(), head + 12 + 108);
+    assert_eq!(state.to_bytes().len(), head + 128 + 1 + 92);
+    assert_eq!(world.keys.to_bytes().len(), 2 + 128 + 32);
+}
+
+#[test]
+fn debug_output_holds_no_secret() {
+    let world = World::new(16);
+    let key_hex = hex::encode(world.key.expose_secret());
+    let seed_hex = hex::encode(&world.keys.to_bytes()[130..]);
+    for shown in [
+        format!("{:?}", world.key),
+        format!("{:?}", world.keys),
+        format!("{:#?}", world.keys),
+    ] {
+        assert!(
+            !shown.contains(&key_hex[..8]) && !shown.contains(&seed_hex[..8]),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains(&format!("{:?}", &world.key.expose_secret()[..4])),
+            "{shown}"
+        );
+    }
+}

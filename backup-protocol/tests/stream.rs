@@ -1,0 +1,294 @@
+//! Streaming backup-file encryption: round trips at every boundary, and every way of cutting, moving or extending
+//! a file rejected.
+
+use std::io::{Read, Write};
+
+use backup_protocol::{
+    BackupKey, DecryptingReader, EncryptingWriter, HEADER_LEN, SEGMENT_SIZE, StreamDecryptor, StreamEncryptor,
+    StreamError,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+
+const SEGMENT_CIPHERTEXT: usize = SEGMENT_SIZE + 16;
+
+fn plaintext(len: usize, seed: u64) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    StdRng::seed_from_u64(seed).fill_bytes(&mut bytes);
+    bytes
+}
+
+/// Encrypts `data`, feeding it in chunks of `chunk` bytes.
+fn encrypt(key: &BackupKey, rng: &mut StdRng, data: &[u8], chunk: usize) -> Vec<u8> {
+    let (mut encryptor, header) = StreamEncryptor::new(key, rng);
+    let mut out = header.to_vec();
+    for piece in data.chunks(chunk.max(1)) {
+        encryptor.update(piece, &mut out).unwrap();
+    }
+    encryptor.finish(&mut out).unwrap();
+    out
+}
+
+fn decrypt(key: &BackupKey, file: &[u8], chunk: usize) -> Result<Vec<u8>, StreamError> {
+    let mut decryptor = StreamDecryptor::new(key);
+    let mut out = Vec::new();
+    for piece in file.chunks(chunk.max(1)) {
+        decryptor.update(piece, &mut out)?;
+    }
+    decryptor.finish(&mut out)?;
+    Ok(out)
+}
+
+/// The byte ranges of each segment in an encrypted file.
+fn segments(file: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = HEADER_LEN;
+    while start < file.len() {
+        let end = (start + SEGMENT_CIPHERTEXT).min(file.len());
+        ranges.push(start..end);
+        start = end;
+    }
+    ranges
+}
+
+#[test]
+fn round_trips_at_every_segment_boundary_and_chunking() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let key = BackupKey::generate(&mut rng);
+    for len in [
+        0,
+        1,
+        15,
+        16,
+        17,
+        SEGMENT_SIZE - 1,
+        SEGMENT_SIZE,
+        SEGMENT_SIZE + 1,
+        2 * SEGMENT_SIZE,
+        3 * SEGMENT_SIZE + 5,
+    ] {
+        let data = plaintext(len, len as u64);
+        for chunk in [1000, 4096, SEGMENT_SIZE, SEGMENT_SIZE + 1, 1 << 20] {
+            let file = encrypt(&key, &mut rng, &data, chunk);
+            let segments = len.div_ceil(SEGMENT_SIZE).max(1);
+            assert_eq!(file.len(), HEADER_LEN + len + 16 * segments, "len {len}");
+            for read_chunk in [1 << 20, 7777, SEGMENT_CIPHERTEXT] {
+                assert_eq!(
+                    decrypt(&key, &file, read_chunk).unwrap(),
+                    data,
+                    "len {len} chunk {chunk}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn byte_at_a_time_round_trip() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let key = BackupKey::generate(&mut rng);
+    let data = plaintext(SEGMENT_SIZE + 300, 2);
+    let file = encrypt(&key, &mut rng, &data, 1);
+    assert_eq!(decrypt(&key, &file, 1).unwrap(), data);
+}
+
+#[test]
+fn truncation_anywhere_is_rejected() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let key = BackupKey::generate(&mut rng);
+    let data = plaintext(3 * SEGMENT_SIZE + 100, 3);
+    let file = encrypt(&key, &mut rng, &data, 1 << 20);
+    let mut cuts: Vec<usize> = vec![
+        0,
+        1,
+        HEADER_LEN - 1,
+        HEADER_LEN,
+        HEADER_LEN + 1,
+        file.len() - 1,
+        file.len() - 16,
+    ];
+    for range in segments(&file) {
+        cuts.extend([range.start, range.end - 1, range.start + 16]);
+    }
+    for cut in cuts.into_iter().filter(|&cut| cut < file.len()) {
+        let result = decrypt(&key, &file[..cut], 1 << 20);
+        assert!(
+            matches!(
+                result,
+                Err(StreamError::Truncated | StreamError::SegmentRejected { .. } | StreamError::Header(_))
+            ),
+            "cut at {cut}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn dropping_the_final_segment_at_a_boundary_is_rejected() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let key = BackupKey::generate(&mut rng);
+    // Three full segments: the file ends exactly on a boundary, the hardest case for truncation detection.
+    let file = encrypt(&key, &mut rng, &plaintext(3 * SEGMENT_SIZE, 4), 1 << 20);
+    let ranges = segments(&file);
+    assert_eq!(ranges.len(), 3);
+    let without_last = &file[..ranges[2].start];
+    assert_eq!(
+        decrypt(&key, without_last, 1 << 20),
+        Err(StreamError::SegmentRejected { index: 1 })
+    );
+}
+
+#[test]
+fn reordered_segments_are_rejected() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let key = BackupKey::generate(&mut rng);
+    let file = encrypt(&key, &mut rng, &plaintext(3 * SEGMENT_SIZE + 1, 5), 1 << 20);
+    let ranges = segments(&file);
+    let mut swapped = file[..HEADER_LEN].to_vec();
+    swapped.extend_from_slice(&file[ranges[1].clone()]);
+    swapped.extend_from_slice(&file[ranges[0].clone()]);
+    swapped.extend_from_slice(&file[ranges[2].start..]);
+    assert_eq!(
+        decrypt(&key, &swapped, 1 << 20),
+        Err(StreamError::SegmentRejected { index: 0 })
+    );
+}
+
+#[test]
+fn segments_from_another_file_under_the_same_key_are_rejected() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let key = BackupKey::generate(&mut rng);
+    let data = plaintext(2 * SEGMENT_SIZE + 9, 6);
+    let first = encrypt(&key, &mut rng, &data, 1 << 20);
+    let second = encrypt(&key, &mut rng, &data, 1 << 20);
+    let ranges = segments(&first);
+    let mut mixed = first.clone();
+    mixed[ranges[1].clone()].copy_from_slice(&second[ranges[1].clone()]);
+    assert_eq!(
+        decrypt(&key, &mixed, 1 << 20),
+        Err(StreamError::SegmentRejected { index: 1 })
+    );
+    // The second file's header with the first file's body.
+    let mut rehead = second[..HEADER_LEN].to_vec();
+    rehead.extend_from_slice(&first[HEADER_LEN..]);
+    assert_eq!(
+        decrypt(&key, &rehead, 1 << 20),
+        Err(StreamError::SegmentRejected { index: 0 })
+    );
+}
+
+#[test]
+fn appended_data_is_rejected() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let key = BackupKey::generate(&mut rng);
+    for len in [0, 10, SEGMENT_SIZE, SEGMENT_SIZE + 10] {
+        let file = encrypt(&key, &mut rng, &plaintext(len, 7), 1 << 20);
+        let last = segments(&file).pop().unwrap();
+        for extra in [
+            vec![0u8],
+            vec![0u8; 16],
+            file[last.clone()].to_vec(),
+            plaintext(SEGMENT_CIPHERTEXT + 1, 8),
+        ] {
+            let mut extended = file.clone();
+            extended.extend_from_slice(&extra);
+            assert!(
+                matches!(
+                    decrypt(&key, &extended, 1 << 20),
+                    Err(StreamError::SegmentRejected { .. })
+                ),
+                "len {len}, {} extra bytes",
+                extra.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_flip_of_a_small_file_and_a_wrong_key_are_rejected() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let key = BackupKey::generate(&mut rng);
+    let file = encrypt(&key, &mut rng, b"a short backup", 1 << 20);
+    for position in 0..file.len() {
+        let mut flipped = file.clone();
+        flipped[position] ^= 0x01;
+        assert!(decrypt(&key, &flipped, 1 << 20).is_err(), "flip at {position}");
+    }
+    let other = BackupKey::generate(&mut rng);
+    assert_eq!(
+        decrypt(&other, &file, 1 << 20),
+        Err(StreamError::SegmentRejected { index: 0 })
+    );
+}
+
+#[test]
+fn header_errors_are_typed_and_the_decryptor_stays_failed() {
+    let key = BackupKey::from_bytes([9; 32]);
+    let mut out = Vec::new();
+    let mut decryptor = StreamDecryptor::new(&key);
+    let mut bad_header = [0u8; HEADER_LEN];
+    bad_header[0] = 2;
+    bad_header[1] = 0x41;
+    assert!(matches!(
+        decryptor.update(&bad_header, &mut out),
+        Err(StreamError::Header(_))
+    ));
+    assert_eq!(decryptor.update(&[0; 100], &mut out), Err(StreamError::Poisoned));
+    assert_eq!(decryptor.finish(&mut out), Err(StreamError::Poisoned));
+    assert!(out.is_empty());
+}
+
+#[test]
+fn nothing_unauthenticated_reaches_the_output() {
+    let mut rng = StdRng::seed_from_u64(10);
+    let key = BackupKey::generate(&mut rng);
+    let data = plaintext(2 * SEGMENT_SIZE + 1, 10);
+    let mut file = encrypt(&key, &mut rng, &data, 1 << 20);
+    let second = segments(&file)[1].clone();
+    file[second.start + 5] ^= 1;
+    let mut decryptor = StreamDecryptor::new(&key);
+    let mut out = Vec::new();
+    assert_eq!(
+        decryptor.update(&file, &mut out),
+        Err(StreamError::SegmentRejected { index: 1 })
+    );
+    assert_eq!(
+        out,
+        data[..SEGMENT_SIZE],
+        "only the authenticated first segment was released"
+    );
+}
+
+#[test]
+fn io_adapters_round_trip_and_report_truncation_as_invalid_data() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let key = BackupKey::generate(&mut rng);
+    let data = plaintext(5 * SEGMENT_SIZE / 2, 11);
+    let mut writer = EncryptingWriter::new(Vec::new(), &key, &mut rng).unwrap();
+    let mut rest = data.as_slice();
+    while !rest.is_empty() {
+        let take = rng.gen_range(1..=rest.len().min(100_000));
+        writer.write_all(&rest[..take]).unwrap();
+        rest = &rest[take..];
+    }
+    // The last write completes a segment, so the writer holds sealed bytes from it when `finish` runs.
+    writer.write_all(&vec![0u8; SEGMENT_SIZE + 1]).unwrap();
+    let file = writer.finish().unwrap();
+    let mut data = data;
+    data.extend_from_slice(&vec![0u8; SEGMENT_SIZE + 1]);
+
+    let mut plain = Vec::new();
+    DecryptingReader::new(file.as_slice(), &key)
+        .read_to_end(&mut plain)
+        .unwrap();
+    assert_eq!(plain, data);
+
+    let error = DecryptingReader::new(&file[..file.len() - 1], &key)
+        .read_to_end(&mut Vec::new())
+        .unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    let inner = error.get_ref().and_then(|inner| inner.downcast_ref::<StreamError>());
+    assert!(matches!(
+        inner,
+        Some(StreamError::SegmentRejected { .. } | StreamError::Truncated)
+    ));
+}
