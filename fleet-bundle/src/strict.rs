@@ -113,11 +113,9 @@ mod tests {
             let mut encoding = [0xff; 32];
             encoding[0] = 0xed + k;
             encoding[31] = 0x7f;
-            if let Ok(key) = VerifyingKey::from_bytes(&encoding) {
-                if !key.is_weak() {
-                    found = true;
-                    assert_eq!(strict_verifying_key(&encoding), Err(KeyError::NonCanonicalEncoding));
-                }
+            if VerifyingKey::from_bytes(&encoding).is_ok_and(|key| !key.is_weak()) {
+                found = true;
+                assert_eq!(strict_verifying_key(&encoding), Err(KeyError::NonCanonicalEncoding));
             }
         }
         assert!(found, "no y in 2..19 is on the curve");
