@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::error::{ArtifactError, JsonErrorKind};
 use crate::fleet_id::FleetId;
-use crate::key::FleetKey;
+use crate::key::{self, FleetKey};
 use crate::key_set::KeySet;
 use crate::role::Role;
 
@@ -98,7 +98,7 @@ impl FleetKeyArtifact {
     }
 
     /// Parses an artifact. Keys may appear in any order; each public key at most once; hex is exactly 64 lowercase
-    /// digits; every key must pass the weak-key rules of its role.
+    /// digits; every key must pass the weak-key rules of its role for received keys (see [`FleetKey`]).
     ///
     /// ```
     /// use fleet_bundle::{ArtifactError, FleetKeyArtifact, Role};
@@ -138,8 +138,8 @@ impl FleetKeyArtifact {
         for (index, key) in raw.keys.iter().enumerate() {
             let public_key = decode_key_hex(&key.public_key).ok_or(ArtifactError::PublicKeyEncoding { index })?;
             let role = Role::from_name(&key.role).ok_or(ArtifactError::UnknownRole { index })?;
-            let key = FleetKey::new(public_key, role).map_err(|error| ArtifactError::InvalidKey { index, error })?;
-            keys.push(key);
+            key::check_received(&public_key, role).map_err(|error| ArtifactError::InvalidKey { index, error })?;
+            keys.push(FleetKey::unchecked(public_key, role));
         }
         Ok(Self {
             fleet_id,

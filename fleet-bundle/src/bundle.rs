@@ -207,10 +207,10 @@ impl UncheckedBundle {
         self.validity
     }
 
-    /// Applies the weak-key rules; on failure, the index of the first bad key (in encoding order).
+    /// Applies the weak-key rules for received keys; on failure, the index of the first bad key (in encoding order).
     pub(crate) fn check_keys(self) -> Result<Bundle, (usize, KeyError)> {
         for (index, key) in self.keys.iter().enumerate() {
-            key::check(key.public_key(), key.role()).map_err(|error| (index, error))?;
+            key::check_received(key.public_key(), key.role()).map_err(|error| (index, error))?;
         }
         Ok(Bundle {
             fleet_id: self.fleet_id,

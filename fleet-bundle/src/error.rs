@@ -54,9 +54,11 @@ impl std::error::Error for ValidityError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// Ed25519 key whose `y` coordinate is not reduced (`y >= 2^255 - 19`).
+    /// Ed25519 key not in RFC 8032 canonical form: `y >= 2^255 - 19`, or `x = 0` written with the sign bit set.
     NonCanonicalEncoding,
-    /// Ed25519 key that does not decode to a curve point.
+    /// Ed25519 key that does not decode to a curve point (checked for pinned keys and by [`FleetKey::new`]).
+    ///
+    /// [`FleetKey::new`]: crate::FleetKey::new
     NotAPoint,
     /// Ed25519 key of small order (a "weak" key, such as the identity point), for which signatures can be forged.
     SmallOrder,
@@ -245,6 +247,13 @@ impl std::error::Error for AnchorError {
 pub enum CountersignError {
     /// The witness signature does not verify under the pinned witness key.
     BadWitnessSignature,
+    /// A bundle key fails the weak-key rules of [`FleetKey::new`](crate::FleetKey::new).
+    InvalidKey {
+        /// Index of the key in canonical order.
+        index: usize,
+        /// Why it is rejected.
+        error: KeyError,
+    },
     /// The bundle lists the witness or operator key as a fleet key.
     KeyWithWrongRole {
         /// Whose key it is.
@@ -258,6 +267,7 @@ impl fmt::Display for CountersignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadWitnessSignature => f.write_str("witness signature does not verify"),
+            Self::InvalidKey { index, error } => write!(f, "key {index}: {error}"),
             Self::KeyWithWrongRole { party, role } => {
                 write!(f, "the {party} key is listed as a fleet key with role {role}")
             }
@@ -265,7 +275,14 @@ impl fmt::Display for CountersignError {
     }
 }
 
-impl std::error::Error for CountersignError {}
+impl std::error::Error for CountersignError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::InvalidKey { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// Why a signed bundle was rejected. Variants are listed in the order the checks run.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,12 +2,15 @@
 
 use crate::error::KeyError;
 use crate::role::Role;
-use crate::strict::strict_verifying_key;
+use crate::strict;
 
 /// A 32-byte public key and its role, checked for the role's weak-key rules.
 ///
-/// * [`Role::ResponseSigning`] keys are Ed25519 keys and must pass the strict rules: canonical encoding, a point
-///   on the curve, not of small order.
+/// * [`Role::ResponseSigning`] keys are Ed25519 keys: they must be canonical encodings and not points of small
+///   order. Keys read from the wire (bundles, artifacts) are held to exactly these rules, which need no curve
+///   arithmetic; [`FleetKey::new`], which producers use, also requires the key to be a curve point. A received key
+///   that is not a point is harmless — no signature verifies under it — so verifiers do not pay a point
+///   decompression per key to find it (SPEC.md, "Weak-key rules").
 /// * [`Role::OpaqueServer`] and [`Role::IplsSession`] keys belong to groups this crate does not implement; their
 ///   owning protocols validate them as group elements. Here they are only required not to be all zero, which is
 ///   the identity of ristretto255 and the low-order point `u = 0` of X25519 — a key no honest fleet publishes.
@@ -40,7 +43,7 @@ impl FleetKey {
         Ok(Self { public_key, role })
     }
 
-    /// Pairs a key and a role that the caller has already checked (or will check) with [`check`].
+    /// Pairs a key and a role that the caller has already checked (or will check) with [`check_received`].
     pub(crate) fn unchecked(public_key: [u8; 32], role: Role) -> Self {
         Self { public_key, role }
     }
@@ -70,16 +73,26 @@ impl FleetKey {
     }
 }
 
-/// The weak-key rules of [`FleetKey::new`].
+/// The rules for keys read from the wire: per role, and for Ed25519 without curve arithmetic.
+pub(crate) fn check_received(public_key: &[u8; 32], role: Role) -> Result<(), KeyError> {
+    match role {
+        Role::ResponseSigning => strict::check_encoding(public_key),
+        Role::OpaqueServer | Role::IplsSession => check_not_zero(public_key),
+    }
+}
+
+/// The rules of [`FleetKey::new`]: [`check_received`], and an Ed25519 key must also be a curve point.
 pub(crate) fn check(public_key: &[u8; 32], role: Role) -> Result<(), KeyError> {
     match role {
-        Role::ResponseSigning => strict_verifying_key(public_key).map(|_| ()),
-        Role::OpaqueServer | Role::IplsSession => {
-            if public_key.iter().all(|&b| b == 0) {
-                Err(KeyError::AllZero)
-            } else {
-                Ok(())
-            }
-        }
+        Role::ResponseSigning => strict::strict_verifying_key(public_key).map(|_| ()),
+        Role::OpaqueServer | Role::IplsSession => check_not_zero(public_key),
+    }
+}
+
+fn check_not_zero(public_key: &[u8; 32]) -> Result<(), KeyError> {
+    if public_key.iter().all(|&b| b == 0) {
+        Err(KeyError::AllZero)
+    } else {
+        Ok(())
     }
 }

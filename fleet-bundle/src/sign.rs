@@ -13,6 +13,7 @@ use crate::context;
 use crate::deployment::{DeploymentRecord, SignedDeploymentRecord};
 use crate::envelope::{self, Contexts};
 use crate::error::{AnchorError, CountersignError};
+use crate::key;
 use crate::strict::{self, strict_verifying_key};
 
 pub(crate) const BUNDLE_CONTEXTS: Contexts = Contexts {
@@ -179,8 +180,8 @@ impl OperatorSigner {
         self.key.verifying_key()
     }
 
-    /// Checks the witness signature on `bundle`, refuses bundles that list the witness or operator key as a fleet
-    /// key, and counter-signs `BUNDLE_OPERATOR || body || witness signature`.
+    /// Checks every key under the full weak-key rules, refuses bundles that list the witness or operator key as a
+    /// fleet key, checks the witness signature, and counter-signs `BUNDLE_OPERATOR || body || witness signature`.
     ///
     /// ```
     /// use ed25519_dalek::SigningKey;
@@ -209,7 +210,9 @@ impl OperatorSigner {
         witness_signature: &WitnessSignature,
     ) -> Result<SignedBundle, CountersignError> {
         let own = self.key.verifying_key();
-        for key in bundle.keys() {
+        for (index, key) in bundle.keys().iter().enumerate() {
+            // Producers are held to the full rules, including "is a curve point", which verifiers skip for speed.
+            key::check(key.public_key(), key.role()).map_err(|error| CountersignError::InvalidKey { index, error })?;
             let party = if key.public_key() == self.witness.as_bytes() {
                 Some(Party::Witness)
             } else if key.public_key() == own.as_bytes() {

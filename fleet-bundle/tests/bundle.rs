@@ -364,6 +364,8 @@ fn accepted_epoch_round_trips_through_storage_bytes() {
 #[test]
 fn reason_invalid_key_for_each_weak_key_rule() {
     let parties = Parties::new(16);
+    let mut negative_zero = IDENTITY;
+    negative_zero[31] |= 0x80;
     let cases: [(u8, [u8; 32], KeyError); 4] = [
         (Role::ResponseSigning.wire_byte(), IDENTITY, KeyError::SmallOrder),
         (
@@ -371,7 +373,11 @@ fn reason_invalid_key_for_each_weak_key_rule() {
             non_canonical_strong_point(),
             KeyError::NonCanonicalEncoding,
         ),
-        (Role::ResponseSigning.wire_byte(), not_a_point(), KeyError::NotAPoint),
+        (
+            Role::ResponseSigning.wire_byte(),
+            negative_zero,
+            KeyError::NonCanonicalEncoding,
+        ),
         (Role::OpaqueServer.wire_byte(), [0; 32], KeyError::AllZero),
     ];
     for (role, key, error) in cases {
@@ -388,6 +394,44 @@ fn reason_invalid_key_for_each_weak_key_rule() {
         // The unauthenticated decoder applies the same rules.
         assert_eq!(Bundle::from_bytes(&body), Err(DecodeError::InvalidKey { index, error }));
     }
+}
+
+#[test]
+fn off_curve_key_is_refused_to_producers_but_harmless_to_verifiers() {
+    // Documented trade-off (SPEC.md, weak-key rules): verifiers check encodings only, so a bundle signed with a
+    // key that is no curve point verifies; that key can never verify a response, so nothing is gained by it.
+    let parties = Parties::new(116);
+    let off_curve = not_a_point();
+    assert_eq!(
+        FleetKey::new(off_curve, Role::ResponseSigning),
+        Err(KeyError::NotAPoint)
+    );
+
+    let mut list = entries(&parties.keys());
+    list.push((Role::ResponseSigning.wire_byte(), off_curve));
+    list.sort_by_key(|entry| entry.1);
+    let index = list.iter().position(|entry| entry.1 == off_curve).expect("inserted");
+    let body = raw_bundle_body(FLEET.as_bytes(), 9, ISSUED_AT, EXPIRES_AT, &list);
+    let verified = parties
+        .verifier()
+        .verify(&parties.sign_raw_bundle(&body), NOW, None)
+        .expect("encoding rules hold");
+    assert!(verified.approves(&off_curve, Role::ResponseSigning));
+    assert!(
+        VerifyingKey::from_bytes(&off_curve).is_err(),
+        "unusable for verifying anything"
+    );
+
+    // The operator's signing API refuses to counter-sign it.
+    let bundle = Bundle::from_bytes(&body).expect("encoding rules hold");
+    let witness_signature = parties.witness().sign_bundle(&bundle);
+    assert_eq!(
+        parties.operator().countersign_bundle(bundle, &witness_signature),
+        Err(CountersignError::InvalidKey {
+            index,
+            error: KeyError::NotAPoint
+        })
+    );
 }
 
 #[test]
@@ -673,4 +717,61 @@ fn not_a_point() -> [u8; 32] {
         })
         .find(|encoding| VerifyingKey::from_bytes(encoding).is_err())
         .expect("about half of all y are not on the curve")
+}
+
+mod weak_key_rules_agree_with_curve_arithmetic {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Encodings near the interesting edges: small-order points, `y >= p`, strong keys, each with either sign bit.
+    fn interesting_encoding() -> impl Strategy<Value = [u8; 32]> {
+        let mut bases = small_order_points();
+        for k in 0u8..19 {
+            let mut y_plus_p = [0xff; 32];
+            y_plus_p[0] = 0xed + k;
+            y_plus_p[31] = 0x7f;
+            bases.push(y_plus_p);
+        }
+        bases.push(SigningKey::from_bytes(&[7; 32]).verifying_key().to_bytes());
+        prop_oneof![
+            any::<[u8; 32]>(),
+            (prop::sample::select(bases), any::<bool>()).prop_map(|(mut encoding, sign)| {
+                encoding[31] = (encoding[31] & 0x7f) | if sign { 0x80 } else { 0 };
+                encoding
+            }),
+        ]
+    }
+
+    /// Canonical per RFC 8032, computed by re-compressing the decoded point.
+    fn canonical_point(encoding: &[u8; 32]) -> Option<VerifyingKey> {
+        VerifyingKey::from_bytes(encoding)
+            .ok()
+            .filter(|key| key.to_edwards().compress().to_bytes() == *encoding)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn constructor_rules_match_decompression(encoding in interesting_encoding()) {
+            let expected = canonical_point(&encoding).is_some_and(|key| !key.is_weak());
+            prop_assert_eq!(FleetKey::new(encoding, Role::ResponseSigning).is_ok(), expected);
+        }
+
+        #[test]
+        fn received_rules_match_decompression(encoding in interesting_encoding()) {
+            // Received keys: rejected exactly when non-canonical or of small order; off-curve keys pass.
+            let decodes = VerifyingKey::from_bytes(&encoding).ok();
+            let non_canonical = decodes.is_some_and(|key| key.to_edwards().compress().to_bytes() != encoding)
+                || (decodes.is_none() && {
+                    // Off-curve bytes: only y >= p is non-canonical.
+                    let mut y = encoding;
+                    y[31] &= 0x7f;
+                    y[1..31].iter().all(|&b| b == 0xff) && y[31] == 0x7f && y[0] >= 0xed
+                });
+            let weak = decodes.is_some_and(|key| key.is_weak());
+            let body = raw_bundle_body(FLEET.as_bytes(), 1, ISSUED_AT, EXPIRES_AT, &[(1, encoding)]);
+            prop_assert_eq!(Bundle::from_bytes(&body).is_ok(), !non_canonical && !weak);
+        }
+    }
 }
