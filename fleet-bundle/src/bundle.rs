@@ -151,9 +151,8 @@ impl Bundle {
 
 /// A structurally valid body whose keys have not yet been checked for their roles.
 ///
-/// The verifier decodes into this first and checks keys only after the signatures, because a key check can cost a
-/// point decompression per key and unauthenticated input should not be able to buy more work than two signature
-/// verifications.
+/// The verifier decodes into this first and checks keys only after the signatures, so that an "invalid key" answer
+/// is always about a bundle both parties signed (evidence of a signer-side fault), never about forged bytes.
 pub(crate) struct UncheckedBundle {
     fleet_id: FleetId,
     epoch: u64,

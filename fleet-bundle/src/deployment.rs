@@ -318,18 +318,18 @@ impl DeploymentVerifier {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify(&self, signed_record: &[u8], artifact: &[u8]) -> Result<VerifiedDeployment, DeploymentError> {
-        // 1. Structure.
+        // SPEC.md 8.3, step 1. Structure.
         let envelope = Envelope::decode(signed_record, MessageType::SignedDeployment)?;
         let record = DeploymentRecord::from_bytes(envelope.body)?;
 
-        // 2. Fleet identifier.
+        // Step 2. Fleet identifier.
         if record.fleet_id() != self.anchors.fleet_id() {
             return Err(DeploymentError::UnknownFleet {
                 found: record.fleet_id().clone(),
             });
         }
 
-        // 3–4. Witness signature, counter-signature: the logged digest is authentic from here on.
+        // Steps 3–4. Witness signature, counter-signature: the logged digest is authentic from here on.
         envelope::check_signatures(
             DEPLOYMENT_CONTEXTS,
             &envelope,
@@ -342,7 +342,7 @@ impl DeploymentVerifier {
             SignatureFailure::CounterSignatureOverOtherBytes => DeploymentError::CounterSignatureOverOtherBytes,
         })?;
 
-        // 5. The artifact is the logged one: bounded size, then SHA-256 compared in constant time.
+        // Steps 5–6. The artifact is the logged one: bounded size, then SHA-256 compared in constant time.
         if artifact.len() > FleetKeyArtifact::MAX_LEN {
             return Err(DeploymentError::ArtifactTooLarge {
                 len: artifact.len(),
@@ -354,7 +354,7 @@ impl DeploymentVerifier {
             return Err(DeploymentError::DigestMismatch);
         }
 
-        // 6. Its contents: valid JSON for the same fleet and epoch.
+        // Steps 7–8. Its contents: valid JSON for the same fleet and epoch.
         let parsed = FleetKeyArtifact::from_json(artifact)?;
         if parsed.fleet_id() != record.fleet_id() {
             return Err(DeploymentError::ArtifactFleetMismatch {
@@ -368,7 +368,7 @@ impl DeploymentVerifier {
             });
         }
 
-        // 7. No trust-anchor key in a fleet role.
+        // Step 9. No trust-anchor key in a fleet role.
         if let Some((party, role)) = self.anchors.listed_in(parsed.keys()) {
             return Err(DeploymentError::KeyWithWrongRole { party, role });
         }

@@ -10,7 +10,7 @@ use crate::strict;
 ///   order. Keys read from the wire (bundles, artifacts) are held to exactly these rules, which need no curve
 ///   arithmetic; [`FleetKey::new`], which producers use, also requires the key to be a curve point. A received key
 ///   that is not a point is harmless — no signature verifies under it — so verifiers do not pay a point
-///   decompression per key to find it (SPEC.md, "Weak-key rules").
+///   decompression per key to find it (SPEC.md, section 7).
 /// * [`Role::OpaqueServer`] and [`Role::IplsSession`] keys belong to groups this crate does not implement; their
 ///   owning protocols validate them as group elements. Here they are only required not to be all zero, which is
 ///   the identity of ristretto255 and the low-order point `u = 0` of X25519 — a key no honest fleet publishes.

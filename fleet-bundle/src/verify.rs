@@ -177,18 +177,18 @@ impl BundleVerifier {
         now: UnixSeconds,
         last_accepted: Option<&AcceptedEpoch>,
     ) -> Result<VerifiedBundle, VerifyError> {
-        // 1. Structure only: cheap, and bounds all later work.
+        // SPEC.md 6.1, steps 1–2. Structure only: cheap, and bounds all later work.
         let envelope = Envelope::decode(signed_bundle, MessageType::SignedBundle)?;
         let unchecked = UncheckedBundle::decode(envelope.body)?;
 
-        // 2. Fleet identifier: a bundle of another fleet is rejected before any signature work.
+        // Step 3. Fleet identifier: a bundle of another fleet is rejected before any signature work.
         if unchecked.fleet_id() != self.anchors.fleet_id() {
             return Err(VerifyError::UnknownFleet {
                 found: unchecked.fleet_id().clone(),
             });
         }
 
-        // 3–4. Witness signature, then the counter-signature over the body and the witness signature.
+        // Steps 4–5. Witness signature, then the counter-signature over the body and the witness signature.
         envelope::check_signatures(
             BUNDLE_CONTEXTS,
             &envelope,
@@ -201,7 +201,7 @@ impl BundleVerifier {
             SignatureFailure::CounterSignatureOverOtherBytes => VerifyError::CounterSignatureOverOtherBytes,
         })?;
 
-        // 5. Freshness.
+        // Steps 6–7. Freshness; from here on every reason is about a bundle both parties signed.
         let validity = unchecked.validity();
         if now < validity.issued_at() {
             return Err(VerifyError::NotYetValid {
@@ -216,7 +216,7 @@ impl BundleVerifier {
             });
         }
 
-        // 6. Monotonic epochs.
+        // Step 8. Monotonic epochs.
         let body_digest: [u8; 32] = Sha256::digest(envelope.body).into();
         if let Some(last) = last_accepted {
             let epoch = unchecked.epoch();
@@ -231,7 +231,7 @@ impl BundleVerifier {
             }
         }
 
-        // 7. Keys: the weak-key rules per role, then no trust-anchor key in a fleet role.
+        // Steps 9–10. Keys: the weak-key rules per role, then no trust-anchor key in a fleet role.
         let bundle = unchecked
             .check_keys()
             .map_err(|(index, error)| VerifyError::InvalidKey { index, error })?;

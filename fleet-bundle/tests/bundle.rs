@@ -775,3 +775,45 @@ mod weak_key_rules_agree_with_curve_arithmetic {
         }
     }
 }
+
+#[test]
+fn checks_run_in_the_order_spec_md_documents() {
+    // Each bundle fails two checks; the earlier one (SPEC.md 6.1) must be reported.
+    let parties = Parties::new(25);
+    let impostor = Parties::new(125);
+    let verifier = parties.verifier();
+    let weak = {
+        let mut list = entries(&parties.keys());
+        list.insert(0, (Role::ResponseSigning.wire_byte(), IDENTITY));
+        list.sort_by_key(|entry| entry.1);
+        list
+    };
+    let stale_epoch_3 = raw_bundle_body(FLEET.as_bytes(), 3, ISSUED_AT, ISSUED_AT + 10, &weak);
+    let state = AcceptedEpoch::new(5, [0; 32]);
+
+    // Unknown fleet (3) before bad witness signature (4).
+    let other_fleet = raw_bundle_body(b"fleet-b", 9, ISSUED_AT, EXPIRES_AT, &weak);
+    assert!(matches!(
+        verifier.verify(&impostor.sign_raw_bundle(&other_fleet), NOW, None),
+        Err(VerifyError::UnknownFleet { .. })
+    ));
+    // Bad witness signature (4) before expiry (7).
+    assert_eq!(
+        verifier.verify(&impostor.sign_raw_bundle(&stale_epoch_3), NOW, Some(&state)),
+        Err(VerifyError::BadWitnessSignature)
+    );
+    // Expired (7) before rollback (8) before invalid key (9).
+    let wire = parties.sign_raw_bundle(&stale_epoch_3);
+    assert!(matches!(
+        verifier.verify(&wire, NOW, Some(&state)),
+        Err(VerifyError::Expired { .. })
+    ));
+    assert!(matches!(
+        verifier.verify(&wire, UnixSeconds(ISSUED_AT), Some(&state)),
+        Err(VerifyError::Rollback { .. })
+    ));
+    assert!(matches!(
+        verifier.verify(&wire, UnixSeconds(ISSUED_AT), None),
+        Err(VerifyError::InvalidKey { .. })
+    ));
+}
