@@ -211,7 +211,8 @@ impl OperatorSigner {
     ) -> Result<SignedBundle, CountersignError> {
         let own = self.key.verifying_key();
         for (index, key) in bundle.keys().iter().enumerate() {
-            // Producers are held to the full rules, including "is a curve point", which verifiers skip for speed.
+            // Producers are held to the full rules, including "is a curve point", which verifiers need not check
+            // (an off-curve key verifies nothing; SPEC.md section 7.1).
             key::check(key.public_key(), key.role()).map_err(|error| CountersignError::InvalidKey { index, error })?;
             let party = if key.public_key() == self.witness.as_bytes() {
                 Some(Party::Witness)
