@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::key::{BackupKey, UserId};
 use crate::labels::OPAQUE_CONTEXT;
 use crate::messages::{
-    KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationRequest, RegistrationResponse,
+    Encoded, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationRequest, RegistrationResponse,
     RegistrationUpload,
 };
 use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers};
@@ -117,7 +117,7 @@ impl ClientRegistration {
         let started = opaque_ke::ClientRegistration::<Suite>::start(rng, password).map_err(|_| Error::Opaque)?;
         let request = RegistrationRequest {
             user_id: user_id.clone(),
-            opaque: started.message,
+            opaque: Encoded::new(started.message, |message| message.serialize().to_vec()),
         };
         let state = Self {
             config: config.clone(),
@@ -142,18 +142,17 @@ impl ClientRegistration {
         if response.user_id != self.user_id {
             return Err(Error::UserMismatch);
         }
-        let response_bytes = response.opaque.serialize();
         self.config.pins.verify(
             &transcript::registration_response(
                 &self.user_id,
                 &response.challenge,
-                &self.request.opaque.serialize(),
-                &response_bytes,
+                &self.request.opaque.bytes,
+                &response.opaque.bytes,
             ),
             &response.signature,
         )?;
         // The OPAQUE registration response is the OPRF evaluation followed by the server's public key.
-        let (_, server_key) = response_bytes.split_at(OPRF_ELEMENT_LEN);
+        let (_, server_key) = response.opaque.bytes.split_at(OPRF_ELEMENT_LEN);
         self.config.pins.check_opaque_server_key(server_key)?;
 
         let ksf = self.config.registration_ksf;
@@ -164,7 +163,7 @@ impl ClientRegistration {
             .finish(
                 rng,
                 &self.password,
-                response.opaque.clone(),
+                response.opaque.value.clone(),
                 ClientRegistrationFinishParameters::new(identifiers(self.user_id.as_bytes()), Some(&argon2)),
             )
             .map_err(|_| Error::Opaque)?;
@@ -181,7 +180,7 @@ impl ClientRegistration {
         Ok(RegistrationUpload {
             user_id: self.user_id.clone(),
             ksf,
-            opaque: finished.message,
+            opaque: Encoded::new(finished.message, |message| message.serialize().to_vec()),
             wrapped,
         })
     }
@@ -218,7 +217,7 @@ impl ClientLogin {
         let started = opaque_ke::ClientLogin::<Suite>::start(rng, password).map_err(|_| Error::Opaque)?;
         let request = LoginRequest {
             user_id: user_id.clone(),
-            opaque: started.message,
+            opaque: Encoded::new(started.message, |message| message.serialize().to_vec()),
         };
         let state = Self {
             config: config.clone(),
@@ -244,9 +243,9 @@ impl ClientLogin {
         self.config.pins.verify(
             &transcript::login_response(
                 &self.user_id,
-                &self.request.opaque.serialize(),
+                &self.request.opaque.bytes,
                 &response.ksf,
-                &response.opaque.serialize(),
+                &response.opaque.bytes,
             ),
             &response.signature,
         )?;
@@ -259,7 +258,7 @@ impl ClientLogin {
             .finish(
                 rng,
                 &self.password,
-                response.opaque.clone(),
+                response.opaque.value.clone(),
                 ClientLoginFinishParameters::new(
                     Some(OPAQUE_CONTEXT),
                     identifiers(self.user_id.as_bytes()),
@@ -281,7 +280,7 @@ impl ClientLogin {
         };
         let finalization = LoginFinalization {
             user_id: self.user_id.clone(),
-            opaque: finished.message,
+            opaque: Encoded::new(finished.message, |message| message.serialize().to_vec()),
         };
         Ok((pending, finalization))
     }

@@ -39,6 +39,33 @@ pub(crate) fn read_opaque<T>(
     parse(reader.take(len)?).map_err(|_| DecodeError::InvalidField(field))
 }
 
+/// An OPAQUE message together with its encoding, computed once: signatures and `to_bytes` reuse the bytes instead
+/// of compressing the same curve points again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Encoded<T, const N: usize> {
+    pub(crate) value: T,
+    pub(crate) bytes: [u8; N],
+}
+
+impl<T, const N: usize> Encoded<T, N> {
+    /// Pairs a value with its serialization, whose length the OPAQUE types fix at `N`.
+    pub(crate) fn new(value: T, serialize: impl FnOnce(&T) -> Vec<u8>) -> Self {
+        let mut bytes = [0u8; N];
+        bytes.copy_from_slice(&serialize(&value));
+        Self { value, bytes }
+    }
+
+    pub(crate) fn read(
+        reader: &mut Reader<'_>,
+        field: &'static str,
+        parse: impl FnOnce(&[u8]) -> Result<T, ProtocolError>,
+    ) -> Result<Self, DecodeError> {
+        let bytes = reader.array::<N>()?;
+        let value = parse(&bytes).map_err(|_| DecodeError::InvalidField(field))?;
+        Ok(Self { value, bytes })
+    }
+}
+
 fn read_signature(reader: &mut Reader<'_>) -> Result<Signature, DecodeError> {
     // Any 64 bytes parse; strict verification rejects non-canonical values later.
     Ok(Signature::from_bytes(&reader.array::<SIGNATURE_LENGTH>()?))
@@ -97,7 +124,7 @@ macro_rules! wire_methods {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrationRequest {
     pub(crate) user_id: UserId,
-    pub(crate) opaque: opaque_ke::RegistrationRequest<Suite>,
+    pub(crate) opaque: Encoded<opaque_ke::RegistrationRequest<Suite>, OPAQUE_REGISTRATION_REQUEST_LEN>,
 }
 wire_methods!(RegistrationRequest);
 
@@ -108,12 +135,11 @@ impl Encoding for RegistrationRequest {
         &self.user_id
     }
     fn write_body(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.opaque.serialize());
+        out.extend_from_slice(&self.opaque.bytes);
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let opaque = read_opaque(
+        let opaque = Encoded::read(
             reader,
-            OPAQUE_REGISTRATION_REQUEST_LEN,
             "OPAQUE registration request",
             opaque_ke::RegistrationRequest::deserialize,
         )?;
@@ -127,7 +153,7 @@ impl Encoding for RegistrationRequest {
 pub struct RegistrationResponse {
     pub(crate) user_id: UserId,
     pub(crate) challenge: [u8; CHALLENGE_LEN],
-    pub(crate) opaque: opaque_ke::RegistrationResponse<Suite>,
+    pub(crate) opaque: Encoded<opaque_ke::RegistrationResponse<Suite>, OPAQUE_REGISTRATION_RESPONSE_LEN>,
     pub(crate) signature: Signature,
 }
 wire_methods!(RegistrationResponse);
@@ -140,16 +166,15 @@ impl Encoding for RegistrationResponse {
     }
     fn write_body(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.challenge);
-        out.extend_from_slice(&self.opaque.serialize());
+        out.extend_from_slice(&self.opaque.bytes);
         out.extend_from_slice(&self.signature.to_bytes());
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             user_id,
             challenge: reader.array()?,
-            opaque: read_opaque(
+            opaque: Encoded::read(
                 reader,
-                OPAQUE_REGISTRATION_RESPONSE_LEN,
                 "OPAQUE registration response",
                 opaque_ke::RegistrationResponse::deserialize,
             )?,
@@ -164,7 +189,7 @@ impl Encoding for RegistrationResponse {
 pub struct RegistrationUpload {
     pub(crate) user_id: UserId,
     pub(crate) ksf: KsfParams,
-    pub(crate) opaque: opaque_ke::RegistrationUpload<Suite>,
+    pub(crate) opaque: Encoded<opaque_ke::RegistrationUpload<Suite>, OPAQUE_REGISTRATION_UPLOAD_LEN>,
     pub(crate) wrapped: WrappedKey,
 }
 wire_methods!(RegistrationUpload);
@@ -177,16 +202,15 @@ impl Encoding for RegistrationUpload {
     }
     fn write_body(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.ksf.to_bytes());
-        out.extend_from_slice(&self.opaque.serialize());
+        out.extend_from_slice(&self.opaque.bytes);
         self.wrapped.write(out);
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             user_id,
             ksf: KsfParams::read(reader)?,
-            opaque: read_opaque(
+            opaque: Encoded::read(
                 reader,
-                OPAQUE_REGISTRATION_UPLOAD_LEN,
                 "OPAQUE registration upload",
                 opaque_ke::RegistrationUpload::deserialize,
             )?,
@@ -210,7 +234,7 @@ impl fmt::Debug for RegistrationUpload {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginRequest {
     pub(crate) user_id: UserId,
-    pub(crate) opaque: CredentialRequest<Suite>,
+    pub(crate) opaque: Encoded<CredentialRequest<Suite>, OPAQUE_CREDENTIAL_REQUEST_LEN>,
 }
 wire_methods!(LoginRequest);
 
@@ -221,15 +245,10 @@ impl Encoding for LoginRequest {
         &self.user_id
     }
     fn write_body(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.opaque.serialize());
+        out.extend_from_slice(&self.opaque.bytes);
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let opaque = read_opaque(
-            reader,
-            OPAQUE_CREDENTIAL_REQUEST_LEN,
-            "OPAQUE credential request",
-            CredentialRequest::deserialize,
-        )?;
+        let opaque = Encoded::read(reader, "OPAQUE credential request", CredentialRequest::deserialize)?;
         Ok(Self { user_id, opaque })
     }
 }
@@ -240,7 +259,7 @@ impl Encoding for LoginRequest {
 pub struct LoginResponse {
     pub(crate) user_id: UserId,
     pub(crate) ksf: KsfParams,
-    pub(crate) opaque: CredentialResponse<Suite>,
+    pub(crate) opaque: Encoded<CredentialResponse<Suite>, OPAQUE_CREDENTIAL_RESPONSE_LEN>,
     pub(crate) signature: Signature,
 }
 wire_methods!(LoginResponse);
@@ -253,19 +272,14 @@ impl Encoding for LoginResponse {
     }
     fn write_body(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.ksf.to_bytes());
-        out.extend_from_slice(&self.opaque.serialize());
+        out.extend_from_slice(&self.opaque.bytes);
         out.extend_from_slice(&self.signature.to_bytes());
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             user_id,
             ksf: KsfParams::read(reader)?,
-            opaque: read_opaque(
-                reader,
-                OPAQUE_CREDENTIAL_RESPONSE_LEN,
-                "OPAQUE credential response",
-                CredentialResponse::deserialize,
-            )?,
+            opaque: Encoded::read(reader, "OPAQUE credential response", CredentialResponse::deserialize)?,
             signature: read_signature(reader)?,
         })
     }
@@ -275,7 +289,7 @@ impl Encoding for LoginResponse {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginFinalization {
     pub(crate) user_id: UserId,
-    pub(crate) opaque: CredentialFinalization<Suite>,
+    pub(crate) opaque: Encoded<CredentialFinalization<Suite>, OPAQUE_CREDENTIAL_FINALIZATION_LEN>,
 }
 wire_methods!(LoginFinalization);
 
@@ -286,12 +300,11 @@ impl Encoding for LoginFinalization {
         &self.user_id
     }
     fn write_body(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.opaque.serialize());
+        out.extend_from_slice(&self.opaque.bytes);
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let opaque = read_opaque(
+        let opaque = Encoded::read(
             reader,
-            OPAQUE_CREDENTIAL_FINALIZATION_LEN,
             "OPAQUE credential finalization",
             CredentialFinalization::deserialize,
         )?;

@@ -17,7 +17,7 @@ use crate::error::{DecodeError, Error};
 use crate::key::UserId;
 use crate::labels::{OPAQUE_CONTEXT, type_code};
 use crate::messages::{
-    Encoding, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, OPAQUE_REGISTRATION_UPLOAD_LEN,
+    Encoded, Encoding, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, OPAQUE_REGISTRATION_UPLOAD_LEN,
     RegistrationRequest, RegistrationResponse, RegistrationUpload, read_opaque,
 };
 use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers};
@@ -74,17 +74,21 @@ impl PendingRegistration {
         rng: &mut R,
         request: &RegistrationRequest,
     ) -> Result<(Self, RegistrationResponse), Error> {
-        let opaque =
-            ServerRegistration::<Suite>::start(keys.server_setup(), request.opaque.clone(), request.user_id.as_bytes())
-                .map_err(|_| Error::Opaque)?
-                .message;
+        let opaque = ServerRegistration::<Suite>::start(
+            keys.server_setup(),
+            request.opaque.value.clone(),
+            request.user_id.as_bytes(),
+        )
+        .map_err(|_| Error::Opaque)?
+        .message;
+        let opaque = Encoded::new(opaque, |message| message.serialize().to_vec());
         let mut challenge = [0u8; CHALLENGE_LEN];
         rng.fill_bytes(&mut challenge);
         let signature = keys.sign(&transcript::registration_response(
             &request.user_id,
             &challenge,
-            &request.opaque.serialize(),
-            &opaque.serialize(),
+            &request.opaque.bytes,
+            &opaque.bytes,
         ));
         let pending = Self {
             user_id: request.user_id.clone(),
@@ -110,7 +114,7 @@ impl PendingRegistration {
         Ok(BackupRecord {
             user_id: upload.user_id.clone(),
             ksf: upload.ksf,
-            opaque: ServerRegistration::finish(upload.opaque.clone()),
+            opaque: ServerRegistration::finish(upload.opaque.value.clone()),
             wrapped: upload.wrapped.clone(),
         })
     }
@@ -315,16 +319,17 @@ impl VaultLoginState {
             rng,
             keys.server_setup(),
             record.map(|record| record.opaque.clone()),
-            request.opaque.clone(),
+            request.opaque.value.clone(),
             request.user_id.as_bytes(),
             login_parameters(&request.user_id),
         )
         .map_err(|_| LoginStartError::Rejected(Error::Opaque))?;
+        let message = Encoded::new(started.message, |message| message.serialize().to_vec());
         let signature = keys.sign(&transcript::login_response(
             &request.user_id,
-            &request.opaque.serialize(),
+            &request.opaque.bytes,
             &ksf,
-            &started.message.serialize(),
+            &message.bytes,
         ));
         let state = Self {
             user_id: request.user_id.clone(),
@@ -334,7 +339,7 @@ impl VaultLoginState {
         let response = LoginResponse {
             user_id: request.user_id.clone(),
             ksf,
-            opaque: started.message,
+            opaque: message,
             signature,
         };
         Ok((state, response))
@@ -351,7 +356,7 @@ impl VaultLoginState {
         let finished = self
             .opaque
             .clone()
-            .finish(finalization.opaque.clone(), login_parameters(&self.user_id))
+            .finish(finalization.opaque.value.clone(), login_parameters(&self.user_id))
             .map_err(|_| Error::ClientAuthenticationFailed)?;
         // A fake login cannot authenticate; this arm only keeps the types honest.
         let wrapped = self.wrapped.as_ref().ok_or(Error::ClientAuthenticationFailed)?;
