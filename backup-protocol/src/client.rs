@@ -13,12 +13,11 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::key::{BackupKey, UserId};
-use crate::labels::OPAQUE_CONTEXT;
 use crate::messages::{
-    Encoded, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationRequest, RegistrationResponse,
-    RegistrationUpload,
+    Encoded, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, RegistrationRequest,
+    RegistrationResponse, RegistrationUpload,
 };
-use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers};
+use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers, login_context};
 use crate::transcript;
 use crate::vault_keys::VaultPins;
 use crate::wrap::{self, DerivedKey, NONCE_LEN};
@@ -214,9 +213,22 @@ impl ClientLogin {
         user_id: UserId,
         password: &[u8],
     ) -> Result<(Self, LoginRequest), Error> {
+        Self::start_for(rng, config, user_id, password, LoginPurpose::RetrieveKey)
+    }
+
+    /// Like [`ClientLogin::start`], for a login with another purpose: with [`LoginPurpose::DeleteRecord`] the vault
+    /// deletes the record once the password is proven, and releases nothing.
+    pub fn start_for<R: CryptoRng + RngCore>(
+        rng: &mut R,
+        config: &ClientConfig,
+        user_id: UserId,
+        password: &[u8],
+        purpose: LoginPurpose,
+    ) -> Result<(Self, LoginRequest), Error> {
         let started = opaque_ke::ClientLogin::<Suite>::start(rng, password).map_err(|_| Error::Opaque)?;
         let request = LoginRequest {
             user_id: user_id.clone(),
+            purpose,
             opaque: Encoded::new(started.message, |message| message.serialize().to_vec()),
         };
         let state = Self {
@@ -243,6 +255,7 @@ impl ClientLogin {
         self.config.pins.verify(
             &transcript::login_response(
                 &self.user_id,
+                self.request.purpose,
                 &self.request.opaque.bytes,
                 &response.ksf,
                 &response.opaque.bytes,
@@ -260,7 +273,7 @@ impl ClientLogin {
                 &self.password,
                 response.opaque.value.clone(),
                 ClientLoginFinishParameters::new(
-                    Some(OPAQUE_CONTEXT),
+                    Some(&login_context(self.request.purpose)),
                     identifiers(self.user_id.as_bytes()),
                     Some(&argon2),
                 ),

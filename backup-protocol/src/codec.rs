@@ -1,4 +1,5 @@
-//! The byte codec every wire message and stored record is built on.
+//! The byte codec every wire message and stored record is built on, public so that crates storing these values
+//! (vault-core) frame their own records the same way.
 //!
 //! A [`Reader`] hands out exact-length slices and never indexes out of bounds, so a parser written with it is
 //! total: any byte string yields `Ok` or a [`DecodeError`]. [`Reader::finish`] rejects trailing bytes, which keeps
@@ -12,17 +13,18 @@ use crate::error::DecodeError;
 pub const PROTOCOL_VERSION: u8 = 1;
 
 /// A cursor over untrusted bytes.
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     rest: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+    /// A reader over `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
         Self { rest: bytes }
     }
 
     /// Reads and checks the two-byte header (version, then type code) that starts every encoding.
-    pub(crate) fn header(bytes: &'a [u8], expected_type: u8) -> Result<Self, DecodeError> {
+    pub fn header(bytes: &'a [u8], expected_type: u8) -> Result<Self, DecodeError> {
         let mut reader = Self::new(bytes);
         let version = reader.u8()?;
         if version < PROTOCOL_VERSION {
@@ -41,7 +43,8 @@ impl<'a> Reader<'a> {
         Ok(reader)
     }
 
-    pub(crate) fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+    /// The next `len` bytes.
+    pub fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
         if self.rest.len() < len {
             return Err(DecodeError::Truncated);
         }
@@ -50,28 +53,41 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    /// The next `N` bytes as an array.
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
     }
 
-    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+    /// The next byte.
+    pub fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.array::<1>()?[0])
     }
 
-    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+    /// The next four bytes as a big-endian `u32`.
+    pub fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
+    /// The next eight bytes as a big-endian `u64`.
+    pub fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    /// Everything not yet read (for a last field that decodes itself).
+    pub fn rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.rest)
+    }
+
     /// Reads a field prefixed by a one-byte length.
-    pub(crate) fn short_vec(&mut self) -> Result<&'a [u8], DecodeError> {
+    pub fn short_vec(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.u8()?;
         self.take(usize::from(len))
     }
 
     /// Succeeds only if every byte was consumed.
-    pub(crate) fn finish(self) -> Result<(), DecodeError> {
+    pub fn finish(self) -> Result<(), DecodeError> {
         if self.rest.is_empty() {
             Ok(())
         } else {
@@ -81,7 +97,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Starts an encoding with the version byte and the type code.
-pub(crate) fn header(type_code: u8, capacity: usize) -> Vec<u8> {
+pub fn header(type_code: u8, capacity: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + capacity);
     out.push(PROTOCOL_VERSION);
     out.push(type_code);

@@ -87,6 +87,8 @@ pub enum Error {
     KeyReleaseRejected,
     /// The wrapped backup key does not decrypt under the key derived from the OPAQUE export key.
     WrappedKeyRejected,
+    /// The login was started for another purpose (retrieval versus deletion).
+    WrongPurpose,
     /// The OPAQUE library rejected the exchange for another reason (for example a reflected OPRF element).
     Opaque,
 }
@@ -107,6 +109,7 @@ impl fmt::Display for Error {
             Self::ClientAuthenticationFailed => f.write_str("client authentication failed"),
             Self::KeyReleaseRejected => f.write_str("key release does not decrypt under the session key"),
             Self::WrappedKeyRejected => f.write_str("wrapped backup key does not decrypt"),
+            Self::WrongPurpose => f.write_str("login was started for another purpose"),
             Self::Opaque => f.write_str("OPAQUE protocol error"),
         }
     }

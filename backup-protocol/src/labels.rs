@@ -2,7 +2,8 @@
 //!
 //! Labels are ASCII, fixed, and never a prefix of one another, so `label || fields` is unambiguous.
 
-/// OPAQUE `context` for every login, binding the key exchange to this protocol.
+/// OPAQUE `context` of every login, followed by the login purpose code: binds the key exchange to this protocol
+/// and to what the login is for.
 pub const OPAQUE_CONTEXT: &[u8] = b"backup-protocol/v1/opaque-context";
 
 /// Ed25519 signature context of the vault's registration response.

@@ -56,7 +56,7 @@ extern crate alloc;
 extern crate std;
 
 mod client;
-mod codec;
+pub mod codec;
 mod error;
 mod key;
 pub mod labels;
@@ -76,8 +76,8 @@ pub use codec::PROTOCOL_VERSION;
 pub use error::{DecodeError, Error, RecoveryKeyError, StreamError};
 pub use key::{BackupKey, UserId};
 pub use messages::{
-    KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationRequest, RegistrationResponse,
-    RegistrationUpload,
+    KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, RegistrationRequest,
+    RegistrationResponse, RegistrationUpload,
 };
 pub use recovery_key::{RECOVERY_KEY_DIGITS, RecoveryKey};
 pub use stream::{HEADER_LEN, SALT_LEN, SEGMENT_SIZE, StreamDecryptor, StreamEncryptor};

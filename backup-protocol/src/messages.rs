@@ -229,14 +229,51 @@ impl fmt::Debug for RegistrationUpload {
     }
 }
 
-/// Client → vault: starts a login (the vault charges one attempt before answering). Body: OPAQUE
+/// What a login is for. The purpose travels in the [`LoginRequest`], is covered by the vault's signature and is
+/// part of the OPAQUE context, so changing it in transit makes the exchange fail instead of, say, turning a
+/// retrieval into a deletion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoginPurpose {
+    /// Release EK to the client (code `0x01`).
+    RetrieveKey,
+    /// Delete the user's record; nothing is released (code `0x02`).
+    DeleteRecord,
+}
+
+impl LoginPurpose {
+    /// The purpose's one-byte code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::RetrieveKey => 0x01,
+            Self::DeleteRecord => 0x02,
+        }
+    }
+
+    pub(crate) fn read(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match reader.u8()? {
+            0x01 => Ok(Self::RetrieveKey),
+            0x02 => Ok(Self::DeleteRecord),
+            _ => Err(DecodeError::InvalidField("login purpose")),
+        }
+    }
+}
+
+/// Client → vault: starts a login (the vault charges one attempt before answering). Body: purpose (1) || OPAQUE
 /// `CredentialRequest` (96).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginRequest {
     pub(crate) user_id: UserId,
+    pub(crate) purpose: LoginPurpose,
     pub(crate) opaque: Encoded<CredentialRequest<Suite>, OPAQUE_CREDENTIAL_REQUEST_LEN>,
 }
 wire_methods!(LoginRequest);
+
+impl LoginRequest {
+    /// What the login is for.
+    pub fn purpose(&self) -> LoginPurpose {
+        self.purpose
+    }
+}
 
 impl Encoding for LoginRequest {
     const TYPE: u8 = type_code::LOGIN_REQUEST;
@@ -245,11 +282,17 @@ impl Encoding for LoginRequest {
         &self.user_id
     }
     fn write_body(&self, out: &mut Vec<u8>) {
+        out.push(self.purpose.code());
         out.extend_from_slice(&self.opaque.bytes);
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let purpose = LoginPurpose::read(reader)?;
         let opaque = Encoded::read(reader, "OPAQUE credential request", CredentialRequest::deserialize)?;
-        Ok(Self { user_id, opaque })
+        Ok(Self {
+            user_id,
+            purpose,
+            opaque,
+        })
     }
 }
 

@@ -5,6 +5,9 @@ use opaque_ke::{CipherSuite, Identifiers, Ristretto255, TripleDh};
 
 use crate::codec::Reader;
 use crate::error::{DecodeError, Error};
+use crate::labels::OPAQUE_CONTEXT;
+use crate::messages::LoginPurpose;
+use alloc::vec::Vec;
 
 /// The OPAQUE ciphersuite: OPRF over ristretto255 with SHA-512, 3DH over ristretto255 with SHA-512, and Argon2id
 /// as the key-stretching function (its parameters travel in [`KsfParams`], not in the type).
@@ -155,6 +158,14 @@ impl KsfPolicy {
             Err(Error::KsfParamsRejected)
         }
     }
+}
+
+/// OPAQUE context of a login: [`crate::labels::OPAQUE_CONTEXT`] || purpose code. Both sides must use the same
+/// purpose, so a purpose changed in transit fails the key exchange.
+pub(crate) fn login_context(purpose: LoginPurpose) -> Vec<u8> {
+    let mut context = OPAQUE_CONTEXT.to_vec();
+    context.push(purpose.code());
+    context
 }
 
 /// OPAQUE identifiers: the client identity is the user id (so an envelope only opens for the account it was made

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use crate::codec::{PROTOCOL_VERSION, put_short_vec};
 use crate::key::UserId;
 use crate::labels::{LOGIN_RESPONSE_SIGNATURE, REGISTRATION_RESPONSE_SIGNATURE};
+use crate::messages::LoginPurpose;
 use crate::suite::KsfParams;
 use crate::wrap::CHALLENGE_LEN;
 
@@ -38,10 +39,11 @@ pub(crate) fn registration_response(
 }
 
 /// What the vault signs in a login response:
-/// [`LOGIN_RESPONSE_SIGNATURE`] || version || user id || OPAQUE credential request || Argon2id parameters ||
-/// OPAQUE credential response.
+/// [`LOGIN_RESPONSE_SIGNATURE`] || version || user id || purpose || OPAQUE credential request || Argon2id
+/// parameters || OPAQUE credential response.
 pub(crate) fn login_response(
     user_id: &UserId,
+    purpose: LoginPurpose,
     opaque_request: &[u8],
     ksf: &KsfParams,
     opaque_response: &[u8],
@@ -49,6 +51,6 @@ pub(crate) fn login_response(
     signed(
         LOGIN_RESPONSE_SIGNATURE,
         user_id,
-        &[opaque_request, &ksf.to_bytes(), opaque_response],
+        &[&[purpose.code()], opaque_request, &ksf.to_bytes(), opaque_response],
     )
 }

@@ -15,12 +15,12 @@ use subtle::ConstantTimeEq;
 use crate::codec::Reader;
 use crate::error::{DecodeError, Error};
 use crate::key::UserId;
-use crate::labels::{OPAQUE_CONTEXT, type_code};
+use crate::labels::type_code;
 use crate::messages::{
-    Encoded, Encoding, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, OPAQUE_REGISTRATION_UPLOAD_LEN,
-    RegistrationRequest, RegistrationResponse, RegistrationUpload, read_opaque,
+    Encoded, Encoding, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse,
+    OPAQUE_REGISTRATION_UPLOAD_LEN, RegistrationRequest, RegistrationResponse, RegistrationUpload, read_opaque,
 };
-use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers};
+use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers, login_context};
 use crate::transcript;
 use crate::vault_keys::VaultKeys;
 use crate::wrap::{self, CHALLENGE_LEN, NONCE_LEN, WrappedKey};
@@ -36,9 +36,9 @@ fn same_user(expected: &UserId, found: &UserId) -> Result<(), Error> {
     }
 }
 
-fn login_parameters(user_id: &UserId) -> ServerLoginParameters<'_, '_> {
+fn login_parameters<'a>(user_id: &'a UserId, context: &'a [u8]) -> ServerLoginParameters<'a, 'a> {
     ServerLoginParameters {
-        context: Some(OPAQUE_CONTEXT),
+        context: Some(context),
         identifiers: identifiers(user_id.as_bytes()),
     }
 }
@@ -259,6 +259,7 @@ impl<E: core::error::Error + 'static> core::error::Error for LoginStartError<E> 
 #[derive(Clone)]
 pub struct VaultLoginState {
     user_id: UserId,
+    purpose: LoginPurpose,
     opaque: ServerLogin<Suite>,
     /// `None` for an unknown user, whose login can never finish.
     wrapped: Option<WrappedKey>,
@@ -321,18 +322,20 @@ impl VaultLoginState {
             record.map(|record| record.opaque.clone()),
             request.opaque.value.clone(),
             request.user_id.as_bytes(),
-            login_parameters(&request.user_id),
+            login_parameters(&request.user_id, &login_context(request.purpose)),
         )
         .map_err(|_| LoginStartError::Rejected(Error::Opaque))?;
         let message = Encoded::new(started.message, |message| message.serialize().to_vec());
         let signature = keys.sign(&transcript::login_response(
             &request.user_id,
+            request.purpose,
             &request.opaque.bytes,
             &ksf,
             &message.bytes,
         ));
         let state = Self {
             user_id: request.user_id.clone(),
+            purpose: request.purpose,
             opaque: started.state,
             wrapped: record.map(|record| record.wrapped.clone()),
         };
@@ -345,22 +348,18 @@ impl VaultLoginState {
         Ok((state, response))
     }
 
-    /// Authenticates the client's finalization and, on success, seals EK under SHARED_K (nonce from `rng`).
-    /// Success is the caller's signal to reset the attempt counter. A rejected finalization leaves `self` usable.
+    /// Authenticates the client's finalization of a [`LoginPurpose::RetrieveKey`] login and, on success, seals EK
+    /// under SHARED_K (nonce from `rng`). Success is the caller's signal to reset the attempt counter. A rejected
+    /// finalization leaves `self` usable.
     pub fn finish<R: CryptoRng + RngCore>(
         &self,
         rng: &mut R,
         finalization: &LoginFinalization,
     ) -> Result<KeyRelease, Error> {
-        same_user(&self.user_id, &finalization.user_id)?;
-        let finished = self
-            .opaque
-            .clone()
-            .finish(finalization.opaque.value.clone(), login_parameters(&self.user_id))
-            .map_err(|_| Error::ClientAuthenticationFailed)?;
+        let session_key = self.authenticate(LoginPurpose::RetrieveKey, finalization)?;
         // A fake login cannot authenticate; this arm only keeps the types honest.
         let wrapped = self.wrapped.as_ref().ok_or(Error::ClientAuthenticationFailed)?;
-        let shared_k = wrap::shared_k(&finished.session_key);
+        let shared_k = wrap::shared_k(&session_key);
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
         Ok(KeyRelease {
@@ -370,14 +369,47 @@ impl VaultLoginState {
         })
     }
 
+    /// Authenticates the client's finalization of a [`LoginPurpose::DeleteRecord`] login. `Ok` is the caller's
+    /// proof that the password holder asked for the deletion; the caller then deletes the record.
+    pub fn finish_deletion(&self, finalization: &LoginFinalization) -> Result<(), Error> {
+        self.authenticate(LoginPurpose::DeleteRecord, finalization)?;
+        Ok(())
+    }
+
+    /// Runs OPAQUE's server finish for a login of the expected purpose; returns the session key.
+    fn authenticate(
+        &self,
+        expected: LoginPurpose,
+        finalization: &LoginFinalization,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+        if self.purpose != expected {
+            return Err(Error::WrongPurpose);
+        }
+        same_user(&self.user_id, &finalization.user_id)?;
+        let finished = self
+            .opaque
+            .clone()
+            .finish(
+                finalization.opaque.value.clone(),
+                login_parameters(&self.user_id, &login_context(self.purpose)),
+            )
+            .map_err(|_| Error::ClientAuthenticationFailed)?;
+        Ok(zeroize::Zeroizing::new(finished.session_key.to_vec()))
+    }
+
+    /// What the login is for.
+    pub fn purpose(&self) -> LoginPurpose {
+        self.purpose
+    }
+
     /// The user this login is for.
     pub fn user_id(&self) -> &UserId {
         &self.user_id
     }
 
     /// Encodes the state for storage between the two login messages (it holds the session key: store it as a
-    /// secret): `version || 0x23 || user id || OPAQUE server state (128) || 0x00, or 0x01 || challenge (32) ||
-    /// K_NONCE (12) || EK (48)`.
+    /// secret): `version || 0x23 || user id || purpose (1) || OPAQUE server state (128) || 0x00, or 0x01 ||
+    /// challenge (32) || K_NONCE (12) || EK (48)`.
     pub fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
         zeroize::Zeroizing::new(self.encode())
     }
@@ -395,6 +427,7 @@ impl Encoding for VaultLoginState {
         &self.user_id
     }
     fn write_body(&self, out: &mut Vec<u8>) {
+        out.push(self.purpose.code());
         out.extend_from_slice(&zeroize::Zeroizing::new(self.opaque.serialize()));
         match &self.wrapped {
             None => out.push(0),
@@ -405,6 +438,7 @@ impl Encoding for VaultLoginState {
         }
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let purpose = LoginPurpose::read(reader)?;
         let opaque = read_opaque(
             reader,
             SERVER_LOGIN_LEN,
@@ -418,6 +452,7 @@ impl Encoding for VaultLoginState {
         };
         Ok(Self {
             user_id,
+            purpose,
             opaque,
             wrapped,
         })

@@ -4,8 +4,8 @@ mod common;
 
 use backup_protocol::{
     BackupRecord, ClientConfig, ClientLogin, ClientRegistration, Error, KeyRelease, KsfParams, KsfPolicy,
-    LoginFinalization, LoginRequest, LoginResponse, LoginStartError, PendingRegistration, RegistrationRequest,
-    RegistrationResponse, RegistrationUpload, VaultKeys, VaultLoginState,
+    LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, LoginStartError, PendingRegistration,
+    RegistrationRequest, RegistrationResponse, RegistrationUpload, VaultKeys, VaultLoginState,
 };
 use common::{PASSWORD, World, flips, user};
 
@@ -305,6 +305,49 @@ fn unknown_users_get_a_fake_response_of_the_same_shape() {
 }
 
 #[test]
+fn a_deletion_login_proves_the_password_and_releases_nothing() {
+    let mut world = World::new(17);
+    let record = world.register();
+    let (client, request) = ClientLogin::start_for(
+        &mut world.rng,
+        &world.config,
+        world.user.clone(),
+        PASSWORD,
+        LoginPurpose::DeleteRecord,
+    )
+    .unwrap();
+    assert_eq!(request.purpose(), LoginPurpose::DeleteRecord);
+    let request = LoginRequest::from_bytes(&request.to_bytes()).unwrap();
+    let (state, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    let state = VaultLoginState::from_bytes(&state.to_bytes()).unwrap();
+    let (_, finalization) = client.finish(&mut world.rng, &response).unwrap();
+    assert_eq!(
+        state.finish(&mut world.rng, &finalization).err(),
+        Some(Error::WrongPurpose)
+    );
+    assert_eq!(state.finish_deletion(&finalization), Ok(()));
+
+    // A retrieval login cannot be used to delete.
+    let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (state, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    let (_, finalization) = client.finish(&mut world.rng, &response).unwrap();
+    assert_eq!(state.finish_deletion(&finalization), Err(Error::WrongPurpose));
+
+    // A purpose changed in transit: the vault signs what it received, so the client refuses the answer.
+    let mut bytes = request.to_bytes();
+    bytes[3 + world.user.as_bytes().len()] = LoginPurpose::DeleteRecord.code();
+    let changed = LoginRequest::from_bytes(&bytes).unwrap();
+    let (_, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &changed, no_charge).unwrap();
+    assert_eq!(
+        client.finish(&mut world.rng, &response).err(),
+        Some(Error::BadVaultSignature)
+    );
+}
+
+#[test]
 fn a_failed_charge_releases_no_response() {
     let mut world = World::new(12);
     let record = world.register();
@@ -410,11 +453,11 @@ fn every_encoding_round_trips_with_the_specified_length() {
         finalization
     );
     assert_eq!(KeyRelease::from_bytes(&release.to_bytes()).unwrap(), release);
-    assert_eq!(request.to_bytes().len(), head + 96);
+    assert_eq!(request.to_bytes().len(), head + 1 + 96);
     assert_eq!(response.to_bytes().len(), head + 12 + 320 + 64);
     assert_eq!(finalization.to_bytes().len(), head + 64);
     assert_eq!(release.to_bytes().len(), head + 12 + 108);
-    assert_eq!(state.to_bytes().len(), head + 128 + 1 + 92);
+    assert_eq!(state.to_bytes().len(), head + 1 + 128 + 1 + 92);
     assert_eq!(world.keys.to_bytes().len(), 2 + 128 + 32);
 }
 
