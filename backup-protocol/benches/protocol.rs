@@ -28,7 +28,7 @@ fn ours(rng: &mut StdRng, keys: &VaultKeys, config: &ClientConfig, policy: &KsfP
     let (client, request) = ClientLogin::start(rng, config, user, PASSWORD).unwrap();
     let (state, response) = VaultLoginState::start(keys, rng, Some(&record), &request, || Ok::<(), ()>(())).unwrap();
     let (pending, finalization) = client.finish(rng, &response).unwrap();
-    let release = state.finish(rng, &finalization).unwrap();
+    let release = state.finish(rng, Some(&record), &finalization).unwrap();
     assert!(pending.open(&release).unwrap() == *key);
 }
 

@@ -95,7 +95,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let (client, request) = ClientLogin::start(&mut OsRng, &config, user, PASSWORD)?;
     let (state, response) = vault.answer(&request)?;
     let (pending, finalization) = client.finish(&mut OsRng, &response)?;
-    let release = state.finish(&mut OsRng, &finalization)?;
+    let release = state.finish(&mut OsRng, vault.record.as_ref(), &finalization)?;
     vault.attempts = 0; // only a successful login resets the counter
     let recovered = pending.open(&release)?;
     println!("   verified: vault signature, OPAQUE server authentication, key release and EK tags");

@@ -43,7 +43,7 @@
 //!     VaultLoginState::start(&keys, &mut rng, Some(&record), &request, || Ok::<(), ()>(()))
 //!         .expect("charged");
 //! let (pending, finalization) = client.finish(&mut rng, &response)?;
-//! let release = state.finish(&mut rng, &finalization)?;
+//! let release = state.finish(&mut rng, Some(&record), &finalization)?;
 //! assert_eq!(pending.open(&release)?, key);
 //! # Ok::<(), Error>(())
 //! ```

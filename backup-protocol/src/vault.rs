@@ -261,8 +261,6 @@ pub struct VaultLoginState {
     user_id: UserId,
     purpose: LoginPurpose,
     opaque: ServerLogin<Suite>,
-    /// `None` for an unknown user, whose login can never finish.
-    wrapped: Option<WrappedKey>,
 }
 
 impl VaultLoginState {
@@ -296,7 +294,7 @@ impl VaultLoginState {
     /// .expect("request is valid");
     /// assert_eq!(attempts, 1);
     /// let (awaiting, finalization) = client.finish(&mut rng, &response)?;
-    /// let release = state.finish(&mut rng, &finalization)?;
+    /// let release = state.finish(&mut rng, Some(&record), &finalization)?;
     /// assert_eq!(awaiting.open(&release)?, key);
     /// # Ok::<(), Error>(())
     /// ```
@@ -337,7 +335,6 @@ impl VaultLoginState {
             user_id: request.user_id.clone(),
             purpose: request.purpose,
             opaque: started.state,
-            wrapped: record.map(|record| record.wrapped.clone()),
         };
         let response = LoginResponse {
             user_id: request.user_id.clone(),
@@ -348,24 +345,29 @@ impl VaultLoginState {
         Ok((state, response))
     }
 
-    /// Authenticates the client's finalization of a [`LoginPurpose::RetrieveKey`] login and, on success, seals EK
-    /// under SHARED_K (nonce from `rng`). Success is the caller's signal to reset the attempt counter. A rejected
-    /// finalization leaves `self` usable.
+    /// Authenticates the client's finalization of a [`LoginPurpose::RetrieveKey`] login and, on success, seals the
+    /// record's EK under SHARED_K (nonce from `rng`). Success is the caller's signal to reset the attempt counter.
+    /// A rejected finalization leaves `self` usable.
+    ///
+    /// `record` is read again at this point rather than kept in the state, so that EK exists only in the record:
+    /// destroying the record leaves nothing to release. Pass `None` if the user has no record (the login of an
+    /// unknown user, which never authenticates); the key exchange is checked first either way.
     pub fn finish<R: CryptoRng + RngCore>(
         &self,
         rng: &mut R,
+        record: Option<&BackupRecord>,
         finalization: &LoginFinalization,
     ) -> Result<KeyRelease, Error> {
         let session_key = self.authenticate(LoginPurpose::RetrieveKey, finalization)?;
-        // A fake login cannot authenticate; this arm only keeps the types honest.
-        let wrapped = self.wrapped.as_ref().ok_or(Error::ClientAuthenticationFailed)?;
+        let record = record.ok_or(Error::ClientAuthenticationFailed)?;
+        same_user(&self.user_id, &record.user_id)?;
         let shared_k = wrap::shared_k(&session_key);
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
         Ok(KeyRelease {
             user_id: self.user_id.clone(),
             nonce,
-            sealed: wrap::seal_release(&shared_k, &self.user_id, nonce, wrapped),
+            sealed: wrap::seal_release(&shared_k, &self.user_id, nonce, &record.wrapped),
         })
     }
 
@@ -408,8 +410,7 @@ impl VaultLoginState {
     }
 
     /// Encodes the state for storage between the two login messages (it holds the session key: store it as a
-    /// secret): `version || 0x23 || user id || purpose (1) || OPAQUE server state (128) || 0x00, or 0x01 ||
-    /// challenge (32) || K_NONCE (12) || EK (48)`.
+    /// secret): `version || 0x23 || user id || purpose (1) || OPAQUE server state (128)`.
     pub fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
         zeroize::Zeroizing::new(self.encode())
     }
@@ -429,13 +430,6 @@ impl Encoding for VaultLoginState {
     fn write_body(&self, out: &mut Vec<u8>) {
         out.push(self.purpose.code());
         out.extend_from_slice(&zeroize::Zeroizing::new(self.opaque.serialize()));
-        match &self.wrapped {
-            None => out.push(0),
-            Some(wrapped) => {
-                out.push(1);
-                wrapped.write(out);
-            }
-        }
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let purpose = LoginPurpose::read(reader)?;
@@ -445,16 +439,10 @@ impl Encoding for VaultLoginState {
             "OPAQUE server state",
             ServerLogin::deserialize,
         )?;
-        let wrapped = match reader.u8()? {
-            0 => None,
-            1 => Some(WrappedKey::read(reader)?),
-            _ => return Err(DecodeError::InvalidField("record presence flag")),
-        };
         Ok(Self {
             user_id,
             purpose,
             opaque,
-            wrapped,
         })
     }
 }

@@ -148,12 +148,13 @@ fn every_flip_of_login_messages_and_of_ek_is_rejected() {
 
     let (pending, finalization) = client.finish(&mut world.rng, &response).unwrap();
     for (position, flipped) in flips(&finalization.to_bytes()) {
-        let rejected = LoginFinalization::from_bytes(&flipped)
-            .map_or(true, |tampered| state.finish(&mut world.rng, &tampered).is_err());
+        let rejected = LoginFinalization::from_bytes(&flipped).map_or(true, |tampered| {
+            state.finish(&mut world.rng, Some(&record), &tampered).is_err()
+        });
         assert!(rejected, "finalization flip at {position} went unnoticed");
     }
 
-    let release = state.finish(&mut world.rng, &finalization).unwrap();
+    let release = state.finish(&mut world.rng, Some(&record), &finalization).unwrap();
     for (position, flipped) in flips(&release.to_bytes()) {
         let rejected = KeyRelease::from_bytes(&flipped).map_or(true, |tampered| pending.open(&tampered).is_err());
         assert!(rejected, "key release flip at {position} went unnoticed");
@@ -210,7 +211,7 @@ fn replayed_messages_from_another_exchange_are_rejected() {
     let (vault_1, response_1) =
         VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request_1, no_charge).unwrap();
     let (_, finalization_1) = client_1.finish(&mut world.rng, &response_1).unwrap();
-    let release_1 = vault_1.finish(&mut world.rng, &finalization_1).unwrap();
+    let release_1 = vault_1.finish(&mut world.rng, Some(&record), &finalization_1).unwrap();
 
     let (client_2, request_2) =
         ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
@@ -221,7 +222,7 @@ fn replayed_messages_from_another_exchange_are_rejected() {
         Some(Error::BadVaultSignature)
     );
     assert_eq!(
-        vault_2.finish(&mut world.rng, &finalization_1).err(),
+        vault_2.finish(&mut world.rng, Some(&record), &finalization_1).err(),
         Some(Error::ClientAuthenticationFailed)
     );
     let (pending_2, _) = client_2.finish(&mut world.rng, &response_2).unwrap();
@@ -299,7 +300,7 @@ fn unknown_users_get_a_fake_response_of_the_same_shape() {
     renamed.splice(3..3 + "alice@example".len(), b"ghost@example".iter().copied());
     let renamed = LoginFinalization::from_bytes(&renamed).unwrap();
     assert_eq!(
-        state.finish(&mut world.rng, &renamed).err(),
+        state.finish(&mut world.rng, None, &renamed).err(),
         Some(Error::ClientAuthenticationFailed)
     );
 }
@@ -323,7 +324,7 @@ fn a_deletion_login_proves_the_password_and_releases_nothing() {
     let state = VaultLoginState::from_bytes(&state.to_bytes()).unwrap();
     let (_, finalization) = client.finish(&mut world.rng, &response).unwrap();
     assert_eq!(
-        state.finish(&mut world.rng, &finalization).err(),
+        state.finish(&mut world.rng, Some(&record), &finalization).err(),
         Some(Error::WrongPurpose)
     );
     assert_eq!(state.finish_deletion(&finalization), Ok(()));
@@ -390,11 +391,17 @@ fn rejected_messages_leave_every_state_usable() {
     *bad.last_mut().unwrap() ^= 1;
     assert!(
         state
-            .finish(&mut world.rng, &LoginFinalization::from_bytes(&bad).unwrap())
+            .finish(
+                &mut world.rng,
+                Some(&record),
+                &LoginFinalization::from_bytes(&bad).unwrap()
+            )
             .is_err()
     );
     let stored_state = VaultLoginState::from_bytes(&state.to_bytes()).unwrap();
-    let release = stored_state.finish(&mut world.rng, &finalization).unwrap();
+    let release = stored_state
+        .finish(&mut world.rng, Some(&record), &finalization)
+        .unwrap();
     let mut bad = release.to_bytes();
     *bad.last_mut().unwrap() ^= 1;
     assert!(pending.open(&KeyRelease::from_bytes(&bad).unwrap()).is_err());
@@ -445,7 +452,7 @@ fn every_encoding_round_trips_with_the_specified_length() {
     let (state, response) =
         VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
     let (_, finalization) = client.finish(&mut world.rng, &response).unwrap();
-    let release = state.finish(&mut world.rng, &finalization).unwrap();
+    let release = state.finish(&mut world.rng, Some(&record), &finalization).unwrap();
     assert_eq!(LoginRequest::from_bytes(&request.to_bytes()).unwrap(), request);
     assert_eq!(LoginResponse::from_bytes(&response.to_bytes()).unwrap(), response);
     assert_eq!(
@@ -457,7 +464,7 @@ fn every_encoding_round_trips_with_the_specified_length() {
     assert_eq!(response.to_bytes().len(), head + 12 + 320 + 64);
     assert_eq!(finalization.to_bytes().len(), head + 64);
     assert_eq!(release.to_bytes().len(), head + 12 + 108);
-    assert_eq!(state.to_bytes().len(), head + 1 + 128 + 1 + 92);
+    assert_eq!(state.to_bytes().len(), head + 1 + 128);
     assert_eq!(world.keys.to_bytes().len(), 2 + 128 + 32);
 }
 

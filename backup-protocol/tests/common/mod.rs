@@ -54,7 +54,7 @@ impl World {
                 },
             )?;
         let (pending, finalization) = client.finish(&mut self.rng, &response)?;
-        let release = state.finish(&mut self.rng, &finalization)?;
+        let release = state.finish(&mut self.rng, Some(record), &finalization)?;
         pending.open(&release)
     }
 }
