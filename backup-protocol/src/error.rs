@@ -87,6 +87,9 @@ pub enum Error {
     KeyReleaseRejected,
     /// The wrapped backup key does not decrypt under the key derived from the OPAQUE export key.
     WrappedKeyRejected,
+    /// The client proved the password, but the vault no longer holds the record (destroyed, deleted or replaced
+    /// since the login started).
+    RecordUnavailable,
     /// The login was started for another purpose (retrieval versus deletion).
     WrongPurpose,
     /// The OPAQUE library rejected the exchange for another reason (for example a reflected OPRF element).
@@ -109,6 +112,7 @@ impl fmt::Display for Error {
             Self::ClientAuthenticationFailed => f.write_str("client authentication failed"),
             Self::KeyReleaseRejected => f.write_str("key release does not decrypt under the session key"),
             Self::WrappedKeyRejected => f.write_str("wrapped backup key does not decrypt"),
+            Self::RecordUnavailable => f.write_str("record no longer available"),
             Self::WrongPurpose => f.write_str("login was started for another purpose"),
             Self::Opaque => f.write_str("OPAQUE protocol error"),
         }

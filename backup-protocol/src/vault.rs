@@ -350,8 +350,10 @@ impl VaultLoginState {
     /// A rejected finalization leaves `self` usable.
     ///
     /// `record` is read again at this point rather than kept in the state, so that EK exists only in the record:
-    /// destroying the record leaves nothing to release. Pass `None` if the user has no record (the login of an
-    /// unknown user, which never authenticates); the key exchange is checked first either way.
+    /// destroying the record leaves nothing to release. Pass `None` if the user has no record (any more): the key
+    /// exchange is checked first either way, so an unknown user's login fails with
+    /// [`Error::ClientAuthenticationFailed`], and a proven password whose record is gone with
+    /// [`Error::RecordUnavailable`].
     pub fn finish<R: CryptoRng + RngCore>(
         &self,
         rng: &mut R,
@@ -359,7 +361,7 @@ impl VaultLoginState {
         finalization: &LoginFinalization,
     ) -> Result<KeyRelease, Error> {
         let session_key = self.authenticate(LoginPurpose::RetrieveKey, finalization)?;
-        let record = record.ok_or(Error::ClientAuthenticationFailed)?;
+        let record = record.ok_or(Error::RecordUnavailable)?;
         same_user(&self.user_id, &record.user_id)?;
         let shared_k = wrap::shared_k(&session_key);
         let mut nonce = [0u8; NONCE_LEN];

@@ -1,7 +1,35 @@
-//! The backup key vault as a deterministic, storage-agnostic state machine.
+//! The Backup Key Vault as a deterministic, storage-agnostic state machine.
 //!
-//! This crate will hold vault records, attempt counters, lockout, registration challenges, response signing,
-//! island routing, the storage trait with an in-memory store, and the replication adapter. It is empty until its
-//! issue lands.
+//! This is the logic that runs inside the HSM fleet of an end-to-end encrypted backup system: it stores each
+//! user's OPAQUE record and wrapped backup key ([`backup_protocol`]), charges one attempt per login before
+//! answering, destroys a record whose guesses are used up, and releases the wrapped key only to a client that
+//! proved the password.
+//!
+//! - [`Vault::apply`] takes a [`Command`] (a request plus the time and entropy to apply it with) and returns a
+//!   [`Response`]. Nothing else goes in: the same command log gives the same state and responses on every replica,
+//!   so the vault can run in-process, on one node over any key-value store, or replicated on a consensus log.
+//! - State lives behind the [`Store`] trait (versioned reads, compare-and-swap writes); [`MemoryStore`] is the
+//!   in-memory implementation.
+//! - [`FleetKeys`] holds the fleet's secret keys; [`IslandRouter`] splits users between islands.
+//!
+//! SPEC.md describes the state machine, the record formats and the command log format.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod command;
+mod error;
+mod island;
+mod keys;
+mod memory;
+mod records;
+mod store;
+mod vault;
+
+pub use command::{Command, ENTROPY_LEN, Request, Response};
+pub use error::VaultError;
+pub use island::{ISLAND_ROUTING_LABEL, IslandRouter};
+pub use keys::FleetKeys;
+pub use memory::MemoryStore;
+pub use records::SESSION_ID_LEN;
+pub use store::{Cas, Store, Versioned};
+pub use vault::{Vault, VaultConfig};

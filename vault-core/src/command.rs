@@ -1,0 +1,148 @@
+//! Commands and responses: the vault's whole input and output, and the command log format.
+//!
+//! A command carries the time and the entropy chosen by whoever orders commands (the consensus leader), so that
+//! applying the same command log gives the same state and the same responses on every replica.
+
+use core::fmt;
+use std::vec::Vec;
+
+use backup_protocol::codec::{self, Reader};
+use backup_protocol::{
+    DecodeError, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationRequest, RegistrationResponse,
+    RegistrationUpload,
+};
+use zeroize::Zeroize;
+
+use crate::records::SESSION_ID_LEN;
+
+const COMMAND_TYPE: u8 = 0x51;
+
+/// Length of a command's entropy.
+pub const ENTROPY_LEN: usize = 32;
+
+/// One request to the vault with the time and entropy it is to be applied with.
+///
+/// The entropy seeds every random value the command draws (challenges, nonces, OPAQUE server key shares), so the
+/// command log is as secret as the vault's state: it must stay inside the HSM fleet. It is zeroized on drop and
+/// `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Command {
+    /// Milliseconds since the Unix epoch, as chosen by the leader.
+    pub at_ms: u64,
+    /// Fresh randomness from a CSPRNG, chosen by the leader.
+    pub entropy: [u8; ENTROPY_LEN],
+    /// What the client asked for.
+    pub request: Request,
+}
+
+/// What a client can ask the vault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Start registering (or re-registering) a backup key.
+    RegistrationStart(RegistrationRequest),
+    /// Finish a registration with the OPAQUE record and EK.
+    RegistrationFinish(RegistrationUpload),
+    /// Start a login; charges one attempt before answering.
+    LoginStart(LoginRequest),
+    /// Finish a login: releases EK, or deletes the record, depending on the login's purpose.
+    LoginFinish {
+        /// The session id the vault answered the login start with.
+        session: [u8; SESSION_ID_LEN],
+        /// The client's OPAQUE finalization.
+        finalization: LoginFinalization,
+    },
+}
+
+/// The vault's answer to a command that succeeded.
+// Responses are built once and moved to the transport; boxing the large variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Response {
+    /// The signed registration response with its challenge.
+    RegistrationStarted(RegistrationResponse),
+    /// The record is stored.
+    Registered,
+    /// The signed login response; the client sends its finalization with `session`.
+    LoginStarted {
+        /// Identifies this login at the finish.
+        session: [u8; SESSION_ID_LEN],
+        /// The signed OPAQUE credential response.
+        response: LoginResponse,
+    },
+    /// EK sealed under the login's session key.
+    KeyReleased(KeyRelease),
+    /// The record was deleted at the password holder's request.
+    Deleted,
+}
+
+impl Command {
+    /// Encodes the command for the log:
+    /// `version || 0x51 || at_ms (8) || entropy (32) || kind (1) || [session (16) if kind = 4] || message`,
+    /// where kind is 1 registration start, 2 registration finish, 3 login start, 4 login finish, and the message is
+    /// the backup-protocol encoding (self-delimiting, last).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = codec::header(COMMAND_TYPE, 64 + 400);
+        out.extend_from_slice(&self.at_ms.to_be_bytes());
+        out.extend_from_slice(&self.entropy);
+        match &self.request {
+            Request::RegistrationStart(message) => {
+                out.push(1);
+                out.extend_from_slice(&message.to_bytes());
+            }
+            Request::RegistrationFinish(message) => {
+                out.push(2);
+                out.extend_from_slice(&message.to_bytes());
+            }
+            Request::LoginStart(message) => {
+                out.push(3);
+                out.extend_from_slice(&message.to_bytes());
+            }
+            Request::LoginFinish { session, finalization } => {
+                out.push(4);
+                out.extend_from_slice(session);
+                out.extend_from_slice(&finalization.to_bytes());
+            }
+        }
+        out
+    }
+
+    /// Decodes a logged command. Total: any input gives a command or an error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, COMMAND_TYPE)?;
+        let at_ms = reader.u64()?;
+        let entropy = reader.array()?;
+        let kind = reader.u8()?;
+        let invalid = |_| DecodeError::InvalidField("request message");
+        let request = match kind {
+            1 => Request::RegistrationStart(RegistrationRequest::from_bytes(reader.rest()).map_err(invalid)?),
+            2 => Request::RegistrationFinish(RegistrationUpload::from_bytes(reader.rest()).map_err(invalid)?),
+            3 => Request::LoginStart(LoginRequest::from_bytes(reader.rest()).map_err(invalid)?),
+            4 => Request::LoginFinish {
+                session: reader.array()?,
+                finalization: LoginFinalization::from_bytes(reader.rest()).map_err(invalid)?,
+            },
+            _ => return Err(DecodeError::InvalidField("request kind")),
+        };
+        reader.finish()?;
+        Ok(Self {
+            at_ms,
+            entropy,
+            request,
+        })
+    }
+}
+
+impl Drop for Command {
+    fn drop(&mut self) {
+        self.entropy.zeroize();
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Command")
+            .field("at_ms", &self.at_ms)
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,186 @@
+//! What the vault keeps in its store, and under which keys.
+//!
+//! | key | value |
+//! |---|---|
+//! | `"user/" || user id` | [`UserState`]: the backup record and its attempt counter, or the tombstone of a locked one |
+//! | `"pending/" || user id` | [`StoredPending`]: the registration challenge in flight |
+//! | `"login/" || session id (16)` | [`StoredLogin`]: a login between its two messages |
+//!
+//! Every value is `version (0x01) || type code || fields`, with no trailing bytes.
+
+use std::vec::Vec;
+
+use backup_protocol::codec::{self, Reader};
+use backup_protocol::{BackupRecord, DecodeError, PendingRegistration, UserId, VaultLoginState};
+
+/// Length of a login session id.
+pub const SESSION_ID_LEN: usize = 16;
+
+/// Type codes of the stored values.
+mod type_code {
+    pub(super) const USER_STATE: u8 = 0x61;
+    pub(super) const PENDING: u8 = 0x62;
+    pub(super) const LOGIN: u8 = 0x63;
+}
+
+pub(crate) fn user_key(user_id: &UserId) -> Vec<u8> {
+    [b"user/".as_slice(), user_id.as_bytes()].concat()
+}
+
+pub(crate) fn pending_key(user_id: &UserId) -> Vec<u8> {
+    [b"pending/".as_slice(), user_id.as_bytes()].concat()
+}
+
+pub(crate) fn login_key(session: &[u8; SESSION_ID_LEN]) -> Vec<u8> {
+    [b"login/".as_slice(), session.as_slice()].concat()
+}
+
+/// Appends `u16be(len) || bytes`. Every nested value here is far below 64 KiB.
+pub(crate) fn put_u16_vec(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = u16::try_from(bytes.len()).expect("stored values are far below 64 KiB");
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+pub(crate) fn u16_vec<'a>(reader: &mut Reader<'a>) -> Result<&'a [u8], DecodeError> {
+    let len = u16::from_be_bytes(reader.array()?);
+    reader.take(usize::from(len))
+}
+
+/// A nested value decoded by its own (total) parser.
+fn nested<T, E>(
+    reader: &mut Reader<'_>,
+    parse: impl FnOnce(&[u8]) -> Result<T, E>,
+    what: &'static str,
+) -> Result<T, DecodeError> {
+    parse(u16_vec(reader)?).map_err(|_| DecodeError::InvalidField(what))
+}
+
+/// A user's state.
+///
+/// `generation` counts registrations of the user id: a login session remembers the generation it started on, so a
+/// record replaced or deleted meanwhile cannot be finished against.
+// Decoded for one command and dropped; the size difference is irrelevant.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum UserState {
+    /// `0x01 || generation (8) || attempts (4) || u16be(len) || BackupRecord`.
+    Active {
+        generation: u64,
+        attempts: u32,
+        record: BackupRecord,
+    },
+    /// `0x02 || generation (8)`: the guesses were used up and the record (with EK) destroyed.
+    Locked { generation: u64 },
+    /// `0x03 || generation (8)`: the user deleted the record. Kept (without any key) so that generations keep
+    /// counting up and a login begun before the deletion can never finish against a later registration.
+    Deleted { generation: u64 },
+}
+
+impl UserState {
+    pub(crate) fn generation(&self) -> u64 {
+        match self {
+            Self::Active { generation, .. } | Self::Locked { generation } | Self::Deleted { generation } => *generation,
+        }
+    }
+
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut out = codec::header(type_code::USER_STATE, 400);
+        match self {
+            Self::Active {
+                generation,
+                attempts,
+                record,
+            } => {
+                out.push(0x01);
+                out.extend_from_slice(&generation.to_be_bytes());
+                out.extend_from_slice(&attempts.to_be_bytes());
+                put_u16_vec(&mut out, &record.to_bytes());
+            }
+            Self::Locked { generation } => {
+                out.push(0x02);
+                out.extend_from_slice(&generation.to_be_bytes());
+            }
+            Self::Deleted { generation } => {
+                out.push(0x03);
+                out.extend_from_slice(&generation.to_be_bytes());
+            }
+        }
+        out
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, type_code::USER_STATE)?;
+        let status = reader.u8()?;
+        let generation = reader.u64()?;
+        let state = match status {
+            0x01 => Self::Active {
+                generation,
+                attempts: reader.u32()?,
+                record: nested(&mut reader, BackupRecord::from_bytes, "backup record")?,
+            },
+            0x02 => Self::Locked { generation },
+            0x03 => Self::Deleted { generation },
+            _ => return Err(DecodeError::InvalidField("user status")),
+        };
+        reader.finish()?;
+        Ok(state)
+    }
+}
+
+/// A registration in flight: `issued_at_ms (8) || u16be(len) || PendingRegistration`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredPending {
+    pub(crate) issued_at_ms: u64,
+    pub(crate) pending: PendingRegistration,
+}
+
+impl StoredPending {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut out = codec::header(type_code::PENDING, 300);
+        out.extend_from_slice(&self.issued_at_ms.to_be_bytes());
+        put_u16_vec(&mut out, &self.pending.to_bytes());
+        out
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, type_code::PENDING)?;
+        let issued_at_ms = reader.u64()?;
+        let pending = nested(&mut reader, PendingRegistration::from_bytes, "pending registration")?;
+        reader.finish()?;
+        Ok(Self { issued_at_ms, pending })
+    }
+}
+
+/// A login between its two messages: `issued_at_ms (8) || generation (8) || u16be(len) || VaultLoginState`.
+/// `generation` is the user's generation when the login started (0 if the user had no record). Holds the OPAQUE
+/// session key, never EK: the store must protect it as a secret (inside the HSM).
+#[derive(Clone, Debug)]
+pub(crate) struct StoredLogin {
+    pub(crate) issued_at_ms: u64,
+    pub(crate) generation: u64,
+    pub(crate) state: VaultLoginState,
+}
+
+impl StoredLogin {
+    pub(crate) fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let mut out = zeroize::Zeroizing::new(codec::header(type_code::LOGIN, 400));
+        out.extend_from_slice(&self.issued_at_ms.to_be_bytes());
+        out.extend_from_slice(&self.generation.to_be_bytes());
+        put_u16_vec(&mut out, &self.state.to_bytes());
+        out
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, type_code::LOGIN)?;
+        let issued_at_ms = reader.u64()?;
+        let generation = reader.u64()?;
+        let state = nested(&mut reader, VaultLoginState::from_bytes, "vault login state")?;
+        reader.finish()?;
+        Ok(Self {
+            issued_at_ms,
+            generation,
+            state,
+        })
+    }
+}

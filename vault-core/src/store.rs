@@ -1,0 +1,52 @@
+//! The storage the vault needs: versioned reads and single-key compare-and-swap writes. Any key-value store with
+//! those two operations will do (a map in memory, a database row with a version column, a replicated log).
+
+use std::vec::Vec;
+
+/// A stored value and its version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versioned {
+    /// Changes on every write of the key and never repeats for that key (also across deletion and re-creation),
+    /// so a compare-and-swap can never succeed against a stale read.
+    pub version: u64,
+    /// The stored bytes.
+    pub value: Vec<u8>,
+}
+
+/// The result of a [`Store::compare_and_swap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cas {
+    /// The write happened.
+    Written,
+    /// The key's version was not the expected one; nothing was written.
+    Conflict,
+}
+
+/// Versioned key-value storage.
+///
+/// The vault relies on exactly this: a write lands only if the key is still at the version read, and an
+/// acknowledged write is durable (a write that returns `Written` survives a crash).
+pub trait Store {
+    /// The store's own failure (I/O, lost quorum, ...).
+    type Error: core::error::Error + 'static;
+
+    /// Reads a key.
+    fn get(&self, key: &[u8]) -> Result<Option<Versioned>, Self::Error>;
+
+    /// Writes `value` (or deletes the key, for `None`) only if the key's current version is `expected` (`None`:
+    /// the key must be absent).
+    fn compare_and_swap(&self, key: &[u8], expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, Self::Error>;
+}
+
+/// A shared reference to a store is a store: several vaults (or a vault and a test) can use one.
+impl<T: Store + ?Sized> Store for &T {
+    type Error = T::Error;
+
+    fn get(&self, key: &[u8]) -> Result<Option<Versioned>, Self::Error> {
+        (**self).get(key)
+    }
+
+    fn compare_and_swap(&self, key: &[u8], expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, Self::Error> {
+        (**self).compare_and_swap(key, expected, value)
+    }
+}

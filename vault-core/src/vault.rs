@@ -1,0 +1,324 @@
+//! The vault state machine: `apply(command) -> response`, with all state in a [`Store`].
+
+use backup_protocol::{
+    DecodeError, KsfPolicy, LoginFinalization, LoginPurpose, LoginRequest, LoginStartError, PendingRegistration,
+    RegistrationRequest, RegistrationUpload, VaultLoginState,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use crate::command::{Command, Request, Response};
+use crate::error::VaultError;
+use crate::keys::FleetKeys;
+use crate::records::{SESSION_ID_LEN, StoredLogin, StoredPending, UserState, login_key, pending_key, user_key};
+use crate::store::{Cas, Store, Versioned};
+
+/// The vault's policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VaultConfig {
+    /// Login starts a record allows without a successful login in between. The start that finds them used up
+    /// destroys the record.
+    pub attempt_limit: u32,
+    /// How long a registration challenge stays valid.
+    pub challenge_ttl_ms: u64,
+    /// How long a login may take between its two messages.
+    pub login_ttl_ms: u64,
+    /// The Argon2id parameters the vault accepts at registration.
+    pub ksf_policy: KsfPolicy,
+}
+
+impl Default for VaultConfig {
+    /// 10 attempts, 10-minute challenges, 2-minute logins, [`KsfPolicy::RECOMMENDED`].
+    fn default() -> Self {
+        Self {
+            attempt_limit: 10,
+            challenge_ttl_ms: 10 * 60 * 1000,
+            login_ttl_ms: 2 * 60 * 1000,
+            ksf_policy: KsfPolicy::RECOMMENDED,
+        }
+    }
+}
+
+/// The Backup Key Vault: a deterministic state machine over a [`Store`].
+///
+/// `apply` is a pure function of (store contents, keys, config, command): the command carries the time and the
+/// entropy, so replicas that apply the same command log hold the same state and give the same responses.
+///
+/// ```
+/// use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, KsfPolicy, UserId};
+/// use vault_core::{Command, FleetKeys, MemoryStore, Request, Response, Vault, VaultConfig};
+/// let mut rng = rand::rngs::OsRng;
+/// let config = VaultConfig { ksf_policy: KsfPolicy::INSECURE_TESTING, ..VaultConfig::default() };
+/// let vault = Vault::new(FleetKeys::generate(&mut rng), config, MemoryStore::new());
+/// let client = ClientConfig::insecure_fast_for_testing(vault.keys().backup_pins());
+/// let user = UserId::new(b"alice".to_vec())?;
+/// let command = |at_ms, request| Command { at_ms, entropy: rand::random(), request };
+///
+/// let key = BackupKey::generate(&mut rng);
+/// let (registration, request) = ClientRegistration::start(&mut rng, &client, user.clone(), b"pw")?;
+/// let Ok(Response::RegistrationStarted(response)) = vault.apply(&command(1_000, Request::RegistrationStart(request)))
+/// else { panic!() };
+/// let upload = registration.finish(&mut rng, &response, &key)?;
+/// assert_eq!(vault.apply(&command(2_000, Request::RegistrationFinish(upload))), Ok(Response::Registered));
+///
+/// let (login, request) = ClientLogin::start(&mut rng, &client, user, b"pw")?;
+/// let Ok(Response::LoginStarted { session, response }) = vault.apply(&command(3_000, Request::LoginStart(request)))
+/// else { panic!() };
+/// let (pending, finalization) = login.finish(&mut rng, &response)?;
+/// let Ok(Response::KeyReleased(release)) =
+///     vault.apply(&command(4_000, Request::LoginFinish { session, finalization }))
+/// else { panic!() };
+/// assert_eq!(pending.open(&release)?, key);
+/// # Ok::<(), backup_protocol::Error>(())
+/// ```
+pub struct Vault<S> {
+    keys: FleetKeys,
+    config: VaultConfig,
+    store: S,
+}
+
+type Outcome<T, S> = Result<T, VaultError<<S as Store>::Error>>;
+
+impl<S: Store> Vault<S> {
+    /// A vault over `store`.
+    pub fn new(keys: FleetKeys, config: VaultConfig, store: S) -> Self {
+        Self { keys, config, store }
+    }
+
+    /// The fleet keys.
+    pub fn keys(&self) -> &FleetKeys {
+        &self.keys
+    }
+
+    /// The policy.
+    pub fn config(&self) -> &VaultConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Applies one command. A refused command leaves the store unchanged, with one designed exception: the login
+    /// start that finds a record's guesses used up destroys the record (SPEC.md, "Lockout").
+    pub fn apply(&self, command: &Command) -> Outcome<Response, S> {
+        let mut rng = ChaCha20Rng::from_seed(command.entropy);
+        match &command.request {
+            Request::RegistrationStart(request) => self.registration_start(command.at_ms, &mut rng, request),
+            Request::RegistrationFinish(upload) => self.registration_finish(command.at_ms, upload),
+            Request::LoginStart(request) => self.login_start(command.at_ms, &mut rng, request),
+            Request::LoginFinish { session, finalization } => {
+                self.login_finish(command.at_ms, &mut rng, session, finalization)
+            }
+        }
+    }
+
+    /// Applies a command from its log encoding.
+    pub fn apply_bytes(&self, command: &[u8]) -> Outcome<Response, S> {
+        self.apply(&Command::from_bytes(command).map_err(VaultError::Command)?)
+    }
+
+    fn registration_start(
+        &self,
+        now: u64,
+        rng: &mut ChaCha20Rng,
+        request: &RegistrationRequest,
+    ) -> Outcome<Response, S> {
+        let (pending, response) = PendingRegistration::start(self.keys.backup(), rng, request)?;
+        let key = pending_key(request.user_id());
+        // A new start replaces any earlier challenge of this user, which can then no longer be answered.
+        let current = self.version(&key)?;
+        let stored = StoredPending {
+            issued_at_ms: now,
+            pending,
+        };
+        self.write(&key, current, Some(&stored.to_bytes()))?;
+        Ok(Response::RegistrationStarted(response))
+    }
+
+    fn registration_finish(&self, now: u64, upload: &RegistrationUpload) -> Outcome<Response, S> {
+        let pending_key = pending_key(upload.user_id());
+        let (pending_version, stored) = self
+            .read(&pending_key, StoredPending::from_bytes, "pending registration")?
+            .ok_or(VaultError::NoPendingRegistration)?;
+        if now.saturating_sub(stored.issued_at_ms) > self.config.challenge_ttl_ms {
+            return Err(VaultError::ChallengeExpired);
+        }
+        let record = stored.pending.finish(upload, &self.config.ksf_policy)?;
+        let user_key = user_key(upload.user_id());
+        let current = self.read(&user_key, UserState::from_bytes, "user state")?;
+        let generation = current
+            .as_ref()
+            .map_or(0, |(_, state)| state.generation())
+            .saturating_add(1);
+
+        // Consume the challenge before storing the record: an upload replayed later finds no challenge, so it
+        // can never overwrite a newer record or reset its attempt counter.
+        self.write(&pending_key, Some(pending_version), None)?;
+        let state = UserState::Active {
+            generation,
+            attempts: 0,
+            record,
+        };
+        self.write(&user_key, current.map(|(version, _)| version), Some(&state.to_bytes()))?;
+        Ok(Response::Registered)
+    }
+
+    fn login_start(&self, now: u64, rng: &mut ChaCha20Rng, request: &LoginRequest) -> Outcome<Response, S> {
+        let mut session = [0u8; SESSION_ID_LEN];
+        rng.fill_bytes(&mut session);
+        let user_key = user_key(request.user_id());
+        let current = self.read(&user_key, UserState::from_bytes, "user state")?;
+
+        // What this login runs against, and the charge to store before any response exists.
+        let (record, generation, charge) = match current {
+            Some((
+                version,
+                UserState::Active {
+                    generation,
+                    attempts,
+                    record,
+                },
+            )) => {
+                if attempts >= self.config.attempt_limit {
+                    // The guesses are used up: destroy EK for good.
+                    self.write(
+                        &user_key,
+                        Some(version),
+                        Some(&UserState::Locked { generation }.to_bytes()),
+                    )?;
+                    return Err(VaultError::Locked);
+                }
+                let charged = UserState::Active {
+                    generation,
+                    attempts: attempts + 1,
+                    record: record.clone(),
+                };
+                (Some(record), generation, Some((version, charged)))
+            }
+            Some((_, UserState::Locked { .. })) => return Err(VaultError::Locked),
+            // A deleted user looks like one that never registered.
+            Some((_, UserState::Deleted { .. })) | None => (None, 0, None),
+        };
+
+        let charged = VaultLoginState::start(self.keys.backup(), rng, record.as_ref(), request, || match &charge {
+            Some((version, state)) => self.write(&user_key, Some(*version), Some(&state.to_bytes())),
+            None => Ok(()),
+        });
+        let (state, response) = charged.map_err(|error| match error {
+            LoginStartError::NotCharged(error) => error,
+            LoginStartError::Rejected(error) => VaultError::Protocol(error),
+            _ => VaultError::Protocol(backup_protocol::Error::Opaque),
+        })?;
+
+        let stored = StoredLogin {
+            issued_at_ms: now,
+            generation,
+            state,
+        };
+        self.write(&login_key(&session), None, Some(&stored.to_bytes()))?;
+        Ok(Response::LoginStarted { session, response })
+    }
+
+    fn login_finish(
+        &self,
+        now: u64,
+        rng: &mut ChaCha20Rng,
+        session: &[u8; SESSION_ID_LEN],
+        finalization: &LoginFinalization,
+    ) -> Outcome<Response, S> {
+        let login_key = login_key(session);
+        let (login_version, login) = self
+            .read(&login_key, StoredLogin::from_bytes, "login session")?
+            .ok_or(VaultError::UnknownSession)?;
+        if now.saturating_sub(login.issued_at_ms) > self.config.login_ttl_ms {
+            return Err(VaultError::SessionExpired);
+        }
+        let user_key = user_key(login.state.user_id());
+        let current = self.read(&user_key, UserState::from_bytes, "user state")?;
+        let active = match &current {
+            Some((version, UserState::Active { generation, record, .. })) if *generation == login.generation => {
+                Some((*version, *generation, record))
+            }
+            _ => None,
+        };
+
+        // Authenticate first, whatever the record's fate, so that every refusal costs the same OPAQUE work.
+        let outcome = match login.state.purpose() {
+            LoginPurpose::RetrieveKey => login
+                .state
+                .finish(rng, active.map(|(_, _, record)| record), finalization)
+                .map(Response::KeyReleased),
+            LoginPurpose::DeleteRecord => login.state.finish_deletion(finalization).map(|()| Response::Deleted),
+        };
+        // Authenticated, but the record was locked, deleted or replaced since the login started.
+        let gone = || match current {
+            Some((_, UserState::Locked { .. })) => VaultError::Locked,
+            _ => VaultError::Superseded,
+        };
+        let outcome = match outcome {
+            Err(backup_protocol::Error::RecordUnavailable) => return Err(gone()),
+            other => other?,
+        };
+        let Some((version, generation, record)) = active else {
+            return Err(gone());
+        };
+
+        // The session is single use: consume it, then reset the counter (or delete the record).
+        self.write(&login_key, Some(login_version), None)?;
+        let next = match outcome {
+            Response::Deleted => UserState::Deleted { generation },
+            _ => UserState::Active {
+                generation,
+                attempts: 0,
+                record: record.clone(),
+            },
+        };
+        self.write(&user_key, Some(version), Some(&next.to_bytes()))?;
+        Ok(outcome)
+    }
+
+    fn version(&self, key: &[u8]) -> Outcome<Option<u64>, S> {
+        Ok(self
+            .store
+            .get(key)
+            .map_err(VaultError::Store)?
+            .map(|entry| entry.version))
+    }
+
+    fn read<T>(
+        &self,
+        key: &[u8],
+        decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+        what: &'static str,
+    ) -> Outcome<Option<(u64, T)>, S> {
+        match self.store.get(key).map_err(VaultError::Store)? {
+            None => Ok(None),
+            Some(Versioned { version, value }) => {
+                let decoded = decode(&value).map_err(|_| VaultError::Corrupt(what))?;
+                Ok(Some((version, decoded)))
+            }
+        }
+    }
+
+    fn write(&self, key: &[u8], expected: Option<u64>, value: Option<&[u8]>) -> Outcome<(), S> {
+        match self
+            .store
+            .compare_and_swap(key, expected, value)
+            .map_err(VaultError::Store)?
+        {
+            Cas::Written => Ok(()),
+            Cas::Conflict => Err(VaultError::Conflict),
+        }
+    }
+}
+
+impl<S> core::fmt::Debug for Vault<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Vault")
+            .field("keys", &self.keys)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,161 @@
+//! Attempt counting and lockout.
+
+mod common;
+
+use backup_protocol::{BackupKey, LoginPurpose};
+use common::{Harness, PASSWORD, WRONG, user};
+use vault_core::{Request, Response, VaultError};
+
+#[test]
+fn lockout_happens_exactly_at_the_limit() {
+    let mut harness = Harness::new(1);
+    let alice = user("alice");
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &key);
+    let limit = harness.vault.config().attempt_limit;
+
+    for attempt in 1..=limit {
+        assert_eq!(harness.retrieve(&alice, WRONG), Ok(None), "guess {attempt} is answered");
+    }
+    // The start after the last guess destroys the record.
+    assert_eq!(harness.retrieve(&alice, PASSWORD), Err(VaultError::Locked));
+    let snapshot = harness.vault.store().snapshot();
+    let stored = &snapshot[b"user/alice".as_slice()].value;
+    assert!(
+        stored.len() < 20,
+        "the tombstone holds no record or EK ({} bytes)",
+        stored.len()
+    );
+    // From then on: refused, and nothing changes.
+    assert_eq!(harness.retrieve(&alice, PASSWORD), Err(VaultError::Locked));
+    assert_eq!(harness.vault.store().snapshot(), snapshot);
+}
+
+#[test]
+fn the_last_guess_can_still_succeed_and_a_success_resets_the_counter() {
+    let mut harness = Harness::new(2);
+    let alice = user("alice");
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &key);
+    let limit = harness.vault.config().attempt_limit;
+    for _ in 1..limit {
+        assert_eq!(harness.retrieve(&alice, WRONG), Ok(None));
+    }
+    assert_eq!(
+        harness.retrieve(&alice, PASSWORD),
+        Ok(Some(key.clone())),
+        "guess {limit} is the right one"
+    );
+    // The counter is back to zero: a full set of guesses again.
+    for _ in 1..limit {
+        assert_eq!(harness.retrieve(&alice, WRONG), Ok(None));
+    }
+    assert_eq!(harness.retrieve(&alice, PASSWORD), Ok(Some(key)));
+}
+
+#[test]
+fn an_unfinished_login_costs_an_attempt() {
+    // The client learns a wrong password from the response alone, so an abandoned login is a guess.
+    let mut harness = Harness::new(3);
+    let alice = user("alice");
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &key);
+    let limit = harness.vault.config().attempt_limit;
+    for _ in 0..limit {
+        harness
+            .login_start(&alice, PASSWORD, LoginPurpose::RetrieveKey)
+            .unwrap();
+    }
+    assert!(matches!(
+        harness.login_start(&alice, PASSWORD, LoginPurpose::RetrieveKey),
+        Err(VaultError::Locked)
+    ));
+}
+
+#[test]
+fn a_session_of_a_destroyed_record_releases_nothing() {
+    let mut harness = Harness::new(4);
+    let alice = user("alice");
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &key);
+    let limit = harness.vault.config().attempt_limit;
+    for _ in 1..limit {
+        assert_eq!(harness.retrieve(&alice, WRONG), Ok(None));
+    }
+    // The last guess is right, but its finish arrives only after a further start destroyed the record.
+    let (finished, session) = harness
+        .login_start(&alice, PASSWORD, LoginPurpose::RetrieveKey)
+        .unwrap();
+    assert_eq!(harness.retrieve(&alice, PASSWORD), Err(VaultError::Locked));
+    let (_, finalization) = finished.unwrap();
+    assert_eq!(
+        harness.apply(Request::LoginFinish { session, finalization }),
+        Err(VaultError::Locked)
+    );
+}
+
+#[test]
+fn re_registration_after_lockout_starts_a_new_record_and_never_revives_the_old_key() {
+    let mut harness = Harness::new(5);
+    let alice = user("alice");
+    let old_key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &old_key);
+    for _ in 0..harness.vault.config().attempt_limit {
+        assert_eq!(harness.retrieve(&alice, WRONG), Ok(None));
+    }
+    assert_eq!(harness.retrieve(&alice, PASSWORD), Err(VaultError::Locked));
+
+    let new_key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &new_key);
+    assert_eq!(harness.retrieve(&alice, PASSWORD), Ok(Some(new_key)));
+}
+
+#[test]
+fn deletion_needs_the_password_and_removes_the_key() {
+    let mut harness = Harness::new(6);
+    let alice = user("alice");
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &key);
+
+    // A wrong password cannot delete: the client cannot even produce a finalization.
+    let (finished, _) = harness.login_start(&alice, WRONG, LoginPurpose::DeleteRecord).unwrap();
+    assert!(finished.is_none());
+
+    // A retrieval session started before the deletion cannot finish after it.
+    let (before, before_session) = harness
+        .login_start(&alice, PASSWORD, LoginPurpose::RetrieveKey)
+        .unwrap();
+    let (finished, session) = harness
+        .login_start(&alice, PASSWORD, LoginPurpose::DeleteRecord)
+        .unwrap();
+    let (_, finalization) = finished.unwrap();
+    assert_eq!(
+        harness.apply(Request::LoginFinish { session, finalization }),
+        Ok(Response::Deleted)
+    );
+    let (_, finalization) = before.unwrap();
+    assert_eq!(
+        harness.apply(Request::LoginFinish {
+            session: before_session,
+            finalization
+        }),
+        Err(VaultError::Superseded)
+    );
+
+    // The deleted user now looks unknown: the right password no longer opens anything.
+    assert_eq!(harness.retrieve(&alice, PASSWORD), Ok(None));
+    // And can register again.
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &key);
+    assert_eq!(harness.retrieve(&alice, PASSWORD), Ok(Some(key)));
+}
+
+#[test]
+fn unknown_users_get_a_response_that_never_finishes() {
+    let mut harness = Harness::new(7);
+    let ghost = user("ghost");
+    let (finished, _) = harness
+        .login_start(&ghost, PASSWORD, LoginPurpose::RetrieveKey)
+        .unwrap();
+    assert!(finished.is_none(), "the fake response fails like a wrong password");
+}
