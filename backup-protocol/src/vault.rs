@@ -114,7 +114,11 @@ impl PendingRegistration {
         Ok(BackupRecord {
             user_id: upload.user_id.clone(),
             ksf: upload.ksf,
-            opaque: ServerRegistration::finish(upload.opaque.value.clone()),
+            // The record is the upload's OPAQUE part: its encoding is reused as is.
+            opaque: Encoded {
+                value: ServerRegistration::finish(upload.opaque.value.clone()),
+                bytes: upload.opaque.bytes,
+            },
             wrapped: upload.wrapped.clone(),
         })
     }
@@ -163,7 +167,7 @@ impl Encoding for PendingRegistration {
 pub struct BackupRecord {
     user_id: UserId,
     ksf: KsfParams,
-    opaque: ServerRegistration<Suite>,
+    opaque: Encoded<ServerRegistration<Suite>, OPAQUE_REGISTRATION_UPLOAD_LEN>,
     wrapped: WrappedKey,
 }
 
@@ -199,19 +203,14 @@ impl Encoding for BackupRecord {
     }
     fn write_body(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.ksf.to_bytes());
-        out.extend_from_slice(&self.opaque.serialize());
+        out.extend_from_slice(&self.opaque.bytes);
         self.wrapped.write(out);
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             user_id,
             ksf: KsfParams::read(reader)?,
-            opaque: read_opaque(
-                reader,
-                OPAQUE_REGISTRATION_UPLOAD_LEN,
-                "OPAQUE record",
-                ServerRegistration::deserialize,
-            )?,
+            opaque: Encoded::read(reader, "OPAQUE record", ServerRegistration::deserialize)?,
             wrapped: WrappedKey::read(reader)?,
         })
     }
@@ -317,7 +316,7 @@ impl VaultLoginState {
         let started = ServerLogin::start(
             rng,
             keys.server_setup(),
-            record.map(|record| record.opaque.clone()),
+            record.map(|record| record.opaque.value.clone()),
             request.opaque.value.clone(),
             request.user_id.as_bytes(),
             login_parameters(&request.user_id, &login_context(request.purpose)),
