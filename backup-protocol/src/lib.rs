@@ -58,6 +58,8 @@ extern crate std;
 mod client;
 pub mod codec;
 mod error;
+#[cfg(feature = "hazmat")]
+pub mod hazmat;
 mod key;
 pub mod labels;
 mod messages;

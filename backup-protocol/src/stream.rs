@@ -44,7 +44,7 @@ pub const SALT_LEN: usize = 32;
 pub const HEADER_LEN: usize = 2 + SALT_LEN;
 /// Ciphertext bytes of a full segment.
 const SEGMENT_CIPHERTEXT: usize = SEGMENT_SIZE + TAG_LEN;
-const NONCE_PREFIX_LEN: usize = 7;
+pub(crate) const NONCE_PREFIX_LEN: usize = 7;
 
 /// The per-file AEAD state shared by both directions: the file key, the nonce prefix, the header (the AAD of
 /// every segment) and the index of the next segment.
@@ -55,15 +55,29 @@ struct SegmentCipher {
     next: u64,
 }
 
+/// The file key and nonce prefix of a file: HKDF-SHA256 with the file salt, from K.
+pub(crate) fn file_keys(key: &BackupKey, salt: &[u8]) -> (Zeroizing<[u8; 32]>, [u8; NONCE_PREFIX_LEN]) {
+    let hkdf = Hkdf::<Sha256>::new(Some(salt), key.expose_secret());
+    let mut file_key = Zeroizing::new([0u8; 32]);
+    let mut prefix = [0u8; NONCE_PREFIX_LEN];
+    hkdf.expand(STREAM_FILE_KEY_INFO, file_key.as_mut())
+        .and_then(|()| hkdf.expand(STREAM_NONCE_PREFIX_INFO, &mut prefix))
+        .expect("32 and 7 bytes are valid HKDF-SHA256 output lengths");
+    (file_key, prefix)
+}
+
+/// `prefix || u32be(index) || last`.
+pub(crate) fn segment_nonce(prefix: [u8; NONCE_PREFIX_LEN], index: u32, last: bool) -> [u8; 12] {
+    let mut nonce = [0u8; 12];
+    nonce[..NONCE_PREFIX_LEN].copy_from_slice(&prefix);
+    nonce[NONCE_PREFIX_LEN..11].copy_from_slice(&index.to_be_bytes());
+    nonce[11] = u8::from(last);
+    nonce
+}
+
 impl SegmentCipher {
     fn new(key: &BackupKey, header: [u8; HEADER_LEN]) -> Self {
-        let salt = &header[2..];
-        let hkdf = Hkdf::<Sha256>::new(Some(salt), key.expose_secret());
-        let mut file_key = Zeroizing::new([0u8; 32]);
-        let mut prefix = [0u8; NONCE_PREFIX_LEN];
-        hkdf.expand(STREAM_FILE_KEY_INFO, file_key.as_mut())
-            .and_then(|()| hkdf.expand(STREAM_NONCE_PREFIX_INFO, &mut prefix))
-            .expect("32 and 7 bytes are valid HKDF-SHA256 output lengths");
+        let (file_key, prefix) = file_keys(key, &header[2..]);
         Self {
             aead: Aes256Gcm::new(file_key.as_ref().into()),
             prefix,
@@ -75,11 +89,7 @@ impl SegmentCipher {
     /// The nonce of the next segment, or `TooLong` once the 32-bit index is spent.
     fn nonce(&self, last: bool) -> Result<(u32, Nonce<aes_gcm::aead::consts::U12>), StreamError> {
         let index = u32::try_from(self.next).map_err(|_| StreamError::TooLong)?;
-        let mut nonce = [0u8; 12];
-        nonce[..NONCE_PREFIX_LEN].copy_from_slice(&self.prefix);
-        nonce[NONCE_PREFIX_LEN..11].copy_from_slice(&index.to_be_bytes());
-        nonce[11] = u8::from(last);
-        Ok((index, nonce.into()))
+        Ok((index, segment_nonce(self.prefix, index, last).into()))
     }
 
     /// Appends the sealed segment to `out`, encrypting in place there.
@@ -176,9 +186,17 @@ pub struct StreamEncryptor {
 impl StreamEncryptor {
     /// Draws the file salt from `rng`; returns the encryptor and the header, which must be written first.
     pub fn new<R: CryptoRng + RngCore>(key: &BackupKey, rng: &mut R) -> (Self, [u8; HEADER_LEN]) {
+        let mut salt = [0u8; SALT_LEN];
+        rng.fill_bytes(&mut salt);
+        Self::with_salt(key, salt)
+    }
+
+    /// An encryptor with a given salt. The salt must be fresh for every file: reusing one under the same K reuses
+    /// the file key and nonces.
+    pub(crate) fn with_salt(key: &BackupKey, salt: [u8; SALT_LEN]) -> (Self, [u8; HEADER_LEN]) {
         let mut header = [0u8; HEADER_LEN];
         header[..2].copy_from_slice(&codec::header(type_code::STREAM_HEADER, 0));
-        rng.fill_bytes(&mut header[2..]);
+        header[2..].copy_from_slice(&salt);
         let encryptor = Self {
             cipher: SegmentCipher::new(key, header),
             pending: Zeroizing::new(Vec::with_capacity(SEGMENT_SIZE)),

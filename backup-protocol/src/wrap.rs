@@ -118,7 +118,17 @@ fn open<const N: usize>(
     Some(plaintext)
 }
 
-/// EK = AES-256-GCM(OPAQUE_K, K_NONCE, K, aad = [`WRAPPED_KEY_AAD`] || version || user id || challenge).
+/// The AAD of EK: [`WRAPPED_KEY_AAD`] || version || user id || challenge.
+pub(crate) fn wrapped_key_aad(user_id: &UserId, challenge: &[u8; CHALLENGE_LEN]) -> Vec<u8> {
+    aad(WRAPPED_KEY_AAD, user_id, challenge)
+}
+
+/// The AAD of the key release: [`KEY_RELEASE_AAD`] || version || user id.
+pub(crate) fn key_release_aad(user_id: &UserId) -> Vec<u8> {
+    aad(KEY_RELEASE_AAD, user_id, &[])
+}
+
+/// EK = AES-256-GCM(OPAQUE_K, K_NONCE, K, aad = [`wrapped_key_aad`]).
 pub(crate) fn wrap(
     opaque_k: &DerivedKey,
     user_id: &UserId,
@@ -126,7 +136,7 @@ pub(crate) fn wrap(
     nonce: [u8; NONCE_LEN],
     key: &BackupKey,
 ) -> WrappedKey {
-    let aad = aad(WRAPPED_KEY_AAD, user_id, &challenge);
+    let aad = wrapped_key_aad(user_id, &challenge);
     WrappedKey {
         challenge,
         nonce,
@@ -136,7 +146,7 @@ pub(crate) fn wrap(
 
 /// Recovers K from EK.
 pub(crate) fn unwrap(opaque_k: &DerivedKey, user_id: &UserId, wrapped: &WrappedKey) -> Result<BackupKey, Error> {
-    let aad = aad(WRAPPED_KEY_AAD, user_id, &wrapped.challenge);
+    let aad = wrapped_key_aad(user_id, &wrapped.challenge);
     let key = open::<{ BackupKey::LEN }>(opaque_k, &wrapped.nonce, &aad, &wrapped.ciphertext)
         .ok_or(Error::WrappedKeyRejected)?;
     Ok(BackupKey::from_bytes(*key))
@@ -152,7 +162,7 @@ pub(crate) fn seal_release(
 ) -> [u8; RELEASE_LEN] {
     let mut plaintext = Vec::with_capacity(WRAPPED_KEY_LEN);
     wrapped.write(&mut plaintext);
-    seal(shared_k, &nonce, &aad(KEY_RELEASE_AAD, user_id, &[]), &plaintext)
+    seal(shared_k, &nonce, &key_release_aad(user_id), &plaintext)
 }
 
 /// Opens the key release back into EK and what opens it.
@@ -162,7 +172,7 @@ pub(crate) fn open_release(
     nonce: &[u8; NONCE_LEN],
     sealed: &[u8; RELEASE_LEN],
 ) -> Result<WrappedKey, Error> {
-    let plaintext = open::<WRAPPED_KEY_LEN>(shared_k, nonce, &aad(KEY_RELEASE_AAD, user_id, &[]), sealed)
+    let plaintext = open::<WRAPPED_KEY_LEN>(shared_k, nonce, &key_release_aad(user_id), sealed)
         .ok_or(Error::KeyReleaseRejected)?;
     let mut reader = Reader::new(plaintext.as_ref());
     let wrapped = WrappedKey::read(&mut reader).map_err(|_| Error::KeyReleaseRejected)?;
