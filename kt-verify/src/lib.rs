@@ -1,6 +1,22 @@
-//! Key-transparency verification.
+//! Key-transparency verification for clients, monitors and auditors of an Auditable Key Directory (AKD).
 //!
-//! This crate will hold verification of AKD lookup, key-history and audit proofs, witness (Plexi) signatures,
-//! epoch-chain monitoring and the 60-digit security code. It is empty until its issue lands.
+//! * [`WitnessVerifier`]: Cloudflare Plexi witness signatures over epoch roots (Ed25519, strict), key selection
+//!   by key id with `not_before`, freshness against the caller's clock.
+//! * [`Monitor`]: per-namespace checkpoints that reject rollbacks, unaudited gaps and forks (with evidence).
+//! * [`SecurityCode`]: the 60-digit numeric security code and its QR payload.
+//!
+//! The library is sans-IO: time is always a parameter, and nothing reads a clock, a file or the network.
+//! SPEC.md beside this crate lists what each check guarantees and which attacks it stops.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod error;
+mod monitor;
+mod proto;
+mod security_code;
+mod witness;
+
+pub use error::{DecodeError, SecurityCodeError, WitnessError};
+pub use monitor::{ForkEvidence, Monitor, MonitorError, Observation};
+pub use security_code::{ITERATIONS, SecurityCode};
+pub use witness::{Ciphersuite, Digest, SignedRoot, VerifiedRoot, WitnessKey, WitnessVerifier};

@@ -1,0 +1,210 @@
+//! Epoch-chain monitoring: per namespace, the last witnessed `(epoch, root)` and the rules a new one must meet.
+//!
+//! The monitor is sans-IO: it only sees [`VerifiedRoot`]s, which a [`WitnessVerifier`] produced with the
+//! caller's clock, and it never reads a clock, a file or the network. A rejected root leaves the state unchanged.
+//!
+//! [`WitnessVerifier`]: crate::WitnessVerifier
+
+use core::fmt;
+use std::collections::BTreeMap;
+
+use crate::witness::{SignedRoot, VerifiedRoot};
+
+/// What an accepted root did to the monitor's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Observation {
+    /// First root seen for the namespace (trust on first use); it becomes the checkpoint.
+    First,
+    /// Same epoch and root as the checkpoint; nothing changes.
+    Unchanged,
+    /// The checkpoint moved forward from `from_epoch`.
+    Advanced {
+        /// The previous checkpoint's epoch.
+        from_epoch: u64,
+    },
+}
+
+/// Two different roots, both witness-signed, for the same namespace and epoch: proof that the log (or the
+/// witness) equivocated, which anyone holding the witness key can check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForkEvidence {
+    first: SignedRoot,
+    second: SignedRoot,
+}
+
+impl ForkEvidence {
+    /// The root the monitor had accepted.
+    pub fn first(&self) -> &SignedRoot {
+        &self.first
+    }
+    /// The conflicting root.
+    pub fn second(&self) -> &SignedRoot {
+        &self.second
+    }
+}
+
+/// A verified root that the monitor refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MonitorError {
+    /// The epoch is older than the checkpoint.
+    Rollback {
+        /// Checkpoint epoch.
+        checkpoint_epoch: u64,
+        /// Epoch offered.
+        epoch: u64,
+    },
+    /// The epoch skips ahead by more than one and no audit of the skipped range was supplied.
+    GapWithoutAudit {
+        /// Checkpoint epoch.
+        checkpoint_epoch: u64,
+        /// Epoch offered.
+        epoch: u64,
+    },
+    /// A later epoch carries an earlier signing time than the checkpoint.
+    TimestampRegression {
+        /// Checkpoint signing time.
+        checkpoint_ms: u64,
+        /// Signing time offered.
+        timestamp_ms: u64,
+    },
+    /// The supplied audit does not start at the checkpoint or does not end at the offered root.
+    AuditMismatch,
+    /// The same epoch with a different root.
+    Fork(Box<ForkEvidence>),
+}
+
+impl fmt::Display for MonitorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rollback {
+                checkpoint_epoch,
+                epoch,
+            } => write!(f, "epoch {epoch} is older than the checkpoint epoch {checkpoint_epoch}"),
+            Self::GapWithoutAudit {
+                checkpoint_epoch,
+                epoch,
+            } => write!(f, "epoch {epoch} skips ahead of {checkpoint_epoch} without an audit"),
+            Self::TimestampRegression {
+                checkpoint_ms,
+                timestamp_ms,
+            } => write!(
+                f,
+                "signed at {timestamp_ms} ms, before the checkpoint's {checkpoint_ms} ms"
+            ),
+            Self::AuditMismatch => f.write_str("audit does not connect the checkpoint to the offered root"),
+            Self::Fork(evidence) => write!(
+                f,
+                "fork: two roots signed for epoch {} of namespace {:?}",
+                evidence.first.epoch(),
+                evidence.first.namespace()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MonitorError {}
+
+/// Per-namespace checkpoints of witnessed epoch roots.
+///
+/// # Example
+///
+/// ```
+/// use ed25519_dalek::{Signer, SigningKey};
+/// use kt_verify::{Ciphersuite, Monitor, MonitorError, Observation, SignedRoot, WitnessKey, WitnessVerifier};
+///
+/// let signer = SigningKey::from_bytes(&[7; 32]);
+/// let key = WitnessKey::new(signer.verifying_key().to_bytes(), 0)?;
+/// let verifier = WitnessVerifier::new("kt.example", [key], 60_000)?;
+/// let sign = |epoch: u64, digest: [u8; 32]| {
+///     let unsigned = SignedRoot::new(Ciphersuite::ProtobufEd25519, "kt.example", epoch, epoch, digest, [0; 64], key.key_id());
+///     let signature = signer.sign(&unsigned.signed_message()).to_bytes();
+///     let signed = SignedRoot::new(Ciphersuite::ProtobufEd25519, "kt.example", epoch, epoch, digest, signature, key.key_id());
+///     verifier.verify(&signed, epoch).expect("fresh")
+/// };
+///
+/// let mut monitor = Monitor::new();
+/// assert_eq!(monitor.observe(sign(10, [1; 32])), Ok(Observation::First));
+/// assert_eq!(monitor.observe(sign(11, [2; 32])), Ok(Observation::Advanced { from_epoch: 10 }));
+/// assert!(matches!(monitor.observe(sign(10, [1; 32])), Err(MonitorError::Rollback { .. })));
+/// assert!(matches!(monitor.observe(sign(13, [3; 32])), Err(MonitorError::GapWithoutAudit { .. })));
+/// match monitor.observe(sign(11, [9; 32])) {
+///     Err(MonitorError::Fork(evidence)) => assert_eq!(evidence.second().digest(), &[9; 32]),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), kt_verify::WitnessError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Monitor {
+    checkpoints: BTreeMap<String, VerifiedRoot>,
+}
+
+impl Monitor {
+    /// A monitor with no checkpoints.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The checkpoint for `namespace`, if any.
+    pub fn checkpoint(&self, namespace: &str) -> Option<&VerifiedRoot> {
+        self.checkpoints.get(namespace)
+    }
+
+    /// Accepts `root` if it is the first for its namespace, equal to the checkpoint, or the checkpoint's epoch
+    /// plus one; rejects rollbacks, gaps, timestamp regressions and forks.
+    pub fn observe(&mut self, root: VerifiedRoot) -> Result<Observation, MonitorError> {
+        self.observe_inner(root, None)
+    }
+
+    fn observe_inner(
+        &mut self,
+        root: VerifiedRoot,
+        audited: Option<(u64, [u8; 32], u64, [u8; 32])>,
+    ) -> Result<Observation, MonitorError> {
+        let Some(checkpoint) = self.checkpoints.get(root.namespace()) else {
+            self.checkpoints.insert(root.namespace().to_owned(), root);
+            return Ok(Observation::First);
+        };
+        let (checkpoint_epoch, epoch) = (checkpoint.epoch(), root.epoch());
+        if epoch < checkpoint_epoch {
+            return Err(MonitorError::Rollback {
+                checkpoint_epoch,
+                epoch,
+            });
+        }
+        if epoch == checkpoint_epoch {
+            if root.digest() == checkpoint.digest() {
+                return Ok(Observation::Unchanged);
+            }
+            return Err(MonitorError::Fork(Box::new(ForkEvidence {
+                first: checkpoint.signed_root().clone(),
+                second: root.signed_root().clone(),
+            })));
+        }
+        if root.timestamp_ms() < checkpoint.timestamp_ms() {
+            return Err(MonitorError::TimestampRegression {
+                checkpoint_ms: checkpoint.timestamp_ms(),
+                timestamp_ms: root.timestamp_ms(),
+            });
+        }
+        if epoch - checkpoint_epoch > 1 {
+            match audited {
+                None => {
+                    return Err(MonitorError::GapWithoutAudit {
+                        checkpoint_epoch,
+                        epoch,
+                    });
+                }
+                Some(range) if range != (checkpoint_epoch, *checkpoint.digest(), epoch, *root.digest()) => {
+                    return Err(MonitorError::AuditMismatch);
+                }
+                Some(_) => {}
+            }
+        }
+        self.checkpoints.insert(root.namespace().to_owned(), root);
+        Ok(Observation::Advanced {
+            from_epoch: checkpoint_epoch,
+        })
+    }
+}

@@ -1,0 +1,91 @@
+//! Monitor rules: trust on first use, consecutive advance, rollback, gap, timestamp regression, fork evidence, and
+//! that a rejected root changes no state.
+
+use ed25519_dalek::{Signer, SigningKey};
+use kt_verify::{
+    Ciphersuite, Monitor, MonitorError, Observation, SignedRoot, VerifiedRoot, WitnessKey, WitnessVerifier,
+};
+
+struct Witness {
+    signer: SigningKey,
+    verifier: WitnessVerifier,
+}
+
+impl Witness {
+    fn new(namespace: &str) -> Self {
+        let signer = SigningKey::from_bytes(&[8; 32]);
+        let key = WitnessKey::new(signer.verifying_key().to_bytes(), 0).unwrap();
+        Self {
+            verifier: WitnessVerifier::new(namespace, [key], u64::MAX).unwrap(),
+            signer,
+        }
+    }
+
+    fn root(&self, ts: u64, epoch: u64, digest: [u8; 32]) -> VerifiedRoot {
+        let ns = self.verifier.namespace();
+        let key_id = self.signer.verifying_key().to_bytes()[31];
+        let unsigned = SignedRoot::new(Ciphersuite::ProtobufEd25519, ns, ts, epoch, digest, [0; 64], key_id);
+        let signature = self.signer.sign(&unsigned.signed_message()).to_bytes();
+        let signed = SignedRoot::new(Ciphersuite::ProtobufEd25519, ns, ts, epoch, digest, signature, key_id);
+        self.verifier.verify(&signed, ts).unwrap()
+    }
+}
+
+#[test]
+fn rules_per_namespace() {
+    let a = Witness::new("a");
+    let b = Witness::new("b");
+    let mut monitor = Monitor::new();
+    assert_eq!(monitor.observe(a.root(100, 7, [7; 32])), Ok(Observation::First));
+    assert_eq!(monitor.observe(b.root(100, 1, [1; 32])), Ok(Observation::First));
+    assert_eq!(monitor.observe(a.root(150, 7, [7; 32])), Ok(Observation::Unchanged));
+    assert_eq!(
+        monitor.observe(a.root(200, 8, [8; 32])),
+        Ok(Observation::Advanced { from_epoch: 7 })
+    );
+    assert_eq!(monitor.checkpoint("a").map(VerifiedRoot::epoch), Some(8));
+    assert_eq!(monitor.checkpoint("b").map(VerifiedRoot::epoch), Some(1));
+    assert_eq!(monitor.checkpoint("c"), None);
+}
+
+#[test]
+fn rejections_leave_state_unchanged() {
+    let w = Witness::new("ns");
+    let mut monitor = Monitor::new();
+    monitor.observe(w.root(100, 10, [10; 32])).unwrap();
+    let before = monitor.checkpoint("ns").cloned();
+
+    assert_eq!(
+        monitor.observe(w.root(200, 9, [9; 32])),
+        Err(MonitorError::Rollback {
+            checkpoint_epoch: 10,
+            epoch: 9
+        })
+    );
+    assert_eq!(
+        monitor.observe(w.root(200, 12, [12; 32])),
+        Err(MonitorError::GapWithoutAudit {
+            checkpoint_epoch: 10,
+            epoch: 12
+        })
+    );
+    assert_eq!(
+        monitor.observe(w.root(99, 11, [11; 32])),
+        Err(MonitorError::TimestampRegression {
+            checkpoint_ms: 100,
+            timestamp_ms: 99
+        })
+    );
+    let fork = monitor.observe(w.root(300, 10, [0xee; 32]));
+    let Err(MonitorError::Fork(evidence)) = fork else {
+        panic!("expected fork, got {fork:?}")
+    };
+    assert_eq!(evidence.first().digest(), &[10; 32]);
+    assert_eq!(evidence.second().digest(), &[0xee; 32]);
+    // Both halves of the evidence verify on their own under the witness key.
+    assert!(w.verifier.verify(evidence.first(), 100).is_ok());
+    assert!(w.verifier.verify(evidence.second(), 300).is_ok());
+    assert!(MonitorError::Fork(evidence).to_string().contains("epoch 10"));
+
+    assert_eq!(monitor.checkpoint("ns").cloned(), before);
+}
