@@ -1,6 +1,163 @@
-//! Cross-language test vectors.
+//! Cross-language test vectors for the workspace's specifications.
 //!
-//! This crate will hold the JSON vector files, their schemas, the deterministic generator and the Rust consumer.
-//! It is empty until its issue lands.
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
+//! One JSON file per family in `vectors/`, Wycheproof-style (`algorithm`, `schema`, `numberOfTests`, `notes`,
+//! `generator`, `testGroups[].tests[]` with `tcId`, `comment`, `flags`, `result` and hex fields), with every
+//! intermediate value so that another implementation can check each step with a general crypto library, and
+//! negative vectors naming the expected error. `schemas/` holds their JSON Schemas.
+//!
+//! - `cargo run -p test-vectors --bin generate` rewrites both directories; `-- --check` verifies that the
+//!   committed files are exactly what the generator produces (it is deterministic: fixed seeds, no clock).
+//! - The Rust consumer ([`Family::check`], run by this crate's tests) checks every vector against the crates.
+//! - `python/check_vectors.py` is an independent consumer: it re-derives every value it can with the
+//!   `cryptography` package, without any of this workspace's code.
+
+// The generators run the crates on fixed, valid inputs; their `expect`s state why those cannot fail.
+#![allow(clippy::missing_panics_doc)]
+
+pub mod fleet_bundle;
+pub mod json;
+pub mod key_wrap;
+pub mod recovery_key;
+pub mod schema;
+pub mod stream;
+pub mod vault_messages;
+
+use schema::Field::{Hex, HexArray, Integer, Text};
+use serde_json::Value;
+
+/// One vector family: its file name, generator, checker and schema.
+pub struct Family {
+    /// File stem in `vectors/` and `schemas/`.
+    pub name: &'static str,
+    /// Builds the vector file.
+    pub generate: fn() -> Value,
+    /// Checks a vector file against the implementation; returns how many tests were checked.
+    pub check: fn(&Value) -> Result<usize, String>,
+    /// Builds the family's JSON Schema.
+    pub schema: fn() -> Value,
+}
+
+/// Every family.
+pub const FAMILIES: [Family; 5] = [
+    Family {
+        name: "recovery_key",
+        generate: recovery_key::generate,
+        check: recovery_key::check,
+        schema: || {
+            schema::for_family(
+                "recovery key",
+                &["RecoveryKeyFormat", "RecoveryKeyParse"],
+                &[("key", Hex), ("recoveryKey", Text), ("input", Text)],
+            )
+        },
+    },
+    Family {
+        name: "backup_key_wrap",
+        generate: key_wrap::generate,
+        check: key_wrap::check,
+        schema: || {
+            schema::for_family(
+                "backup key wrap",
+                &["WrapK", "KeyRelease"],
+                &[
+                    ("exportKey", Hex),
+                    ("userId", Hex),
+                    ("challenge", Hex),
+                    ("kNonce", Hex),
+                    ("key", Hex),
+                    ("opaqueKInfo", Hex),
+                    ("opaqueK", Hex),
+                    ("aad", Hex),
+                    ("ek", Hex),
+                    ("sessionKey", Hex),
+                    ("nonce", Hex),
+                    ("sharedKInfo", Hex),
+                    ("sharedK", Hex),
+                    ("plaintext", Hex),
+                    ("sealed", Hex),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "backup_stream",
+        generate: stream::generate,
+        check: stream::check,
+        schema: || {
+            schema::for_family(
+                "backup stream",
+                &["StreamEncrypt", "StreamReject"],
+                &[
+                    ("key", Hex),
+                    ("salt", Hex),
+                    ("plaintext", Hex),
+                    ("fileKeyInfo", Hex),
+                    ("noncePrefixInfo", Hex),
+                    ("fileKey", Hex),
+                    ("noncePrefix", Hex),
+                    ("header", Hex),
+                    ("segmentNonces", HexArray),
+                    ("file", Hex),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "vault_messages",
+        generate: vault_messages::generate,
+        check: vault_messages::check,
+        schema: || {
+            schema::for_family(
+                "vault messages",
+                &["Registration", "Login"],
+                &[
+                    ("userId", Hex),
+                    ("fleetKey", Hex),
+                    ("opaqueServerKey", Hex),
+                    ("registrationRequest", Hex),
+                    ("registrationResponse", Hex),
+                    ("registrationUpload", Hex),
+                    ("challenge", Hex),
+                    ("loginRequest", Hex),
+                    ("loginResponse", Hex),
+                    ("loginFinalization", Hex),
+                    ("keyRelease", Hex),
+                    ("purpose", Integer),
+                    ("ksfParams", Hex),
+                    ("signedBytes", Hex),
+                    ("signature", Hex),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "fleet_bundle",
+        generate: fleet_bundle::generate,
+        check: fleet_bundle::check,
+        schema: || {
+            schema::for_family(
+                "fleet validation bundle",
+                &["SignedBundle"],
+                &[
+                    ("fleetId", Text),
+                    ("now", Integer),
+                    ("witnessKey", Hex),
+                    ("operatorKey", Hex),
+                    ("body", Hex),
+                    ("witnessSignedBytes", Hex),
+                    ("witnessSignature", Hex),
+                    ("operatorSignedBytes", Hex),
+                    ("operatorSignature", Hex),
+                    ("signedBundle", Hex),
+                ],
+            )
+        },
+    },
+];
+
+/// The text a value is stored as: pretty JSON (keys sorted), newline-terminated.
+pub fn render(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,200 @@
+//! Fleet validation-bundle vectors: the canonical body, what the witness and the operator sign, both signatures
+//! and the signed envelope; and bundles altered after signing, which the verifier must reject with the named
+//! reason.
+
+use ed25519_dalek::SigningKey;
+use fleet_bundle::context::{BUNDLE_OPERATOR, BUNDLE_WITNESS};
+use fleet_bundle::{
+    Bundle, BundleVerifier, FleetId, FleetKey, KeySet, OperatorSigner, Role, TrustAnchors, UnixSeconds, ValidityWindow,
+    VerifyError, WitnessSigner,
+};
+use serde_json::{Map, Value, json};
+
+use crate::json::{self, fail};
+
+const ISSUED_AT: u64 = 1_700_000_000;
+const EXPIRES_AT: u64 = 1_700_604_800;
+
+fn reason(error: &VerifyError) -> &'static str {
+    match error {
+        VerifyError::Malformed(_) => "Malformed",
+        VerifyError::UnknownFleet { .. } => "UnknownFleet",
+        VerifyError::BadWitnessSignature => "BadWitnessSignature",
+        VerifyError::BadCounterSignature => "BadCounterSignature",
+        VerifyError::CounterSignatureOverOtherBytes => "CounterSignatureOverOtherBytes",
+        VerifyError::Expired { .. } => "Expired",
+        VerifyError::NotYetValid { .. } => "NotYetValid",
+        _ => "Other",
+    }
+}
+
+fn notes() -> Value {
+    json!({
+        "format": "fleet-bundle/SPEC.md: signedBundle = envelope header || body || witness signature || operator signature",
+        "witness": "witnessSignature = Ed25519(witnessKey, \"fleet-bundle/v1/bundle/witness\" || body)",
+        "operator": "operatorSignature = Ed25519(operatorKey, \"fleet-bundle/v1/bundle/operator\" || body || witnessSignature)",
+        "verification": "strict Ed25519; validity window [issued_at, expires_at) against now (Unix seconds); error names the first failing check in the SPEC's order",
+    })
+}
+
+/// The vector file.
+#[allow(clippy::too_many_lines)] // mostly the table of rejected cases, one per verifier reason
+pub fn generate() -> Value {
+    let witness = WitnessSigner::new(SigningKey::from_bytes(&[0x11; 32]));
+    let operator_key = SigningKey::from_bytes(&[0x12; 32]);
+    let operator = OperatorSigner::new(operator_key.clone(), witness.verifying_key().as_bytes()).expect("distinct");
+    let fleet = FleetId::new("fleet-eu-1").expect("valid");
+    let keys = KeySet::new([
+        FleetKey::new(
+            SigningKey::from_bytes(&[0x13; 32]).verifying_key().to_bytes(),
+            Role::ResponseSigning,
+        )
+        .expect("strong"),
+        FleetKey::new([0x24; 32], Role::OpaqueServer).expect("nonzero"),
+        FleetKey::new([0x35; 32], Role::IplsSession).expect("nonzero"),
+    ])
+    .expect("distinct");
+    let validity = ValidityWindow::new(UnixSeconds(ISSUED_AT), UnixSeconds(EXPIRES_AT)).expect("window");
+    let bundle = Bundle::new(fleet, 42, validity, keys);
+    let body = bundle.to_bytes();
+    let witness_signature = witness.sign_bundle(&bundle);
+    let signed = operator.countersign_bundle(bundle, &witness_signature).expect("valid");
+    let wire = signed.to_bytes();
+    let witness_signed = [BUNDLE_WITNESS, &body].concat();
+    let operator_signed = [BUNDLE_OPERATOR, &body, &witness_signature.to_bytes()].concat();
+
+    let base = json!({
+        "fleetId": "fleet-eu-1", "now": ISSUED_AT + 60,
+        "witnessKey": hex::encode(witness.verifying_key().as_bytes()),
+        "operatorKey": hex::encode(operator.verifying_key().as_bytes()),
+    });
+    let mut valid = base.clone();
+    for (field, value) in [
+        ("comment", json!("three keys, one per role")),
+        ("flags", json!([])),
+        ("result", json!("valid")),
+        ("body", json!(hex::encode(&body))),
+        ("witnessSignedBytes", json!(hex::encode(&witness_signed))),
+        ("witnessSignature", json!(hex::encode(witness_signature.to_bytes()))),
+        ("operatorSignedBytes", json!(hex::encode(&operator_signed))),
+        ("operatorSignature", json!(hex::encode(signed.operator_signature()))),
+        ("signedBundle", json!(hex::encode(&wire))),
+    ] {
+        valid[field] = value;
+    }
+
+    let invalid = |comment: &str, bytes: Vec<u8>, error: &str, now: u64| {
+        let mut test = base.clone();
+        test["comment"] = json!(comment);
+        test["flags"] = json!(["Tampered"]);
+        test["result"] = json!("invalid");
+        test["error"] = json!(error);
+        test["now"] = json!(now);
+        test["signedBundle"] = json!(hex::encode(bytes));
+        test
+    };
+    let at = |offset: usize| {
+        let mut bytes = wire.clone();
+        bytes[offset] ^= 0x01;
+        bytes
+    };
+    let body_start = wire.len() - 128 - body.len();
+    // The operator signs the body alone: a valid signature, over the wrong bytes.
+    let over_body = ed25519_dalek::Signer::sign(&operator_key, &[BUNDLE_OPERATOR, &body].concat()).to_bytes();
+    let mut not_countersigned = wire.clone();
+    let end = not_countersigned.len();
+    not_countersigned[end - 64..].copy_from_slice(&over_body);
+    let tests = vec![
+        valid,
+        invalid(
+            "epoch altered",
+            at(body_start + 18),
+            "BadWitnessSignature",
+            ISSUED_AT + 60,
+        ),
+        invalid(
+            "a key altered",
+            at(body_start + body.len() - 1),
+            "BadWitnessSignature",
+            ISSUED_AT + 60,
+        ),
+        invalid(
+            "witness signature altered",
+            at(wire.len() - 100),
+            "BadWitnessSignature",
+            ISSUED_AT + 60,
+        ),
+        invalid(
+            "counter-signature altered",
+            at(wire.len() - 1),
+            "BadCounterSignature",
+            ISSUED_AT + 60,
+        ),
+        invalid(
+            "operator signed the body only",
+            not_countersigned,
+            "CounterSignatureOverOtherBytes",
+            ISSUED_AT + 60,
+        ),
+        invalid("expired", wire.clone(), "Expired", EXPIRES_AT),
+        invalid("not yet valid", wire.clone(), "NotYetValid", ISSUED_AT - 1),
+        invalid(
+            "trailing byte",
+            [wire.as_slice(), &[0]].concat(),
+            "Malformed",
+            ISSUED_AT + 60,
+        ),
+    ];
+    json::file(
+        "FLEET-VALIDATION-BUNDLE-ED25519",
+        "fleet_bundle.schema.json",
+        &notes(),
+        vec![json!({"type": "SignedBundle", "tests": tests})],
+    )
+}
+
+fn check_test(test: &Map<String, Value>) -> Result<(), String> {
+    let fleet = FleetId::new(json::text(test, "fleetId")?).map_err(|error| error.to_string())?;
+    let anchors = TrustAnchors::new(
+        fleet,
+        &json::array(test, "witnessKey")?,
+        &json::array(test, "operatorKey")?,
+    )
+    .map_err(|error| error.to_string())?;
+    let now = test.get("now").and_then(Value::as_u64).ok_or("now missing")?;
+    let verified = BundleVerifier::new(anchors).verify(&json::bytes(test, "signedBundle")?, UnixSeconds(now), None);
+    if !json::valid(test)? {
+        return match verified {
+            Err(error) if reason(&error) == json::text(test, "error")? => Ok(()),
+            _ => Err(fail(test, "bundle was not rejected as specified")),
+        };
+    }
+    let verified = verified.map_err(|error| fail(test, &error.to_string()))?;
+    let body = json::bytes(test, "body")?;
+    let witness_signed = [BUNDLE_WITNESS, &body].concat();
+    let operator_signed = [BUNDLE_OPERATOR, &body, &json::bytes(test, "witnessSignature")?].concat();
+    let checks = [
+        (verified.bundle().to_bytes() == body, "body"),
+        (
+            json::bytes(test, "witnessSignedBytes")? == witness_signed,
+            "witnessSignedBytes",
+        ),
+        (
+            json::bytes(test, "operatorSignedBytes")? == operator_signed,
+            "operatorSignedBytes",
+        ),
+    ];
+    checks
+        .iter()
+        .find(|(ok, _)| !ok)
+        .map_or(Ok(()), |(_, what)| Err(fail(test, &format!("{what} differs"))))
+}
+
+/// Checks every vector against this implementation; returns how many were checked.
+pub fn check(file: &Value) -> Result<usize, String> {
+    let tests = json::tests(file)?;
+    for (_, test) in &tests {
+        check_test(test)?;
+    }
+    Ok(tests.len())
+}

@@ -1,0 +1,92 @@
+//! The Wycheproof-style envelope shared by every vector file, and typed access to its fields.
+
+use serde_json::{Map, Value, json};
+
+/// Builds a vector file. `numberOfTests` is counted from the groups and `tcId`s are assigned in order, so they
+/// can never disagree with the content.
+pub fn file(algorithm: &str, schema: &str, notes: &Value, mut groups: Vec<Value>) -> Value {
+    let mut next_id = 1u64;
+    for group in &mut groups {
+        if let Some(tests) = group.get_mut("tests").and_then(Value::as_array_mut) {
+            for test in tests {
+                if let Some(test) = test.as_object_mut() {
+                    test.insert("tcId".into(), json!(next_id));
+                }
+                next_id += 1;
+            }
+        }
+    }
+    json!({
+        "algorithm": algorithm,
+        "schema": schema,
+        "generator": {
+            "command": "cargo run -p test-vectors --bin generate",
+            "source": "test-vectors/src (deterministic: fixed seeds, no clock)",
+        },
+        "numberOfTests": next_id - 1,
+        "notes": notes,
+        "testGroups": groups,
+    })
+}
+
+/// A test with the group it belongs to.
+pub type GroupedTest<'a> = (&'a Map<String, Value>, &'a Map<String, Value>);
+
+/// Every test of a file with its group.
+pub fn tests(file: &Value) -> Result<Vec<GroupedTest<'_>>, String> {
+    let groups = file["testGroups"].as_array().ok_or("testGroups is not an array")?;
+    let mut all = Vec::new();
+    for group in groups {
+        let group = group.as_object().ok_or("a test group is not an object")?;
+        for test in group
+            .get("tests")
+            .and_then(Value::as_array)
+            .ok_or("a group has no tests")?
+        {
+            all.push((group, test.as_object().ok_or("a test is not an object")?));
+        }
+    }
+    let declared = file["numberOfTests"].as_u64().ok_or("numberOfTests missing")?;
+    if declared != all.len() as u64 {
+        return Err(format!("numberOfTests {declared} but {} tests", all.len()));
+    }
+    Ok(all)
+}
+
+/// A hex field as bytes.
+pub fn bytes(object: &Map<String, Value>, field: &str) -> Result<Vec<u8>, String> {
+    let text = object
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing field {field}"))?;
+    hex::decode(text).map_err(|error| format!("field {field}: {error}"))
+}
+
+/// A hex field of exactly `N` bytes.
+pub fn array<const N: usize>(object: &Map<String, Value>, field: &str) -> Result<[u8; N], String> {
+    bytes(object, field)?
+        .try_into()
+        .map_err(|_| format!("field {field} is not {N} bytes"))
+}
+
+/// A string field.
+pub fn text<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a str, String> {
+    object
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing field {field}"))
+}
+
+/// Whether the test is expected to be accepted.
+pub fn valid(test: &Map<String, Value>) -> Result<bool, String> {
+    match text(test, "result")? {
+        "valid" => Ok(true),
+        "invalid" => Ok(false),
+        other => Err(format!("unknown result {other}")),
+    }
+}
+
+/// Fails with the test's id.
+pub fn fail(test: &Map<String, Value>, what: &str) -> String {
+    format!("tcId {}: {what}", test.get("tcId").cloned().unwrap_or(Value::Null))
+}

@@ -1,0 +1,79 @@
+//! JSON Schemas of the vector files (draft 2020-12), built from each family's field list so that the schema and
+//! the generator cannot drift apart.
+
+use serde_json::{Map, Value, json};
+
+/// How a test field is typed.
+#[derive(Clone, Copy, Debug)]
+pub enum Field {
+    /// Lower-case hex string.
+    Hex,
+    /// Free text.
+    Text,
+    /// Unsigned integer.
+    Integer,
+    /// Array of hex strings.
+    HexArray,
+}
+
+impl Field {
+    fn schema(self) -> Value {
+        match self {
+            Self::Hex => json!({"type": "string", "pattern": "^([0-9a-f]{2})*$"}),
+            Self::Text => json!({"type": "string"}),
+            Self::Integer => json!({"type": "integer", "minimum": 0}),
+            Self::HexArray => json!({"type": "array", "items": {"type": "string", "pattern": "^([0-9a-f]{2})*$"}}),
+        }
+    }
+}
+
+/// The schema of a family whose tests may carry `fields` besides the common ones.
+pub fn for_family(title: &str, group_types: &[&str], fields: &[(&str, Field)]) -> Value {
+    let mut properties = Map::new();
+    properties.insert("tcId".into(), json!({"type": "integer", "minimum": 1}));
+    properties.insert("comment".into(), json!({"type": "string"}));
+    properties.insert("flags".into(), json!({"type": "array", "items": {"type": "string"}}));
+    properties.insert("result".into(), json!({"enum": ["valid", "invalid"]}));
+    properties.insert("error".into(), json!({"type": "string"}));
+    for (name, field) in fields {
+        properties.insert((*name).into(), field.schema());
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        "type": "object",
+        "required": ["algorithm", "schema", "generator", "numberOfTests", "notes", "testGroups"],
+        "additionalProperties": false,
+        "properties": {
+            "algorithm": {"type": "string"},
+            "schema": {"type": "string"},
+            "generator": {"type": "object", "required": ["command"]},
+            "numberOfTests": {"type": "integer", "minimum": 1},
+            "notes": {"type": "object", "additionalProperties": {"type": "string"}},
+            "testGroups": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["type", "tests"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "type": {"enum": group_types},
+                        "tests": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "required": ["tcId", "comment", "flags", "result"],
+                                "additionalProperties": false,
+                                "properties": properties,
+                                "if": {"properties": {"result": {"const": "invalid"}}},
+                                "then": {"required": ["error"]},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    })
+}

@@ -1,0 +1,84 @@
+//! The Rust consumer: every vector of every family agrees with the crates, the committed files are exactly what
+//! the generator produces, and a flipped byte makes the check fail.
+
+use std::path::Path;
+
+use serde_json::Value;
+use test_vectors::{FAMILIES, Family, render};
+
+fn load(family: &Family) -> (String, Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("vectors")
+        .join(format!("{}.json", family.name));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let value = serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    (text, value)
+}
+
+/// The field of the first valid test that each family's checker recomputes from the others.
+fn output_field(family: &str) -> &'static str {
+    match family {
+        "recovery_key" => "key",
+        "backup_key_wrap" => "ek",
+        "backup_stream" => "file",
+        "vault_messages" => "signature",
+        "fleet_bundle" => "signedBundle",
+        other => panic!("no output field for {other}"),
+    }
+}
+
+#[test]
+fn every_vector_agrees_with_the_implementation() {
+    for family in &FAMILIES {
+        let (_, file) = load(family);
+        let checked = (family.check)(&file).unwrap_or_else(|error| panic!("{}: {error}", family.name));
+        assert!(checked > 0, "{}", family.name);
+        println!("{}: {checked} vectors checked", family.name);
+    }
+}
+
+#[test]
+fn committed_files_are_exactly_what_the_generator_produces() {
+    for family in &FAMILIES {
+        let (text, _) = load(family);
+        assert!(
+            text == render(&(family.generate)()),
+            "{} is stale: regenerate",
+            family.name
+        );
+        let schema_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schemas")
+            .join(format!("{}.schema.json", family.name));
+        let schema = std::fs::read_to_string(schema_path).expect("schema file");
+        assert!(
+            schema == render(&(family.schema)()),
+            "{} schema is stale: regenerate",
+            family.name
+        );
+    }
+}
+
+#[test]
+fn a_flipped_byte_makes_the_check_fail() {
+    for family in &FAMILIES {
+        let (_, mut file) = load(family);
+        let field = output_field(family.name);
+        let test = file["testGroups"]
+            .as_array_mut()
+            .and_then(|groups| {
+                groups
+                    .iter_mut()
+                    .flat_map(|group| group["tests"].as_array_mut().into_iter().flatten())
+                    .find(|test| test["result"] == "valid" && test.get(field).is_some())
+            })
+            .unwrap_or_else(|| panic!("{}: no valid test with {field}", family.name));
+        let mut bytes = hex::decode(test[field].as_str().expect("hex")).expect("hex");
+        bytes[0] ^= 0x01;
+        test[field] = Value::String(hex::encode(bytes));
+        assert!(
+            (family.check)(&file).is_err(),
+            "{}: a flipped byte in {field} went unnoticed",
+            family.name
+        );
+    }
+}
