@@ -172,8 +172,8 @@ pub(crate) fn open_release(
     nonce: &[u8; NONCE_LEN],
     sealed: &[u8; RELEASE_LEN],
 ) -> Result<WrappedKey, Error> {
-    let plaintext = open::<WRAPPED_KEY_LEN>(shared_k, nonce, &key_release_aad(user_id), sealed)
-        .ok_or(Error::KeyReleaseRejected)?;
+    let plaintext =
+        open::<WRAPPED_KEY_LEN>(shared_k, nonce, &key_release_aad(user_id), sealed).ok_or(Error::KeyReleaseRejected)?;
     let mut reader = Reader::new(plaintext.as_ref());
     let wrapped = WrappedKey::read(&mut reader).map_err(|_| Error::KeyReleaseRejected)?;
     reader.finish().map_err(|_| Error::KeyReleaseRejected)?;
