@@ -30,6 +30,10 @@ pub const STREAM_FILE_KEY_INFO: &[u8] = b"backup-protocol/v1/stream-file-key";
 /// HKDF-SHA256 `info` deriving a backup file's 7-byte nonce prefix from K and the file salt.
 pub const STREAM_NONCE_PREFIX_INFO: &[u8] = b"backup-protocol/v1/stream-nonce-prefix";
 
+/// HKDF-SHA256 `info` prefix (followed by the user id) deriving the stand-in registration challenge of an unknown
+/// user from the fleet's signing seed; it selects the OPRF key of OPAQUE's fake response.
+pub const FAKE_CHALLENGE_INFO: &[u8] = b"backup-protocol/v1/fake-challenge";
+
 /// Type codes: the second byte of every encoding, after the version byte.
 pub mod type_code {
     /// [`crate::RegistrationRequest`].

@@ -28,6 +28,18 @@ use crate::wrap::{self, CHALLENGE_LEN, NONCE_LEN, WrappedKey};
 /// Length of the serialized OPAQUE 3DH server state: session key (64) and expected client MAC (64).
 const SERVER_LOGIN_LEN: usize = 128;
 
+/// OPAQUE's `credential_identifier`, which selects the user's OPRF key: `len8(user id) || user id || challenge`.
+///
+/// Keyed by the registration's challenge, not the user id alone, so that every registration gets its own OPRF
+/// key: answering a new registration request (or a login for an unknown user) never evaluates the OPRF under the
+/// key of an existing record, which would give an uncharged guessing oracle against it.
+fn credential_identifier(user_id: &UserId, challenge: &[u8; CHALLENGE_LEN]) -> Vec<u8> {
+    let mut identifier = Vec::with_capacity(1 + user_id.as_bytes().len() + CHALLENGE_LEN);
+    user_id.write(&mut identifier);
+    identifier.extend_from_slice(challenge);
+    identifier
+}
+
 fn same_user(expected: &UserId, found: &UserId) -> Result<(), Error> {
     if expected == found {
         Ok(())
@@ -74,16 +86,17 @@ impl PendingRegistration {
         rng: &mut R,
         request: &RegistrationRequest,
     ) -> Result<(Self, RegistrationResponse), Error> {
+        // The challenge also selects the OPRF key (see `credential_identifier`): draw it first.
+        let mut challenge = [0u8; CHALLENGE_LEN];
+        rng.fill_bytes(&mut challenge);
         let opaque = ServerRegistration::<Suite>::start(
             keys.server_setup(),
             request.opaque.value.clone(),
-            request.user_id.as_bytes(),
+            &credential_identifier(&request.user_id, &challenge),
         )
         .map_err(|_| Error::Opaque)?
         .message;
         let opaque = Encoded::new(opaque, |message| message.serialize().to_vec());
-        let mut challenge = [0u8; CHALLENGE_LEN];
-        rng.fill_bytes(&mut challenge);
         let signature = keys.sign(&transcript::registration_response(
             &request.user_id,
             &challenge,
@@ -233,6 +246,9 @@ pub enum LoginStartError<E> {
     Rejected(Error),
     /// The `charge` callback failed, so no response was computed.
     NotCharged(E),
+    /// The attempt was charged, then computing the response failed (an internal OPAQUE error); no response
+    /// exists.
+    ChargedButFailed(Error),
 }
 
 impl<E: fmt::Display> fmt::Display for LoginStartError<E> {
@@ -240,6 +256,7 @@ impl<E: fmt::Display> fmt::Display for LoginStartError<E> {
         match self {
             Self::Rejected(error) => write!(f, "login request rejected: {error}"),
             Self::NotCharged(error) => write!(f, "attempt could not be charged: {error}"),
+            Self::ChargedButFailed(error) => write!(f, "attempt charged, then the response failed: {error}"),
         }
     }
 }
@@ -247,7 +264,7 @@ impl<E: fmt::Display> fmt::Display for LoginStartError<E> {
 impl<E: core::error::Error + 'static> core::error::Error for LoginStartError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
-            Self::Rejected(error) => Some(error),
+            Self::Rejected(error) | Self::ChargedButFailed(error) => Some(error),
             Self::NotCharged(error) => Some(error),
         }
     }
@@ -259,6 +276,9 @@ impl<E: core::error::Error + 'static> core::error::Error for LoginStartError<E> 
 pub struct VaultLoginState {
     user_id: UserId,
     purpose: LoginPurpose,
+    /// The challenge of the record the login runs against (its registration), so the login finishes only
+    /// against that record and not a later one of the same user.
+    challenge: [u8; CHALLENGE_LEN],
     opaque: ServerLogin<Suite>,
 }
 
@@ -313,15 +333,20 @@ impl VaultLoginState {
         charge().map_err(LoginStartError::NotCharged)?;
 
         let ksf = record.map_or(KsfParams::RECOMMENDED, |record| record.ksf);
+        // The record's own OPRF key; for an unknown user a stable stand-in, so repeated fake answers agree.
+        let challenge = record.map_or_else(
+            || keys.fake_challenge(&request.user_id),
+            |record| record.wrapped.challenge,
+        );
         let started = ServerLogin::start(
             rng,
             keys.server_setup(),
             record.map(|record| record.opaque.value.clone()),
             request.opaque.value.clone(),
-            request.user_id.as_bytes(),
+            &credential_identifier(&request.user_id, &challenge),
             login_parameters(&request.user_id, &login_context(request.purpose)),
         )
-        .map_err(|_| LoginStartError::Rejected(Error::Opaque))?;
+        .map_err(|_| LoginStartError::ChargedButFailed(Error::Opaque))?;
         let message = Encoded::new(started.message, |message| message.serialize().to_vec());
         let signature = keys.sign(&transcript::login_response(
             &request.user_id,
@@ -333,6 +358,7 @@ impl VaultLoginState {
         let state = Self {
             user_id: request.user_id.clone(),
             purpose: request.purpose,
+            challenge,
             opaque: started.state,
         };
         let response = LoginResponse {
@@ -349,19 +375,17 @@ impl VaultLoginState {
     /// A rejected finalization leaves `self` usable.
     ///
     /// `record` is read again at this point rather than kept in the state, so that EK exists only in the record:
-    /// destroying the record leaves nothing to release. Pass `None` if the user has no record (any more): the key
-    /// exchange is checked first either way, so an unknown user's login fails with
-    /// [`Error::ClientAuthenticationFailed`], and a proven password whose record is gone with
-    /// [`Error::RecordUnavailable`].
+    /// destroying the record leaves nothing to release. Pass the user's current record, or `None` if there is none
+    /// (any more). The key exchange is checked first either way, so an unknown user's login fails with
+    /// [`Error::ClientAuthenticationFailed`]; a proven password whose record is gone, or was replaced by a new
+    /// registration since the login started, fails with [`Error::RecordUnavailable`].
     pub fn finish<R: CryptoRng + RngCore>(
         &self,
         rng: &mut R,
         record: Option<&BackupRecord>,
         finalization: &LoginFinalization,
     ) -> Result<KeyRelease, Error> {
-        let session_key = self.authenticate(LoginPurpose::RetrieveKey, finalization)?;
-        let record = record.ok_or(Error::RecordUnavailable)?;
-        same_user(&self.user_id, &record.user_id)?;
+        let (session_key, record) = self.authenticate(LoginPurpose::RetrieveKey, record, finalization)?;
         let shared_k = wrap::shared_k(&session_key);
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
@@ -372,24 +396,31 @@ impl VaultLoginState {
         })
     }
 
-    /// Authenticates the client's finalization of a [`LoginPurpose::DeleteRecord`] login. `Ok` is the caller's
-    /// proof that the password holder asked for the deletion; the caller then deletes the record.
-    pub fn finish_deletion(&self, finalization: &LoginFinalization) -> Result<(), Error> {
-        self.authenticate(LoginPurpose::DeleteRecord, finalization)?;
+    /// Authenticates the client's finalization of a [`LoginPurpose::DeleteRecord`] login against the user's
+    /// current `record` (as for [`VaultLoginState::finish`]). `Ok` is the caller's proof that the holder of this
+    /// record's password asked for the deletion; the caller then deletes the record.
+    pub fn finish_deletion(
+        &self,
+        record: Option<&BackupRecord>,
+        finalization: &LoginFinalization,
+    ) -> Result<(), Error> {
+        self.authenticate(LoginPurpose::DeleteRecord, record, finalization)?;
         Ok(())
     }
 
-    /// Runs OPAQUE's server finish for a login of the expected purpose; returns the session key.
-    fn authenticate(
+    /// Runs OPAQUE's server finish for a login of the expected purpose, then checks that `record` is the one the
+    /// login started on; returns the session key and the record.
+    fn authenticate<'r>(
         &self,
         expected: LoginPurpose,
+        record: Option<&'r BackupRecord>,
         finalization: &LoginFinalization,
-    ) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    ) -> Result<(zeroize::Zeroizing<Vec<u8>>, &'r BackupRecord), Error> {
         if self.purpose != expected {
             return Err(Error::WrongPurpose);
         }
         same_user(&self.user_id, &finalization.user_id)?;
-        let finished = self
+        let mut finished = self
             .opaque
             .clone()
             .finish(
@@ -397,7 +428,14 @@ impl VaultLoginState {
                 login_parameters(&self.user_id, &login_context(self.purpose)),
             )
             .map_err(|_| Error::ClientAuthenticationFailed)?;
-        Ok(zeroize::Zeroizing::new(finished.session_key.to_vec()))
+        let session_key = zeroize::Zeroizing::new(finished.session_key.to_vec());
+        zeroize::Zeroize::zeroize(finished.session_key.as_mut_slice());
+        let record = record
+            .filter(|record| {
+                record.user_id == self.user_id && bool::from(record.wrapped.challenge.ct_eq(&self.challenge))
+            })
+            .ok_or(Error::RecordUnavailable)?;
+        Ok((session_key, record))
     }
 
     /// What the login is for.
@@ -411,7 +449,7 @@ impl VaultLoginState {
     }
 
     /// Encodes the state for storage between the two login messages (it holds the session key: store it as a
-    /// secret): `version || 0x23 || user id || purpose (1) || OPAQUE server state (128)`.
+    /// secret): `version || 0x23 || user id || purpose (1) || record challenge (32) || OPAQUE server state (128)`.
     pub fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
         zeroize::Zeroizing::new(self.encode())
     }
@@ -430,10 +468,12 @@ impl Encoding for VaultLoginState {
     }
     fn write_body(&self, out: &mut Vec<u8>) {
         out.push(self.purpose.code());
+        out.extend_from_slice(&self.challenge);
         out.extend_from_slice(&zeroize::Zeroizing::new(self.opaque.serialize()));
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let purpose = LoginPurpose::read(reader)?;
+        let challenge = reader.array()?;
         let opaque = read_opaque(
             reader,
             SERVER_LOGIN_LEN,
@@ -443,6 +483,7 @@ impl Encoding for VaultLoginState {
         Ok(Self {
             user_id,
             purpose,
+            challenge,
             opaque,
         })
     }

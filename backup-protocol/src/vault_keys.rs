@@ -11,8 +11,13 @@ use zeroize::Zeroizing;
 
 use crate::codec::{self, Reader};
 use crate::error::{DecodeError, Error, decode};
+use crate::key::UserId;
+use crate::labels::FAKE_CHALLENGE_INFO;
 use crate::labels::type_code;
 use crate::suite::Suite;
+use crate::wrap::CHALLENGE_LEN;
+use hkdf::Hkdf;
+use sha2::Sha256;
 
 /// Length of a serialized OPAQUE `ServerSetup`: OPRF seed (64), server private key (32) and the public key of the
 /// fake records used for unknown users (32). The server public key is recomputed from the private key.
@@ -87,6 +92,17 @@ impl VaultKeys {
 
     pub(crate) fn server_setup(&self) -> &ServerSetup<Suite> {
         &self.server_setup
+    }
+
+    /// The stand-in registration challenge of a user with no record: HKDF-SHA256 of the fleet's signing seed with
+    /// [`FAKE_CHALLENGE_INFO`] || user id. Stable per user, so the fake OPRF key of an unknown user never changes
+    /// between requests (a changing one would reveal that the user is unknown), and unrelated to any real record.
+    pub(crate) fn fake_challenge(&self, user_id: &UserId) -> [u8; CHALLENGE_LEN] {
+        let mut challenge = [0u8; CHALLENGE_LEN];
+        Hkdf::<Sha256>::new(None, self.signing_key.as_bytes())
+            .expand_multi_info(&[FAKE_CHALLENGE_INFO, user_id.as_bytes()], &mut challenge)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        challenge
     }
 
     pub(crate) fn sign(&self, message: &[u8]) -> Signature {

@@ -165,15 +165,21 @@ fn every_flip_of_login_messages_and_of_ek_is_rejected() {
         "the untampered release still opens"
     );
 
-    // EK, K_NONCE and the challenge are the last 92 bytes of the stored record.
+    // The challenge, K_NONCE and EK are the last 92 bytes of the stored record. The challenge also selects the
+    // OPRF key, so a changed challenge fails OPAQUE itself; a changed K_NONCE or EK fails the unwrap.
     let stored = record.to_bytes();
     let wrapped_start = stored.len() - 92;
     for (position, flipped) in flips(&stored).filter(|(position, _)| *position >= wrapped_start) {
         let tampered = BackupRecord::from_bytes(&flipped).unwrap();
+        let expected = if position < wrapped_start + 32 {
+            Error::WrongPassword
+        } else {
+            Error::WrappedKeyRejected
+        };
         assert_eq!(
             world.retrieve(&tampered, PASSWORD).err(),
-            Some(Error::WrappedKeyRejected),
-            "EK flip at {position} went unnoticed"
+            Some(expected),
+            "record flip at {position} went unnoticed"
         );
     }
 }
@@ -327,14 +333,17 @@ fn a_deletion_login_proves_the_password_and_releases_nothing() {
         state.finish(&mut world.rng, Some(&record), &finalization).err(),
         Some(Error::WrongPurpose)
     );
-    assert_eq!(state.finish_deletion(&finalization), Ok(()));
+    assert_eq!(state.finish_deletion(Some(&record), &finalization), Ok(()));
 
     // A retrieval login cannot be used to delete.
     let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
     let (state, response) =
         VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
     let (_, finalization) = client.finish(&mut world.rng, &response).unwrap();
-    assert_eq!(state.finish_deletion(&finalization), Err(Error::WrongPurpose));
+    assert_eq!(
+        state.finish_deletion(Some(&record), &finalization),
+        Err(Error::WrongPurpose)
+    );
 
     // A purpose changed in transit: the vault signs what it received, so the client refuses the answer.
     let mut bytes = request.to_bytes();
@@ -346,6 +355,79 @@ fn a_deletion_login_proves_the_password_and_releases_nothing() {
         client.finish(&mut world.rng, &response).err(),
         Some(Error::BadVaultSignature)
     );
+}
+
+/// The OPRF evaluation (the first 32 bytes of an OPAQUE response) that the vault returns for `blinded`.
+fn evaluation_for(world: &mut World, record: Option<&BackupRecord>, blinded: &[u8], registration: bool) -> Vec<u8> {
+    let user_len = world.user.as_bytes().len();
+    if registration {
+        let (_, request) =
+            ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+        let mut bytes = request.to_bytes();
+        bytes[3 + user_len..].copy_from_slice(blinded);
+        let request = RegistrationRequest::from_bytes(&bytes).unwrap();
+        let (_, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+        response.to_bytes()[3 + user_len + 32..3 + user_len + 64].to_vec()
+    } else {
+        let (_, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+        let mut bytes = request.to_bytes();
+        bytes[3 + user_len + 1..3 + user_len + 33].copy_from_slice(blinded);
+        let request = LoginRequest::from_bytes(&bytes).unwrap();
+        let (_, response) = VaultLoginState::start(&world.keys, &mut world.rng, record, &request, no_charge).unwrap();
+        response.to_bytes()[3 + user_len + 12..3 + user_len + 44].to_vec()
+    }
+}
+
+#[test]
+fn no_uncharged_request_evaluates_the_oprf_under_a_records_key() {
+    // A charged login evaluates the OPRF under the record's key. If any uncharged request (a new registration
+    // start, or a login as an unknown user) evaluated it under the same key, an attacker could test passwords
+    // offline against the one charged response.
+    let mut world = World::new(18);
+    let record = world.register();
+    let (_, request) = ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let blinded = request.to_bytes()[3 + world.user.as_bytes().len()..].to_vec();
+
+    let charged = evaluation_for(&mut world, Some(&record), &blinded, false);
+    assert_eq!(
+        charged,
+        evaluation_for(&mut world, Some(&record), &blinded, false),
+        "the record's key is stable"
+    );
+    let registration = evaluation_for(&mut world, None, &blinded, true);
+    let another_registration = evaluation_for(&mut world, None, &blinded, true);
+    let unknown = evaluation_for(&mut world, None, &blinded, false);
+    assert_ne!(charged, registration);
+    assert_ne!(
+        registration, another_registration,
+        "each registration has its own OPRF key"
+    );
+    assert_ne!(charged, unknown);
+    assert_eq!(
+        unknown,
+        evaluation_for(&mut world, None, &blinded, false),
+        "a fake answer is stable per user"
+    );
+}
+
+#[test]
+fn a_login_finishes_only_against_the_record_it_started_on() {
+    let mut world = World::new(19);
+    let old = world.register();
+    let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (state, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&old), &request, no_charge).unwrap();
+    let (_, finalization) = client.finish(&mut world.rng, &response).unwrap();
+    let replaced = world.register(); // same user, same password, new registration
+    assert_eq!(
+        state.finish(&mut world.rng, Some(&replaced), &finalization).err(),
+        Some(Error::RecordUnavailable)
+    );
+    assert_eq!(
+        state.finish(&mut world.rng, None, &finalization).err(),
+        Some(Error::RecordUnavailable)
+    );
+    assert!(state.finish(&mut world.rng, Some(&old), &finalization).is_ok());
 }
 
 #[test]
@@ -371,10 +453,14 @@ fn rejected_messages_leave_every_state_usable() {
     assert!(client.finish(&mut world.rng, &forged, &world.key).is_err());
     let upload = client.finish(&mut world.rng, &response, &world.key).unwrap();
     let mut bad_upload = upload.to_bytes();
-    bad_upload[20] ^= 1; // inside the Argon2id parameters: they no longer match the policy or the envelope
-    if let Ok(bad) = RegistrationUpload::from_bytes(&bad_upload) {
-        let _ = pending.finish(&bad, &KsfPolicy::RECOMMENDED);
-    }
+    // Byte 20 is the first byte of the iteration count (after the 16-byte frame and 4 bytes of memory cost): 2^24 + 1
+    // passes, above any policy's ceiling.
+    bad_upload[20] ^= 1;
+    let bad = RegistrationUpload::from_bytes(&bad_upload).unwrap();
+    assert_eq!(
+        pending.finish(&bad, &KsfPolicy::INSECURE_TESTING).err(),
+        Some(Error::KsfParamsRejected)
+    );
     assert!(
         pending.finish(&upload, &KsfPolicy::RECOMMENDED).is_err(),
         "fast parameters are below this policy"
@@ -464,7 +550,7 @@ fn every_encoding_round_trips_with_the_specified_length() {
     assert_eq!(response.to_bytes().len(), head + 12 + 320 + 64);
     assert_eq!(finalization.to_bytes().len(), head + 64);
     assert_eq!(release.to_bytes().len(), head + 12 + 108);
-    assert_eq!(state.to_bytes().len(), head + 1 + 128);
+    assert_eq!(state.to_bytes().len(), head + 1 + 32 + 128);
     assert_eq!(world.keys.to_bytes().len(), 2 + 128 + 32);
 }
 

@@ -208,7 +208,7 @@ impl<S: Store> Vault<S> {
         });
         let (state, response) = charged.map_err(|error| match error {
             LoginStartError::NotCharged(error) => error,
-            LoginStartError::Rejected(error) => VaultError::Protocol(error),
+            LoginStartError::Rejected(error) | LoginStartError::ChargedButFailed(error) => VaultError::Protocol(error),
             _ => VaultError::Protocol(backup_protocol::Error::Opaque),
         })?;
 
@@ -250,7 +250,10 @@ impl<S: Store> Vault<S> {
                 .state
                 .finish(rng, active.map(|(_, _, record)| record), finalization)
                 .map(Response::KeyReleased),
-            LoginPurpose::DeleteRecord => login.state.finish_deletion(finalization).map(|()| Response::Deleted),
+            LoginPurpose::DeleteRecord => login
+                .state
+                .finish_deletion(active.map(|(_, _, record)| record), finalization)
+                .map(|()| Response::Deleted),
         };
         // Authenticated, but the record was locked, deleted or replaced since the login started.
         let gone = || match current {

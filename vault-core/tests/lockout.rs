@@ -154,8 +154,27 @@ fn deletion_needs_the_password_and_removes_the_key() {
 fn unknown_users_get_a_response_that_never_finishes() {
     let mut harness = Harness::new(7);
     let ghost = user("ghost");
-    let (finished, _) = harness
+    let (finished, ghost_session) = harness
         .login_start(&ghost, PASSWORD, LoginPurpose::RetrieveKey)
         .unwrap();
     assert!(finished.is_none(), "the fake response fails like a wrong password");
+
+    // Even a genuine finalization (of a registered user with a same-length name) cannot finish the fake login.
+    let alice = user("alice");
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &key);
+    let (finished, _) = harness
+        .login_start(&alice, PASSWORD, LoginPurpose::RetrieveKey)
+        .unwrap();
+    let (_, finalization) = finished.unwrap();
+    let mut renamed = finalization.to_bytes();
+    renamed[3..8].copy_from_slice(b"ghost");
+    let renamed = backup_protocol::LoginFinalization::from_bytes(&renamed).unwrap();
+    assert_eq!(
+        harness.apply(Request::LoginFinish {
+            session: ghost_session,
+            finalization: renamed
+        }),
+        Err(VaultError::Protocol(backup_protocol::Error::ClientAuthenticationFailed))
+    );
 }
