@@ -77,7 +77,7 @@ impl fmt::Debug for BackupKey {
 /// assert!(UserId::new(Vec::new()).is_err());
 /// # Ok::<(), backup_protocol::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(Vec<u8>);
 
 impl UserId {
@@ -102,5 +102,17 @@ impl UserId {
     /// Appends the one-byte length and the id.
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         put_short_vec(out, &self.0);
+    }
+}
+
+impl fmt::Debug for UserId {
+    /// The id as text when it is UTF-8 (as account ids usually are), otherwise as hex.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Ok(text) = core::str::from_utf8(&self.0) {
+            return f.debug_tuple("UserId").field(&text).finish();
+        }
+        f.write_str("UserId(0x")?;
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))?;
+        f.write_str(")")
     }
 }

@@ -574,3 +574,39 @@ fn debug_output_holds_no_secret() {
         );
     }
 }
+
+#[test]
+fn debug_output_of_every_stateful_type_names_only_the_user() {
+    let mut world = World::new(20);
+    let record = world.register();
+    let (registration, _) =
+        ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (login, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (state, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    let (pending, _) = login.finish(&mut world.rng, &response).unwrap();
+    let secrets = [
+        String::from_utf8_lossy(PASSWORD).into_owned(),
+        format!("{:?}", &PASSWORD[..6]),
+        hex::encode(&world.keys.to_bytes()[2..10]),  // the OPRF seed
+        hex::encode(&world.keys.to_bytes()[66..74]), // the OPAQUE private key
+        hex::encode(&state.to_bytes()[3 + world.user.as_bytes().len() + 33..][..8]), // the session key
+    ];
+    let shown = [
+        format!("{registration:?}"),
+        format!("{login:?}"),
+        format!("{pending:?}"),
+        format!("{state:?}"),
+        format!("{record:?}"),
+        format!("{:?}", world.keys),
+    ];
+    for text in &shown {
+        assert!(
+            text.contains("alice@example") || text.starts_with("VaultKeys"),
+            "{text}"
+        );
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{text} shows a secret");
+        }
+    }
+}

@@ -11,7 +11,7 @@ use backup_protocol::{
     DecodeError, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationRequest, RegistrationResponse,
     RegistrationUpload,
 };
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::records::SESSION_ID_LEN;
 
@@ -80,8 +80,9 @@ impl Command {
     /// `version || 0x51 || at_ms (8) || entropy (32) || kind (1) || [session (16) if kind = 4] || message`,
     /// where kind is 1 registration start, 2 registration finish, 3 login start, 4 login finish, and the message is
     /// the backup-protocol encoding (self-delimiting, last).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = codec::header(COMMAND_TYPE, 64 + 400);
+    /// The encoding holds the entropy, so it is zeroized on drop.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(codec::header(COMMAND_TYPE, 64 + 400));
         out.extend_from_slice(&self.at_ms.to_be_bytes());
         out.extend_from_slice(&self.entropy);
         match &self.request {
