@@ -90,3 +90,23 @@ pub fn valid(test: &Map<String, Value>) -> Result<bool, String> {
 pub fn fail(test: &Map<String, Value>, what: &str) -> String {
     format!("tcId {}: {what}", test.get("tcId").cloned().unwrap_or(Value::Null))
 }
+
+/// Runs `check` on every test of a file; returns how many were checked.
+pub fn check_each(
+    file: &Value,
+    mut check: impl FnMut(&Map<String, Value>, &Map<String, Value>) -> Result<(), String>,
+) -> Result<usize, String> {
+    let tests = tests(file)?;
+    for (group, test) in &tests {
+        check(group, test)?;
+    }
+    Ok(tests.len())
+}
+
+/// Fails with the name of the first comparison that does not hold.
+pub fn all_hold(test: &Map<String, Value>, checks: &[(bool, &str)]) -> Result<(), String> {
+    checks
+        .iter()
+        .find(|(holds, _)| !holds)
+        .map_or(Ok(()), |(_, what)| Err(fail(test, &format!("{what} differs"))))
+}

@@ -201,10 +201,7 @@ fn check_wrap(test: &Map<String, Value>) -> Result<(), String> {
         ),
         (opened.as_ref().is_ok_and(|opened| *opened == key), "unwrap"),
     ];
-    checks
-        .iter()
-        .find(|(ok, _)| !ok)
-        .map_or(Ok(()), |(_, what)| Err(fail(test, &format!("{what} differs"))))
+    json::all_hold(test, &checks)
 }
 
 fn check_release(test: &Map<String, Value>) -> Result<(), String> {
@@ -235,21 +232,14 @@ fn check_release(test: &Map<String, Value>) -> Result<(), String> {
             "sealed",
         ),
     ];
-    checks
-        .iter()
-        .find(|(ok, _)| !ok)
-        .map_or(Ok(()), |(_, what)| Err(fail(test, &format!("{what} differs"))))
+    json::all_hold(test, &checks)
 }
 
 /// Checks every vector against this implementation; returns how many were checked.
 pub fn check(file: &Value) -> Result<usize, String> {
-    let tests = json::tests(file)?;
-    for (group, test) in &tests {
-        match json::text(group, "type")? {
-            "WrapK" => check_wrap(test)?,
-            "KeyRelease" => check_release(test)?,
-            other => return Err(format!("unknown group type {other}")),
-        }
-    }
-    Ok(tests.len())
+    json::check_each(file, |group, test| match json::text(group, "type")? {
+        "WrapK" => check_wrap(test),
+        "KeyRelease" => check_release(test),
+        other => Err(format!("unknown group type {other}")),
+    })
 }

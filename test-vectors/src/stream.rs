@@ -190,17 +190,10 @@ fn check_test(test: &Map<String, Value>) -> Result<(), String> {
             "decryption",
         ),
     ];
-    checks
-        .iter()
-        .find(|(ok, _)| !ok)
-        .map_or(Ok(()), |(_, what)| Err(fail(test, &format!("{what} differs"))))
+    json::all_hold(test, &checks)
 }
 
 /// Checks every vector against this implementation; returns how many were checked.
 pub fn check(file: &Value) -> Result<usize, String> {
-    let tests = json::tests(file)?;
-    for (_, test) in &tests {
-        check_test(test)?;
-    }
-    Ok(tests.len())
+    json::check_each(file, |_, test| check_test(test))
 }

@@ -227,9 +227,5 @@ fn check_test(kind: &str, test: &Map<String, Value>) -> Result<(), String> {
 
 /// Checks every vector against this implementation; returns how many were checked.
 pub fn check(file: &Value) -> Result<usize, String> {
-    let tests = json::tests(file)?;
-    for (group, test) in &tests {
-        check_test(json::text(group, "type")?, test)?;
-    }
-    Ok(tests.len())
+    json::check_each(file, |group, test| check_test(json::text(group, "type")?, test))
 }
