@@ -14,6 +14,7 @@ framing, lengths and the vault's Ed25519 signatures over them.
 """
 
 import copy
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -299,7 +300,47 @@ def verify_bundle(test):
     return None
 
 
+DEPLOYMENT_WITNESS = b"fleet-bundle/v1/deployment/witness"
+DEPLOYMENT_OPERATOR = b"fleet-bundle/v1/deployment/operator"
+
+
+def verify_deployment(test):
+    """Returns None for an accepted record, else the first failing check's name, in the SPEC's order (8.3)."""
+    wire, artifact = b(test, "signedRecord"), b(test, "artifact")
+    if len(wire) < 4 or wire[0] != VERSION or wire[1] != 0x04:
+        return "Malformed"
+    body_len = int.from_bytes(wire[2:4], "big")
+    if len(wire) != 4 + body_len + 128:
+        return "Malformed"
+    body, witness_sig, operator_sig = wire[4 : 4 + body_len], wire[4 + body_len : -64], wire[-64:]
+    if body[:2] != bytes([VERSION, 0x03]) or len(body) != 43 + body[2]:
+        return "Malformed"
+    if body[3 : 3 + body[2]] != test["fleetId"].encode():
+        return "UnknownFleet"
+    if not ed25519_verifies(b(test, "witnessKey"), DEPLOYMENT_WITNESS + body, witness_sig):
+        return "BadWitnessSignature"
+    if not ed25519_verifies(b(test, "operatorKey"), DEPLOYMENT_OPERATOR + body + witness_sig, operator_sig):
+        return "BadCounterSignature"
+    if hashlib.sha256(artifact).digest() != body[-32:]:
+        return "DigestMismatch"
+    document = json.loads(artifact)
+    epoch = int.from_bytes(body[3 + body[2] : 11 + body[2]], "big")
+    if document["fleet_id"] != test["fleetId"] or document["epoch"] != epoch:
+        return "ArtifactMismatch"
+    return None
+
+
 def check_fleet_bundle(group, test):
+    if group["type"] == "DeploymentRecord":
+        outcome = verify_deployment(test)
+        if not valid(test):
+            expect(outcome == test["error"], test, f"expected {test['error']}, got {outcome}")
+            return
+        expect(outcome is None, test, f"valid record refused: {outcome}")
+        body = b(test, "body")
+        expect(b(test, "witnessSignedBytes") == DEPLOYMENT_WITNESS + body, test, "witness signed bytes")
+        expect(b(test, "operatorSignedBytes") == DEPLOYMENT_OPERATOR + body + b(test, "witnessSignature"), test, "operator signed bytes")
+        return
     outcome = verify_bundle(test)
     if not valid(test):
         expect(outcome == test["error"], test, f"expected {test['error']}, got {outcome}")

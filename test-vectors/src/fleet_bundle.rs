@@ -3,10 +3,10 @@
 //! reason.
 
 use ed25519_dalek::SigningKey;
-use fleet_bundle::context::{BUNDLE_OPERATOR, BUNDLE_WITNESS};
+use fleet_bundle::context::{BUNDLE_OPERATOR, BUNDLE_WITNESS, DEPLOYMENT_OPERATOR, DEPLOYMENT_WITNESS};
 use fleet_bundle::{
-    Bundle, BundleVerifier, FleetId, FleetKey, KeySet, OperatorSigner, Role, TrustAnchors, UnixSeconds, ValidityWindow,
-    VerifyError, WitnessSigner,
+    Bundle, BundleVerifier, DeploymentError, DeploymentRecord, DeploymentVerifier, FleetId, FleetKey, FleetKeyArtifact,
+    KeySet, OperatorSigner, Role, TrustAnchors, UnixSeconds, ValidityWindow, VerifyError, WitnessSigner,
 };
 use serde_json::{Map, Value, json};
 
@@ -149,11 +149,156 @@ pub fn generate() -> Value {
         "FLEET-VALIDATION-BUNDLE-ED25519",
         "fleet_bundle.schema.json",
         &notes(),
-        vec![json!({"type": "SignedBundle", "tests": tests})],
+        vec![
+            json!({"type": "SignedBundle", "tests": tests}),
+            json!({"type": "DeploymentRecord", "tests": deployments(&witness, &operator)}),
+        ],
     )
 }
 
-fn check_test(test: &Map<String, Value>) -> Result<(), String> {
+fn deployment_reason(error: &DeploymentError) -> &'static str {
+    match error {
+        DeploymentError::Malformed(_) => "Malformed",
+        DeploymentError::BadWitnessSignature => "BadWitnessSignature",
+        DeploymentError::BadCounterSignature => "BadCounterSignature",
+        DeploymentError::DigestMismatch => "DigestMismatch",
+        _ => "Other",
+    }
+}
+
+/// Deployment records (binary transparency): one epoch's artifact, its logged digest and both signatures.
+fn deployments(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Value> {
+    let fleet = FleetId::new("fleet-eu-1").expect("valid");
+    let keys = KeySet::new([
+        FleetKey::new(
+            SigningKey::from_bytes(&[0x14; 32]).verifying_key().to_bytes(),
+            Role::ResponseSigning,
+        )
+        .expect("strong"),
+        FleetKey::new([0x25; 32], Role::OpaqueServer).expect("nonzero"),
+    ])
+    .expect("distinct");
+    let artifact = FleetKeyArtifact::new(fleet.clone(), 43, keys).to_json();
+    let record = DeploymentRecord::for_artifact(fleet, 43, &artifact);
+    let body = record.to_bytes();
+    let witness_signature = witness.sign_deployment(&record);
+    let signed = operator
+        .countersign_deployment(record, &witness_signature)
+        .expect("valid")
+        .to_bytes();
+    let base = json!({
+        "fleetId": "fleet-eu-1",
+        "witnessKey": hex::encode(witness.verifying_key().as_bytes()),
+        "operatorKey": hex::encode(operator.verifying_key().as_bytes()),
+    });
+    let mut valid = base.clone();
+    for (field, value) in [
+        ("comment", json!("canonical artifact of two keys")),
+        ("flags", json!([])),
+        ("result", json!("valid")),
+        ("artifact", json!(hex::encode(&artifact))),
+        ("body", json!(hex::encode(&body))),
+        (
+            "witnessSignedBytes",
+            json!(hex::encode([DEPLOYMENT_WITNESS, &body].concat())),
+        ),
+        ("witnessSignature", json!(hex::encode(witness_signature.to_bytes()))),
+        (
+            "operatorSignedBytes",
+            json!(hex::encode(
+                [DEPLOYMENT_OPERATOR, &body, &witness_signature.to_bytes()].concat()
+            )),
+        ),
+        ("signedRecord", json!(hex::encode(&signed))),
+    ] {
+        valid[field] = value;
+    }
+    let invalid = |comment: &str, record: &[u8], artifact: &[u8], error: &str| {
+        let mut test = base.clone();
+        test["comment"] = json!(comment);
+        test["flags"] = json!(["Tampered"]);
+        test["result"] = json!("invalid");
+        test["error"] = json!(error);
+        test["artifact"] = json!(hex::encode(artifact));
+        test["signedRecord"] = json!(hex::encode(record));
+        test
+    };
+    let mut other_artifact = artifact.clone();
+    let last_digit = other_artifact
+        .iter()
+        .rposition(u8::is_ascii_hexdigit)
+        .expect("hex digits");
+    other_artifact[last_digit] = if other_artifact[last_digit] == b'0' { b'1' } else { b'0' };
+    let mut digest_altered = signed.clone();
+    digest_altered[4 + body.len() - 1] ^= 0x01;
+    let mut countersignature_altered = signed.clone();
+    let end = countersignature_altered.len() - 1;
+    countersignature_altered[end] ^= 0x01;
+    vec![
+        valid,
+        invalid(
+            "artifact not the one logged",
+            &signed,
+            &other_artifact,
+            "DigestMismatch",
+        ),
+        invalid(
+            "logged digest altered",
+            &digest_altered,
+            &artifact,
+            "BadWitnessSignature",
+        ),
+        invalid(
+            "counter-signature altered",
+            &countersignature_altered,
+            &artifact,
+            "BadCounterSignature",
+        ),
+    ]
+}
+
+fn check_deployment(test: &Map<String, Value>, anchors: TrustAnchors) -> Result<(), String> {
+    let verified =
+        DeploymentVerifier::new(anchors).verify(&json::bytes(test, "signedRecord")?, &json::bytes(test, "artifact")?);
+    if !json::valid(test)? {
+        return match verified {
+            Err(error) if deployment_reason(&error) == json::text(test, "error")? => Ok(()),
+            _ => Err(fail(test, "record was not rejected as specified")),
+        };
+    }
+    verified.map_err(|error| fail(test, &error.to_string()))?;
+    let body = json::bytes(test, "body")?;
+    json::all_hold(
+        test,
+        &[
+            (
+                json::bytes(test, "witnessSignedBytes")? == [DEPLOYMENT_WITNESS, &body].concat(),
+                "witnessSignedBytes",
+            ),
+            (
+                json::bytes(test, "operatorSignedBytes")?
+                    == [DEPLOYMENT_OPERATOR, &body, &json::bytes(test, "witnessSignature")?].concat(),
+                "operatorSignedBytes",
+            ),
+        ],
+    )
+}
+
+fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(), String> {
+    if json::text(group, "type")? == "DeploymentRecord" {
+        let fleet = FleetId::new(json::text(test, "fleetId")?).map_err(|error| error.to_string())?;
+        let anchors = TrustAnchors::new(
+            fleet,
+            &json::array(test, "witnessKey")?,
+            &json::array(test, "operatorKey")?,
+        )
+        .map_err(|error| error.to_string())?;
+        return check_deployment(test, anchors);
+    }
+    check_bundle(test)
+}
+
+fn check_bundle(test: &Map<String, Value>) -> Result<(), String> {
     let fleet = FleetId::new(json::text(test, "fleetId")?).map_err(|error| error.to_string())?;
     let anchors = TrustAnchors::new(
         fleet,
@@ -189,5 +334,5 @@ fn check_test(test: &Map<String, Value>) -> Result<(), String> {
 
 /// Checks every vector against this implementation; returns how many were checked.
 pub fn check(file: &Value) -> Result<usize, String> {
-    json::check_each(file, |_, test| check_test(test))
+    json::check_each(file, check_test)
 }

@@ -137,7 +137,7 @@ pub const FAMILIES: [Family; 5] = [
         schema: || {
             schema::for_family(
                 "fleet validation bundle",
-                &["SignedBundle"],
+                &["SignedBundle", "DeploymentRecord"],
                 &[
                     ("fleetId", Text),
                     ("now", Integer),
@@ -149,6 +149,8 @@ pub const FAMILIES: [Family; 5] = [
                     ("operatorSignedBytes", Hex),
                     ("operatorSignature", Hex),
                     ("signedBundle", Hex),
+                    ("artifact", Hex),
+                    ("signedRecord", Hex),
                 ],
             )
         },
