@@ -1,0 +1,147 @@
+//! Sealing contact records.
+//!
+//! ```text
+//! account key = HKDF-SHA256(salt absent, ikm = CK, info = CONTACT_KEY_INFO || len8(account) || account, 32)
+//! aad         = CONTACT_AAD || version || len8(account) || account || len8(contact) || contact
+//! sealed      = version (0x01) || type (0x71) || nonce (12, random) || AES-256-GCM(account key, nonce, aad, record)
+//! ```
+//!
+//! Nonces are random: with 96-bit random nonces under one key, NIST SP 800-38D bounds the number of seals to
+//! 2^32 per key ([`SEALS_PER_KEY_LIMIT`]) for a collision probability below 2^-32. One key serves one account's
+//! list; a contact list re-sealed on every edit stays many orders of magnitude below the bound. The account is in
+//! the key derivation and in the AAD, the contact id in the AAD, so a record moved to another contact or account
+//! does not open.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
+use hkdf::Hkdf;
+use rand_core::{CryptoRng, RngCore};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::ids::{AccountId, ContactId};
+use crate::key::ContactKey;
+
+/// The format version.
+const VERSION: u8 = 0x01;
+/// The type byte of a sealed contact record.
+const SEALED_CONTACT: u8 = 0x71;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+const HEADER_LEN: usize = 2 + NONCE_LEN;
+
+/// HKDF-SHA256 `info` prefix of an account's sealing key (followed by the length-prefixed account id).
+pub const CONTACT_KEY_INFO: &[u8] = b"ipls/v1/contact-key";
+/// AES-GCM associated-data label of a contact record.
+pub const CONTACT_AAD: &[u8] = b"ipls/v1/contact";
+/// Bytes a sealed record adds to its plaintext: version, type, nonce and tag.
+pub const SEAL_OVERHEAD: usize = HEADER_LEN + TAG_LEN;
+/// Seals one account key may make with random nonces (NIST SP 800-38D, section 8.3).
+pub const SEALS_PER_KEY_LIMIT: u64 = 1 << 32;
+
+fn put_len8(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Ids are 1 to 255 bytes by construction.
+    out.push(bytes.len() as u8);
+    out.extend_from_slice(bytes);
+}
+
+/// Seals and opens the contact records of one account. Holds the account's derived key (zeroized on drop).
+pub struct ContactSealer {
+    aead: Aes256Gcm,
+    account: AccountId,
+}
+
+impl ContactSealer {
+    /// Derives the account's sealing key from CK.
+    ///
+    /// # Panics
+    ///
+    /// Never: the HKDF output length is fixed and valid.
+    pub fn new(key: &ContactKey, account: &AccountId) -> Self {
+        let mut info = Vec::with_capacity(CONTACT_KEY_INFO.len() + 256);
+        info.extend_from_slice(CONTACT_KEY_INFO);
+        put_len8(&mut info, account.as_bytes());
+        let mut account_key = Zeroizing::new([0u8; 32]);
+        Hkdf::<Sha256>::new(None, key.expose_secret())
+            .expand(&info, account_key.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Self {
+            aead: Aes256Gcm::new(account_key.as_ref().into()),
+            account: account.clone(),
+        }
+    }
+
+    /// The account this sealer is for.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+
+    fn aad(&self, contact: &ContactId) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(CONTACT_AAD.len() + 1 + 2 + 2 * 255);
+        aad.extend_from_slice(CONTACT_AAD);
+        aad.push(VERSION);
+        put_len8(&mut aad, self.account.as_bytes());
+        put_len8(&mut aad, contact.as_bytes());
+        aad
+    }
+
+    /// Seals one record (any bytes: for example a serialized contact) for `contact`, with a nonce from `rng`.
+    ///
+    /// # Panics
+    ///
+    /// If `record` is longer than AES-GCM allows (about 64 GiB).
+    pub fn seal<R: CryptoRng + RngCore>(&self, rng: &mut R, contact: &ContactId, record: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(record.len() + SEAL_OVERHEAD);
+        out.push(VERSION);
+        out.push(SEALED_CONTACT);
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(record);
+        let tag = self
+            .aead
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &self.aad(contact), &mut out[HEADER_LEN..])
+            .expect("contact records are far below AES-GCM's length limit");
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    /// Opens a record sealed for `contact` of this account. Any input gives the record or a typed error.
+    pub fn open(&self, contact: &ContactId, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+        if sealed.len() < SEAL_OVERHEAD {
+            return Err(Error::Truncated);
+        }
+        match sealed[0] {
+            VERSION => {}
+            found if found < VERSION => return Err(Error::LegacyVersion { found }),
+            found => return Err(Error::UnknownVersion { found }),
+        }
+        if sealed[1] != SEALED_CONTACT {
+            return Err(Error::WrongType { found: sealed[1] });
+        }
+        let (nonce, rest) = sealed[2..].split_at(NONCE_LEN);
+        let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
+        let mut record = Zeroizing::new(body.to_vec());
+        self.aead
+            .decrypt_in_place_detached(
+                Nonce::from_slice(nonce),
+                &self.aad(contact),
+                &mut record,
+                Tag::from_slice(tag),
+            )
+            .map_err(|_| Error::Rejected)?;
+        Ok(record)
+    }
+}
+
+impl fmt::Debug for ContactSealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContactSealer")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,116 @@
+//! Contact sealing: a thousand contacts round trip; records cannot be moved between contacts or accounts, or
+//! opened under another key; every byte is authenticated; the parser is total.
+
+use ipls::{AccountId, ContactId, ContactKey, ContactSealer, Error, SEAL_OVERHEAD};
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+fn account(name: &str) -> AccountId {
+    AccountId::new(name.as_bytes().to_vec()).unwrap()
+}
+
+fn contact(index: usize) -> ContactId {
+    ContactId::new(format!("contact-{index:05}").into_bytes()).unwrap()
+}
+
+#[test]
+fn a_thousand_contacts_survive_a_move_to_a_new_device() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let key = ContactKey::generate(&mut rng);
+    let alice = account("alice");
+    let device_1 = ContactSealer::new(&key, &alice);
+    let stored: Vec<(ContactId, Vec<u8>, Vec<u8>)> = (0..1000)
+        .map(|index| {
+            let record = format!("{{\"name\":\"Contact {index}\",\"phone\":\"+1555{index:07}\"}}").into_bytes();
+            let sealed = device_1.seal(&mut rng, &contact(index), &record);
+            assert_eq!(sealed.len(), record.len() + SEAL_OVERHEAD);
+            (contact(index), record, sealed)
+        })
+        .collect();
+    // The new device has only CK (as the vault would release it) and the account id.
+    let device_2 = ContactSealer::new(&ContactKey::from_bytes(*key.expose_secret()), &alice);
+    for (id, record, sealed) in &stored {
+        assert_eq!(device_2.open(id, sealed).unwrap().as_slice(), record.as_slice());
+    }
+}
+
+#[test]
+fn records_do_not_move_between_contacts_accounts_or_keys() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let key = ContactKey::generate(&mut rng);
+    let alice = ContactSealer::new(&key, &account("alice"));
+    let sealed = alice.seal(&mut rng, &contact(1), b"Ada");
+    assert_eq!(
+        alice.open(&contact(2), &sealed).err(),
+        Some(Error::Rejected),
+        "swapped between contacts"
+    );
+    // Two accounts on one device, even under the same CK, stay apart.
+    let bob = ContactSealer::new(&key, &account("bob"));
+    assert_eq!(
+        bob.open(&contact(1), &sealed).err(),
+        Some(Error::Rejected),
+        "swapped between accounts"
+    );
+    let other = ContactSealer::new(&ContactKey::generate(&mut rng), &account("alice"));
+    assert_eq!(
+        other.open(&contact(1), &sealed).err(),
+        Some(Error::Rejected),
+        "another key"
+    );
+    assert_eq!(alice.open(&contact(1), &sealed).unwrap().as_slice(), b"Ada");
+}
+
+#[test]
+fn every_byte_is_authenticated_and_errors_are_typed() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let alice = ContactSealer::new(&ContactKey::generate(&mut rng), &account("alice"));
+    let sealed = alice.seal(&mut rng, &contact(1), b"Grace Hopper");
+    for position in 0..sealed.len() {
+        let mut flipped = sealed.clone();
+        flipped[position] ^= 0x01;
+        assert!(alice.open(&contact(1), &flipped).is_err(), "flip at {position}");
+    }
+    let mut version = sealed.clone();
+    version[0] = 0;
+    assert_eq!(
+        alice.open(&contact(1), &version).err(),
+        Some(Error::LegacyVersion { found: 0 })
+    );
+    version[0] = 2;
+    assert_eq!(
+        alice.open(&contact(1), &version).err(),
+        Some(Error::UnknownVersion { found: 2 })
+    );
+    let mut kind = sealed.clone();
+    kind[1] = 0x72;
+    assert_eq!(
+        alice.open(&contact(1), &kind).err(),
+        Some(Error::WrongType { found: 0x72 })
+    );
+    assert_eq!(
+        alice.open(&contact(1), &sealed[..SEAL_OVERHEAD - 1]).err(),
+        Some(Error::Truncated)
+    );
+    let mut appended = sealed.clone();
+    appended.push(0);
+    assert_eq!(alice.open(&contact(1), &appended).err(), Some(Error::Rejected));
+    // The nonces are fresh: the same record sealed twice gives different bytes.
+    assert_ne!(alice.seal(&mut rng, &contact(1), b"Grace Hopper"), sealed);
+}
+
+#[test]
+fn ids_are_bounded() {
+    assert_eq!(AccountId::new(Vec::new()).err(), Some(Error::InvalidId));
+    assert_eq!(ContactId::new(vec![0; 256]).err(), Some(Error::InvalidId));
+    assert!(ContactId::new(vec![0; 255]).is_ok());
+}
+
+proptest! {
+    #[test]
+    fn opening_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let sealer = ContactSealer::new(&ContactKey::from_bytes([7; 32]), &account("alice"));
+        prop_assert!(sealer.open(&contact(1), &bytes).is_err());
+    }
+}
