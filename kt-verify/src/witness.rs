@@ -438,12 +438,36 @@ impl WitnessVerifier {
                 now_ms,
             });
         }
+        // akd_core turns on ed25519-dalek's `legacy_compatibility` feature, which (through feature unification)
+        // makes even `verify_strict` accept some unreduced `S`; check canonicity here so that strictness does not
+        // depend on what else is in the build.
+        let mut s = [0; 32];
+        s.copy_from_slice(&root.signature[32..]);
+        if !is_canonical_scalar(&s) {
+            return Err(WitnessError::BadSignature);
+        }
         let signature = Signature::from_bytes(&root.signature);
         key.key
             .verify_strict(&root.signed_message(), &signature)
             .map_err(|_| WitnessError::BadSignature)?;
         Ok(VerifiedRoot { signed: root.clone() })
     }
+}
+
+/// The order of the Ed25519 base point, little-endian.
+const GROUP_ORDER: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// Whether the little-endian scalar `s` is below the group order (RFC 8032 section 5.1.7, step 1).
+fn is_canonical_scalar(s: &[u8; 32]) -> bool {
+    for (byte, order) in s.iter().rev().zip(GROUP_ORDER.iter().rev()) {
+        if byte != order {
+            return byte < order;
+        }
+    }
+    false
 }
 
 /// An epoch root whose witness signature, key and freshness were checked by a [`WitnessVerifier`].
@@ -480,6 +504,19 @@ impl VerifiedRoot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scalar_canonicity() {
+        assert!(is_canonical_scalar(&[0; 32]));
+        let mut below = GROUP_ORDER;
+        below[0] -= 1;
+        assert!(is_canonical_scalar(&below));
+        assert!(!is_canonical_scalar(&GROUP_ORDER));
+        let mut above = GROUP_ORDER;
+        above[5] += 1;
+        assert!(!is_canonical_scalar(&above));
+        assert!(!is_canonical_scalar(&[0xff; 32]));
+    }
 
     #[test]
     fn bincode_layout() {

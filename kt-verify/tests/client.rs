@@ -1,0 +1,237 @@
+//! Lookup and key-history verification on real proofs made by akd 0.13 (in-memory database) for directories of
+//! several sizes, for WhatsApp's configuration and the experimental one; and rejection of every single-bit
+//! change of a serialized proof.
+
+mod common;
+
+use akd::{ExampleLabel, ExperimentalConfiguration, WhatsAppV1Configuration};
+use common::{Proofs, Witness, label, proofs, value};
+use kt_verify::akd_core::configuration::Configuration;
+use kt_verify::akd_core::proto::specs::types as pb;
+use kt_verify::{DirectoryVerifier, HistoryScope, ProofError};
+use protobuf::Message;
+
+type Experimental = ExperimentalConfiguration<ExampleLabel>;
+
+fn check_valid<TC: Configuration>(size: usize, p: &Proofs) {
+    let witness = Witness::new();
+    let root = witness.verified(p.epoch, p.root);
+    let verifier = DirectoryVerifier::<TC>::new(&p.vrf_public_key).expect("key");
+    assert_eq!(p.epoch, 3);
+
+    let current = verifier
+        .verify_lookup(&root, &label(0), &p.lookup_updated)
+        .expect("lookup");
+    assert_eq!(
+        (current.epoch(), current.version(), current.value()),
+        (3, 3, &value(0, 3)[..])
+    );
+
+    let last = verifier
+        .verify_lookup(&root, &label(size - 1), &p.lookup_last)
+        .expect("lookup");
+    let expected_last = if size == 1 {
+        (3, 3, value(0, 3))
+    } else {
+        (1, 1, value(size - 1, 1))
+    };
+    assert_eq!((last.epoch(), last.version(), last.value().to_vec()), expected_last);
+
+    let history = verifier
+        .verify_history(&root, &label(0), &p.history_complete, HistoryScope::Complete)
+        .expect("history");
+    let versions: Vec<_> = history
+        .iter()
+        .map(|v| (v.epoch(), v.version(), v.value().to_vec()))
+        .collect();
+    assert_eq!(
+        versions,
+        [(3, 3, value(0, 3)), (2, 2, value(0, 2)), (1, 1, value(0, 1))]
+    );
+
+    let recent = verifier
+        .verify_history(&root, &label(0), &p.history_recent, HistoryScope::MostRecent(1))
+        .expect("history");
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].version(), 3);
+
+    // Wrong label, wrong root, wrong epoch, wrong key, wrong scope.
+    assert!(
+        verifier
+            .verify_lookup(&root, b"someone-else", &p.lookup_updated)
+            .is_err()
+    );
+    let other_root = witness.verified(p.epoch, [0x55; 32]);
+    assert!(
+        verifier
+            .verify_lookup(&other_root, &label(0), &p.lookup_updated)
+            .is_err()
+    );
+    let earlier = witness.verified(2, p.root);
+    assert!(matches!(
+        verifier.verify_lookup(&earlier, &label(0), &p.lookup_updated),
+        Err(ProofError::VersionAfterEpoch { version: 3, epoch: 2 })
+    ));
+    let other_key = DirectoryVerifier::<TC>::new(&witness_key_as_vrf()).expect("valid point");
+    assert!(other_key.verify_lookup(&root, &label(0), &p.lookup_updated).is_err());
+    assert!(
+        verifier
+            .verify_history(&root, &label(0), &p.history_recent, HistoryScope::Complete)
+            .is_err()
+    );
+}
+
+/// Any valid Ed25519 point other than the directory's VRF key.
+fn witness_key_as_vrf() -> Vec<u8> {
+    ed25519_dalek::SigningKey::from_bytes(&[1; 32])
+        .verifying_key()
+        .to_bytes()
+        .to_vec()
+}
+
+#[test]
+fn whatsapp_v1_directories_of_several_sizes() {
+    for size in [1, 10, 200] {
+        let p = proofs::<WhatsAppV1Configuration>(size);
+        check_valid::<WhatsAppV1Configuration>(size, &p);
+        // A proof made under one configuration does not verify under the other.
+        let root = Witness::new().verified(p.epoch, p.root);
+        let experimental = DirectoryVerifier::<Experimental>::new(&p.vrf_public_key).expect("key");
+        assert!(experimental.verify_lookup(&root, &label(0), &p.lookup_updated).is_err());
+    }
+}
+
+#[test]
+fn experimental_configuration_as_type_parameter() {
+    for size in [1, 50] {
+        check_valid::<Experimental>(size, &proofs::<Experimental>(size));
+    }
+}
+
+#[test]
+fn version_zero_is_rejected_before_akd_core() {
+    let p = proofs::<WhatsAppV1Configuration>(4);
+    let root = Witness::new().verified(p.epoch, p.root);
+    let verifier = DirectoryVerifier::<WhatsAppV1Configuration>::new(&p.vrf_public_key).expect("key");
+
+    let mut proof = pb::LookupProof::parse_from_bytes(&p.lookup_last).expect("decode");
+    proof.set_version(0);
+    let bytes = proof.write_to_bytes().expect("encode");
+    assert_eq!(
+        verifier.verify_lookup(&root, &label(3), &bytes),
+        Err(ProofError::ZeroVersion)
+    );
+
+    let mut history = pb::HistoryProof::parse_from_bytes(&p.history_complete).expect("decode");
+    history.update_proofs[2].set_version(0);
+    let bytes = history.write_to_bytes().expect("encode");
+    assert_eq!(
+        verifier.verify_history(&root, &label(0), &bytes, HistoryScope::Complete),
+        Err(ProofError::ZeroVersion)
+    );
+
+    let mut history = pb::HistoryProof::parse_from_bytes(&p.history_complete).expect("decode");
+    history.update_proofs[0].set_version(u64::MAX);
+    let bytes = history.write_to_bytes().expect("encode");
+    assert!(matches!(
+        verifier.verify_history(&root, &label(0), &bytes, HistoryScope::Complete),
+        Err(ProofError::VersionAfterEpoch { .. })
+    ));
+
+    let mut history = pb::HistoryProof::parse_from_bytes(&p.history_complete).expect("decode");
+    history.update_proofs.clear();
+    let bytes = history.write_to_bytes().expect("encode");
+    assert_eq!(
+        verifier.verify_history(&root, &label(0), &bytes, HistoryScope::Complete),
+        Err(ProofError::EmptyHistory)
+    );
+}
+
+#[test]
+fn non_canonical_encodings_are_rejected() {
+    let p = proofs::<WhatsAppV1Configuration>(2);
+    let root = Witness::new().verified(p.epoch, p.root);
+    let verifier = DirectoryVerifier::<WhatsAppV1Configuration>::new(&p.vrf_public_key).expect("key");
+    // An unknown field appended: protobuf parsers skip it, this verifier does not.
+    let mut extended = p.lookup_updated.clone();
+    extended.extend([0xf8, 0x01, 0x00]);
+    assert_eq!(
+        verifier.verify_lookup(&root, &label(0), &extended),
+        Err(ProofError::NonCanonical)
+    );
+    assert_eq!(
+        verifier.verify_lookup(&root, &label(0), &[]),
+        Err(ProofError::Malformed)
+    );
+    assert_eq!(
+        DirectoryVerifier::<WhatsAppV1Configuration>::new(&[0; 31]).map(|_| ()),
+        Err(ProofError::InvalidVrfKey)
+    );
+}
+
+/// Flips every bit of `proof` in turn; none of the results may verify.
+fn assert_every_bit_flip_rejected(proof: &[u8], verify: impl Fn(&[u8]) -> bool) {
+    let mut mutated = proof.to_vec();
+    for index in 0..proof.len() {
+        for bit in 0..8 {
+            mutated[index] ^= 1 << bit;
+            assert!(!verify(&mutated), "byte {index} bit {bit} accepted");
+            mutated[index] ^= 1 << bit;
+        }
+    }
+}
+
+#[test]
+fn every_single_bit_change_of_lookup_proofs_is_rejected() {
+    for size in [1, 10] {
+        let p = proofs::<WhatsAppV1Configuration>(size);
+        let root = Witness::new().verified(p.epoch, p.root);
+        let verifier = DirectoryVerifier::<WhatsAppV1Configuration>::new(&p.vrf_public_key).expect("key");
+        assert_every_bit_flip_rejected(&p.lookup_updated, |bytes| {
+            verifier.verify_lookup(&root, &label(0), bytes).is_ok()
+        });
+    }
+}
+
+#[test]
+fn every_single_bit_change_of_history_proofs_is_rejected() {
+    let p = proofs::<WhatsAppV1Configuration>(1);
+    let root = Witness::new().verified(p.epoch, p.root);
+    let verifier = DirectoryVerifier::<WhatsAppV1Configuration>::new(&p.vrf_public_key).expect("key");
+    assert_every_bit_flip_rejected(&p.history_recent, |bytes| {
+        verifier
+            .verify_history(&root, &label(0), bytes, HistoryScope::MostRecent(1))
+            .is_ok()
+    });
+}
+
+#[test]
+fn unbound_root_label_is_rejected_although_akd_core_accepts_it() {
+    let p = proofs::<WhatsAppV1Configuration>(10);
+    let root = Witness::new().verified(p.epoch, p.root);
+    let verifier = DirectoryVerifier::<WhatsAppV1Configuration>::new(&p.vrf_public_key).expect("key");
+    let decoded = pb::LookupProof::parse_from_bytes(&p.lookup_updated).expect("decode");
+    let mut proof = kt_verify::akd_core::LookupProof::try_from(&decoded).expect("convert");
+    proof.existence_proof.sibling_proofs[0].label.label_len = 1;
+    // The bare verifier does not notice the change ...
+    assert!(
+        kt_verify::akd_core::verify::lookup_verify::<WhatsAppV1Configuration>(
+            &p.vrf_public_key,
+            p.root,
+            p.epoch,
+            kt_verify::akd_core::AkdLabel(label(0)),
+            proof.clone(),
+        )
+        .is_ok()
+    );
+    // ... this crate does, in struct and in encoded form.
+    assert_eq!(
+        verifier.verify_lookup_proof(&root, &label(0), proof.clone()),
+        Err(ProofError::NonCanonical)
+    );
+    let bytes = pb::LookupProof::from(&proof).write_to_bytes().expect("encode");
+    assert_eq!(
+        verifier.verify_lookup(&root, &label(0), &bytes),
+        Err(ProofError::NonCanonical)
+    );
+}
