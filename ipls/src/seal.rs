@@ -53,7 +53,12 @@ fn put_len8(out: &mut Vec<u8>, bytes: &[u8]) {
 pub struct ContactSealer {
     aead: Aes256Gcm,
     account: AccountId,
+    /// `CONTACT_AAD || version || len8(account) || account`: the part of every record's AAD that is the same.
+    aad_prefix: Vec<u8>,
 }
+
+/// The longest AAD: label, version, and two length-prefixed ids of at most 255 bytes.
+const MAX_AAD: usize = CONTACT_AAD.len() + 1 + 2 * 256;
 
 impl ContactSealer {
     /// Derives the account's sealing key from CK.
@@ -69,9 +74,14 @@ impl ContactSealer {
         Hkdf::<Sha256>::new(None, key.expose_secret())
             .expand(&info, account_key.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let mut aad_prefix = Vec::with_capacity(CONTACT_AAD.len() + 1 + 256);
+        aad_prefix.extend_from_slice(CONTACT_AAD);
+        aad_prefix.push(VERSION);
+        put_len8(&mut aad_prefix, account.as_bytes());
         Self {
             aead: Aes256Gcm::new(account_key.as_ref().into()),
             account: account.clone(),
+            aad_prefix,
         }
     }
 
@@ -80,13 +90,16 @@ impl ContactSealer {
         &self.account
     }
 
-    fn aad(&self, contact: &ContactId) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(CONTACT_AAD.len() + 1 + 2 + 2 * 255);
-        aad.extend_from_slice(CONTACT_AAD);
-        aad.push(VERSION);
-        put_len8(&mut aad, self.account.as_bytes());
-        put_len8(&mut aad, contact.as_bytes());
-        aad
+    /// Builds the record's AAD on the stack (no allocation per record); returns it and its length.
+    fn aad(&self, contact: &ContactId) -> ([u8; MAX_AAD], usize) {
+        let mut aad = [0u8; MAX_AAD];
+        let prefix = self.aad_prefix.len();
+        let id = contact.as_bytes();
+        aad[..prefix].copy_from_slice(&self.aad_prefix);
+        // Ids are 1 to 255 bytes by construction.
+        aad[prefix] = id.len() as u8;
+        aad[prefix + 1..prefix + 1 + id.len()].copy_from_slice(id);
+        (aad, prefix + 1 + id.len())
     }
 
     /// Seals one record (any bytes: for example a serialized contact) for `contact`, with a nonce from `rng`.
@@ -102,9 +115,10 @@ impl ContactSealer {
         rng.fill_bytes(&mut nonce);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(record);
+        let (aad, aad_len) = self.aad(contact);
         let tag = self
             .aead
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &self.aad(contact), &mut out[HEADER_LEN..])
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad[..aad_len], &mut out[HEADER_LEN..])
             .expect("contact records are far below AES-GCM's length limit");
         out.extend_from_slice(&tag);
         out
@@ -126,10 +140,11 @@ impl ContactSealer {
         let (nonce, rest) = sealed[2..].split_at(NONCE_LEN);
         let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
         let mut record = Zeroizing::new(body.to_vec());
+        let (aad, aad_len) = self.aad(contact);
         self.aead
             .decrypt_in_place_detached(
                 Nonce::from_slice(nonce),
-                &self.aad(contact),
+                &aad[..aad_len],
                 &mut record,
                 Tag::from_slice(tag),
             )
