@@ -374,10 +374,15 @@ impl DeploymentVerifier {
         }
 
         Ok(VerifiedDeployment {
-            fleet_id: record.fleet_id,
+            fleet_id: record.fleet_id.clone(),
             epoch: record.epoch,
             artifact_digest: record.artifact_digest,
             keys: parsed.into_keys(),
+            signed: SignedDeploymentRecord::new(
+                record,
+                WitnessSignature::from_bytes(envelope.witness_signature),
+                envelope.operator_signature,
+            ),
         })
     }
 }
@@ -415,6 +420,7 @@ pub struct VerifiedDeployment {
     epoch: u64,
     artifact_digest: [u8; 32],
     keys: KeySet,
+    signed: SignedDeploymentRecord,
 }
 
 impl VerifiedDeployment {
@@ -436,6 +442,12 @@ impl VerifiedDeployment {
     /// The key set the artifact lists.
     pub fn keys(&self) -> &KeySet {
         &self.keys
+    }
+
+    /// The signed record as verified (body, witness signature, operator counter-signature): evidence that both
+    /// parties logged this digest for this epoch, e.g. for [`MonitorError::Equivocation`].
+    pub fn signed_record(&self) -> &SignedDeploymentRecord {
+        &self.signed
     }
 }
 
@@ -468,6 +480,11 @@ impl EpochReport {
 /// Epochs must be consecutive: each observed epoch is exactly one more than the last. A gap is an error, not a
 /// skip, because the point of a transparency log is that no deployment goes unseen; a monitor that starts mid-log
 /// begins wherever its first observation is. A rejected observation leaves the monitor's state unchanged.
+///
+/// The monitor keeps the last accepted signed record, so a validly signed record for that same epoch is told apart:
+/// the same artifact digest is a harmless re-delivery ([`MonitorError::Replay`]), a different one is a fork of the
+/// log ([`MonitorError::Equivocation`], carrying both signed records as evidence). Records for older epochs are
+/// [`MonitorError::NotIncreasing`]: the monitor keeps no history to compare them with.
 #[derive(Clone, Debug)]
 pub struct DeploymentMonitor {
     verifier: DeploymentVerifier,
@@ -491,8 +508,12 @@ impl DeploymentMonitor {
         Self { verifier, last: None }
     }
 
-    /// A monitor that resumes after an epoch it verified before (re-verify the stored record and artifact to get
-    /// the `VerifiedDeployment`).
+    /// A monitor that resumes after an epoch verified before: re-verify the stored record and artifact with a
+    /// verifier for this fleet to get `last`. The next epoch observed must be `last.epoch() + 1`.
+    ///
+    /// Fails with [`DeploymentError::UnknownFleet`] (wrapped in [`MonitorError::Deployment`]) if `last` is a
+    /// deployment of another fleet than the verifier's, which would otherwise let one fleet's log continue
+    /// another's.
     ///
     /// ```
     /// use ed25519_dalek::SigningKey;
@@ -509,20 +530,22 @@ impl DeploymentMonitor {
     /// #     witness.verifying_key().as_bytes(), operator.verifying_key().as_bytes())?;
     /// let verifier = DeploymentVerifier::new(anchors);
     /// let last = verifier.verify(&record, &artifact)?; // epoch 7, stored earlier
-    /// let mut monitor = DeploymentMonitor::resume(verifier, last);
+    /// let mut monitor = DeploymentMonitor::resume(verifier, last)?;
     /// assert_eq!(monitor.last().map(|d| d.epoch()), Some(7));
-    /// // Epoch 7 again is not the next epoch.
-    /// assert_eq!(
-    ///     monitor.observe(&record, &artifact),
-    ///     Err(MonitorError::NotIncreasing { epoch: 7, last: 7 })
-    /// );
+    /// // Epoch 7 again, with the same digest, is a harmless re-delivery, not the next epoch.
+    /// assert_eq!(monitor.observe(&record, &artifact), Err(MonitorError::Replay { epoch: 7 }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn resume(verifier: DeploymentVerifier, last: VerifiedDeployment) -> Self {
-        Self {
+    pub fn resume(verifier: DeploymentVerifier, last: VerifiedDeployment) -> Result<Self, MonitorError> {
+        if last.fleet_id() != verifier.anchors().fleet_id() {
+            return Err(MonitorError::Deployment(DeploymentError::UnknownFleet {
+                found: last.fleet_id().clone(),
+            }));
+        }
+        Ok(Self {
             verifier,
             last: Some(last),
-        }
+        })
     }
 
     /// The last epoch accepted, if any.
@@ -533,6 +556,11 @@ impl DeploymentMonitor {
     }
 
     /// Verifies the next epoch and reports how the key set changed.
+    ///
+    /// Rejections, after the record and artifact verify: [`MonitorError::Replay`] for the last accepted record
+    /// again (same epoch, same artifact digest; harmless), [`MonitorError::Equivocation`] for a different digest
+    /// in the last accepted epoch, [`MonitorError::NotIncreasing`] for an older epoch, [`MonitorError::Gap`] for a
+    /// skipped one.
     ///
     /// ```
     /// use ed25519_dalek::SigningKey;
@@ -566,7 +594,18 @@ impl DeploymentMonitor {
             None => None,
             Some(last) => {
                 let expected = last.epoch.checked_add(1);
-                if deployment.epoch <= last.epoch {
+                if deployment.epoch == last.epoch {
+                    // Both digests are public log contents; constant time is not needed but costs nothing.
+                    if bool::from(deployment.artifact_digest.ct_eq(&last.artifact_digest)) {
+                        return Err(MonitorError::Replay { epoch: last.epoch });
+                    }
+                    return Err(MonitorError::Equivocation {
+                        epoch: last.epoch,
+                        accepted: Box::new(last.signed.clone()),
+                        conflicting: Box::new(deployment.signed),
+                    });
+                }
+                if deployment.epoch < last.epoch {
                     return Err(MonitorError::NotIncreasing {
                         epoch: deployment.epoch,
                         last: last.epoch,

@@ -7,6 +7,7 @@
 use core::fmt;
 
 use crate::anchor::Party;
+use crate::deployment::SignedDeploymentRecord;
 use crate::fleet_id::FleetId;
 use crate::role::Role;
 use crate::validity::UnixSeconds;
@@ -612,7 +613,25 @@ impl From<ArtifactError> for DeploymentError {
 pub enum MonitorError {
     /// The epoch itself does not verify.
     Deployment(DeploymentError),
-    /// The epoch is not above the last observed one (a replay or a rollback).
+    /// The last accepted record again: same epoch, same artifact digest. A harmless re-delivery (the monitor's
+    /// state is unchanged); callers may ignore it.
+    Replay {
+        /// The epoch, equal to the last accepted one.
+        epoch: u64,
+    },
+    /// A validly signed record for the last accepted epoch with a different artifact digest: the witness and the
+    /// operator both signed two deployments for one epoch, i.e. the log forked. Both signed records are kept as
+    /// evidence that a third party can check with the pinned keys.
+    Equivocation {
+        /// The epoch.
+        epoch: u64,
+        /// The record the monitor accepted for this epoch.
+        accepted: Box<SignedDeploymentRecord>,
+        /// The conflicting record just observed.
+        conflicting: Box<SignedDeploymentRecord>,
+    },
+    /// The epoch is below the last accepted one (a replay of an older record or a rollback; the monitor keeps no
+    /// older digests to tell which).
     NotIncreasing {
         /// The observed epoch.
         epoch: u64,
@@ -632,6 +651,10 @@ impl fmt::Display for MonitorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Deployment(error) => write!(f, "{error}"),
+            Self::Replay { epoch } => write!(f, "epoch {epoch} was already accepted with the same artifact digest"),
+            Self::Equivocation { epoch, .. } => {
+                write!(f, "two different deployment records are signed for epoch {epoch}")
+            }
             Self::NotIncreasing { epoch, last } => write!(f, "epoch {epoch} does not follow epoch {last}"),
             Self::Gap { expected, found } => write!(f, "expected epoch {expected}, found {found}"),
         }

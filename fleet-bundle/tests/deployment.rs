@@ -396,7 +396,7 @@ fn monitor_reports_diffs_and_requires_consecutive_epochs() {
     );
     assert_eq!(
         monitor.observe(&record_1, &artifact_1),
-        Err(MonitorError::NotIncreasing { epoch: 1, last: 1 })
+        Err(MonitorError::Replay { epoch: 1 })
     );
     assert_eq!(
         monitor.observe(&record_2, &artifact_1),
@@ -430,7 +430,7 @@ fn monitor_at_the_last_epoch_accepts_nothing_more() {
     let (record_0, artifact_0) = publish(&parties, 0, parties.keys());
     let verifier = parties.deployment_verifier();
     let last = verifier.verify(&record, &artifact).expect("valid");
-    let mut monitor = DeploymentMonitor::resume(verifier, last);
+    let mut monitor = DeploymentMonitor::resume(verifier, last).expect("same fleet");
     assert_eq!(
         monitor.observe(&record_0, &artifact_0),
         Err(MonitorError::NotIncreasing {
@@ -438,6 +438,108 @@ fn monitor_at_the_last_epoch_accepts_nothing_more() {
             last: u64::MAX
         })
     );
+    assert_eq!(
+        monitor.observe(&record, &artifact),
+        Err(MonitorError::Replay { epoch: u64::MAX })
+    );
+}
+
+#[test]
+fn monitor_tells_a_fork_from_a_replay() {
+    let parties = Parties::new(43);
+    let vault = |i: usize| parties.vault_keys[i].verifying_key().to_bytes();
+    let one_key =
+        |i: usize| KeySet::new([FleetKey::new(vault(i), Role::ResponseSigning).expect("valid")]).expect("valid");
+    let (record_1, artifact_1) = publish(&parties, 1, one_key(0));
+    // A second, validly signed record for epoch 1 that logs another artifact: a fork.
+    let (fork_1, fork_artifact_1) = publish(&parties, 1, one_key(1));
+    let (record_2, artifact_2) = publish(&parties, 2, one_key(0));
+    assert_ne!(record_1, fork_1);
+
+    let mut monitor = DeploymentMonitor::new(parties.deployment_verifier());
+    monitor.observe(&record_1, &artifact_1).expect("first");
+
+    // Same epoch, same digest: a re-delivery, told apart from both a fork and a rollback.
+    assert_eq!(
+        monitor.observe(&record_1, &artifact_1),
+        Err(MonitorError::Replay { epoch: 1 })
+    );
+
+    // Same epoch, other digest: equivocation, with both signed records as evidence.
+    let evidence = monitor.observe(&fork_1, &fork_artifact_1);
+    let decoded = |bytes: &[u8]| Box::new(SignedDeploymentRecord::decode_unverified(bytes).expect("decodes"));
+    assert_eq!(
+        evidence,
+        Err(MonitorError::Equivocation {
+            epoch: 1,
+            accepted: decoded(&record_1),
+            conflicting: decoded(&fork_1),
+        })
+    );
+    // The evidence re-encodes to the exact logged bytes, and each record verifies on its own.
+    if let Err(MonitorError::Equivocation {
+        accepted, conflicting, ..
+    }) = evidence
+    {
+        assert_eq!(accepted.to_bytes(), record_1);
+        assert_eq!(conflicting.to_bytes(), fork_1);
+        assert_ne!(
+            accepted.record().artifact_digest(),
+            conflicting.record().artifact_digest()
+        );
+    }
+    assert_eq!(
+        monitor.last().map(|d| d.signed_record().to_bytes()),
+        Some(record_1.clone()),
+        "a rejected observation changes no state"
+    );
+
+    // The log goes on from the accepted record.
+    monitor.observe(&record_2, &artifact_2).expect("next epoch");
+    // An older epoch cannot be compared (no history is kept): not increasing, whichever digest.
+    assert_eq!(
+        monitor.observe(&fork_1, &fork_artifact_1),
+        Err(MonitorError::NotIncreasing { epoch: 1, last: 2 })
+    );
+}
+
+#[test]
+fn resume_refuses_a_deployment_of_another_fleet() {
+    let parties = Parties::new(44);
+    let other_fleet = fleet_bundle::FleetId::new("fleet-b").expect("valid");
+    let artifact = FleetKeyArtifact::new(other_fleet.clone(), 3, parties.keys()).to_json();
+    let record = DeploymentRecord::for_artifact(other_fleet.clone(), 3, &artifact);
+    let witness_signature = parties.witness().sign_deployment(&record);
+    let record = parties
+        .operator()
+        .countersign_deployment(record, &witness_signature)
+        .expect("valid witness signature")
+        .to_bytes();
+    // Same witness and operator, pinned for fleet-b: the deployment verifies there...
+    let anchors_b = fleet_bundle::TrustAnchors::new(
+        other_fleet.clone(),
+        parties.witness_key.verifying_key().as_bytes(),
+        parties.operator_key.verifying_key().as_bytes(),
+    )
+    .expect("strong keys");
+    let last_b = fleet_bundle::DeploymentVerifier::new(anchors_b)
+        .verify(&record, &artifact)
+        .expect("valid for fleet-b");
+    // ...but cannot seed a monitor of fleet-a.
+    assert_eq!(
+        DeploymentMonitor::resume(parties.deployment_verifier(), last_b.clone()).map(|_| ()),
+        Err(MonitorError::Deployment(DeploymentError::UnknownFleet {
+            found: other_fleet
+        }))
+    );
+    // Its own fleet's deployment resumes.
+    let (record_a, artifact_a) = publish(&parties, 3, parties.keys());
+    let last_a = parties
+        .deployment_verifier()
+        .verify(&record_a, &artifact_a)
+        .expect("valid");
+    let monitor = DeploymentMonitor::resume(parties.deployment_verifier(), last_a).expect("same fleet");
+    assert_eq!(monitor.last().map(fleet_bundle::VerifiedDeployment::epoch), Some(3));
 }
 
 /// A small pool of strong Ed25519 public keys, so that sets drawn from it overlap and every role is valid.
