@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::key::{BackupKey, UserId};
 use crate::messages::{
-    Encoded, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, RegistrationRequest,
+    Encoded, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, Registered, RegistrationRequest,
     RegistrationResponse, RegistrationUpload,
 };
 use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers, login_context};
@@ -178,9 +178,11 @@ impl ClientRegistration {
         );
         Ok(RegistrationUpload {
             user_id: self.user_id.clone(),
-            ksf,
-            opaque: Encoded::new(finished.message, |message| message.serialize().to_vec()),
-            wrapped,
+            registered: Registered {
+                ksf,
+                opaque: Encoded::new(finished.message, |message| message.serialize().to_vec()),
+                wrapped,
+            },
         })
     }
 }

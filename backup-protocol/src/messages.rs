@@ -183,31 +183,24 @@ impl Encoding for RegistrationResponse {
     }
 }
 
-/// Client → vault: the OPAQUE record and the wrapped backup key EK.
-/// Body: Argon2id parameters (12) || OPAQUE `RegistrationUpload` (192) || challenge (32) || K_NONCE (12) || EK (48).
+/// What a registration leaves with the vault, the same in the upload and in the stored record:
+/// Argon2id parameters (12) || OPAQUE `RegistrationUpload` (192) || challenge (32) || K_NONCE (12) || EK (48).
 #[derive(Clone, PartialEq, Eq)]
-pub struct RegistrationUpload {
-    pub(crate) user_id: UserId,
+pub(crate) struct Registered {
     pub(crate) ksf: KsfParams,
     pub(crate) opaque: Encoded<opaque_ke::RegistrationUpload<Suite>, OPAQUE_REGISTRATION_UPLOAD_LEN>,
     pub(crate) wrapped: WrappedKey,
 }
-wire_methods!(RegistrationUpload);
 
-impl Encoding for RegistrationUpload {
-    const TYPE: u8 = type_code::REGISTRATION_UPLOAD;
-    const WHAT: &'static str = "registration upload";
-    fn user_id(&self) -> &UserId {
-        &self.user_id
-    }
-    fn write_body(&self, out: &mut Vec<u8>) {
+impl Registered {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.ksf.to_bytes());
         out.extend_from_slice(&self.opaque.bytes);
         self.wrapped.write(out);
     }
-    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+
+    pub(crate) fn read(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
-            user_id,
             ksf: KsfParams::read(reader)?,
             opaque: Encoded::read(
                 reader,
@@ -219,12 +212,37 @@ impl Encoding for RegistrationUpload {
     }
 }
 
+/// Client → vault: the OPAQUE record and the wrapped backup key EK. Body: see [`Registered`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistrationUpload {
+    pub(crate) user_id: UserId,
+    pub(crate) registered: Registered,
+}
+wire_methods!(RegistrationUpload);
+
+impl Encoding for RegistrationUpload {
+    const TYPE: u8 = type_code::REGISTRATION_UPLOAD;
+    const WHAT: &'static str = "registration upload";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        self.registered.write(out);
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            user_id,
+            registered: Registered::read(reader)?,
+        })
+    }
+}
+
 impl fmt::Debug for RegistrationUpload {
     // The OPAQUE record holds the masking key, which the vault keeps to itself: print only the routing fields.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RegistrationUpload")
             .field("user_id", &self.user_id)
-            .field("ksf", &self.ksf)
+            .field("ksf", &self.registered.ksf)
             .finish_non_exhaustive()
     }
 }

@@ -17,13 +17,13 @@ use crate::error::{DecodeError, Error};
 use crate::key::UserId;
 use crate::labels::type_code;
 use crate::messages::{
-    Encoded, Encoding, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse,
-    OPAQUE_REGISTRATION_UPLOAD_LEN, RegistrationRequest, RegistrationResponse, RegistrationUpload, read_opaque,
+    Encoded, Encoding, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, Registered,
+    RegistrationRequest, RegistrationResponse, RegistrationUpload, read_opaque,
 };
 use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers, login_context};
 use crate::transcript;
 use crate::vault_keys::VaultKeys;
-use crate::wrap::{self, CHALLENGE_LEN, NONCE_LEN, WrappedKey};
+use crate::wrap::{self, CHALLENGE_LEN, NONCE_LEN};
 
 /// Length of the serialized OPAQUE 3DH server state: session key (64) and expected client MAC (64).
 const SERVER_LOGIN_LEN: usize = 128;
@@ -120,19 +120,14 @@ impl PendingRegistration {
     /// `policy`) and builds the record to store. A rejected upload leaves `self` usable.
     pub fn finish(&self, upload: &RegistrationUpload, policy: &KsfPolicy) -> Result<BackupRecord, Error> {
         same_user(&self.user_id, &upload.user_id)?;
-        if !bool::from(self.challenge.ct_eq(&upload.wrapped.challenge)) {
+        if !bool::from(self.challenge.ct_eq(&upload.registered.wrapped.challenge)) {
             return Err(Error::ChallengeMismatch);
         }
-        policy.check(&upload.ksf)?;
+        policy.check(&upload.registered.ksf)?;
+        // The record is what the upload carried, encoding included.
         Ok(BackupRecord {
             user_id: upload.user_id.clone(),
-            ksf: upload.ksf,
-            // The record is the upload's OPAQUE part: its encoding is reused as is.
-            opaque: Encoded {
-                value: ServerRegistration::finish(upload.opaque.value.clone()),
-                bytes: upload.opaque.bytes,
-            },
-            wrapped: upload.wrapped.clone(),
+            registered: upload.registered.clone(),
         })
     }
 
@@ -179,9 +174,7 @@ impl Encoding for PendingRegistration {
 #[derive(Clone, PartialEq, Eq)]
 pub struct BackupRecord {
     user_id: UserId,
-    ksf: KsfParams,
-    opaque: Encoded<ServerRegistration<Suite>, OPAQUE_REGISTRATION_UPLOAD_LEN>,
-    wrapped: WrappedKey,
+    registered: Registered,
 }
 
 impl BackupRecord {
@@ -192,7 +185,7 @@ impl BackupRecord {
 
     /// The Argon2id parameters the client registered with.
     pub fn ksf(&self) -> &KsfParams {
-        &self.ksf
+        &self.registered.ksf
     }
 
     /// Encodes the record for storage:
@@ -215,16 +208,12 @@ impl Encoding for BackupRecord {
         &self.user_id
     }
     fn write_body(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.ksf.to_bytes());
-        out.extend_from_slice(&self.opaque.bytes);
-        self.wrapped.write(out);
+        self.registered.write(out);
     }
     fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             user_id,
-            ksf: KsfParams::read(reader)?,
-            opaque: Encoded::read(reader, "OPAQUE record", ServerRegistration::deserialize)?,
-            wrapped: WrappedKey::read(reader)?,
+            registered: Registered::read(reader)?,
         })
     }
 }
@@ -233,7 +222,7 @@ impl fmt::Debug for BackupRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BackupRecord")
             .field("user_id", &self.user_id)
-            .field("ksf", &self.ksf)
+            .field("ksf", self.ksf())
             .finish_non_exhaustive()
     }
 }
@@ -332,16 +321,16 @@ impl VaultLoginState {
         }
         charge().map_err(LoginStartError::NotCharged)?;
 
-        let ksf = record.map_or(KsfParams::RECOMMENDED, |record| record.ksf);
+        let ksf = record.map_or(KsfParams::RECOMMENDED, |record| record.registered.ksf);
         // The record's own OPRF key; for an unknown user a stable stand-in, so repeated fake answers agree.
         let challenge = record.map_or_else(
             || keys.fake_challenge(&request.user_id),
-            |record| record.wrapped.challenge,
+            |record| record.registered.wrapped.challenge,
         );
         let started = ServerLogin::start(
             rng,
             keys.server_setup(),
-            record.map(|record| record.opaque.value.clone()),
+            record.map(|record| ServerRegistration::finish(record.registered.opaque.value.clone())),
             request.opaque.value.clone(),
             &credential_identifier(&request.user_id, &challenge),
             login_parameters(&request.user_id, &login_context(request.purpose)),
@@ -392,7 +381,7 @@ impl VaultLoginState {
         Ok(KeyRelease {
             user_id: self.user_id.clone(),
             nonce,
-            sealed: wrap::seal_release(&shared_k, &self.user_id, nonce, &record.wrapped),
+            sealed: wrap::seal_release(&shared_k, &self.user_id, nonce, &record.registered.wrapped),
         })
     }
 
@@ -432,7 +421,7 @@ impl VaultLoginState {
         zeroize::Zeroize::zeroize(finished.session_key.as_mut_slice());
         let record = record
             .filter(|record| {
-                record.user_id == self.user_id && bool::from(record.wrapped.challenge.ct_eq(&self.challenge))
+                record.user_id == self.user_id && bool::from(record.registered.wrapped.challenge.ct_eq(&self.challenge))
             })
             .ok_or(Error::RecordUnavailable)?;
         Ok((session_key, record))
