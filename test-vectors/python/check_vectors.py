@@ -353,12 +353,34 @@ def check_fleet_bundle(group, test):
     expect(b(test, "signedBundle") == wire, test, "envelope")
 
 
+# --- IPLS contact sealing (ipls SPEC) ------------------------------------------------------------------------
+
+
+def check_ipls_sealing(group, test):
+    account, contact = b(test, "accountId"), b(test, "contactId")
+    info = b"ipls/v1/contact-key" + len8(account)
+    aad = b"ipls/v1/contact" + bytes([VERSION]) + len8(account) + len8(contact)
+    account_key = hkdf(None, b(test, "contactKey"), info, 32)
+    sealed = b(test, "sealed")
+    framed = len(sealed) >= 30 and sealed[0] == VERSION and sealed[1] == 0x71
+    opened = opens(account_key, sealed[2:14], sealed[14:], aad) if framed else None
+    if not valid(test):
+        expect(opened is None and test["error"] == "Rejected", test, "moved or altered record opened")
+        return
+    expect(b(test, "accountKeyInfo") == info and b(test, "aad") == aad, test, "info or aad")
+    expect(b(test, "nonce") == sealed[2:14], test, "nonce")
+    expect(opened == b(test, "record"), test, "record")
+    resealed = bytes([VERSION, 0x71]) + b(test, "nonce") + AESGCM(account_key).encrypt(b(test, "nonce"), b(test, "record"), aad)
+    expect(resealed == sealed, test, "sealed")
+
+
 CHECKERS = {
     "recovery_key": (check_recovery_key, "key"),
     "backup_key_wrap": (check_key_wrap, "ek"),
     "backup_stream": (check_stream, "file"),
     "vault_messages": (check_vault_messages, "signature"),
     "fleet_bundle": (check_fleet_bundle, "signedBundle"),
+    "ipls_sealing": (check_ipls_sealing, "sealed"),
 }
 
 

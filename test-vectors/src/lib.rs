@@ -15,6 +15,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod fleet_bundle;
+pub mod ipls_sealing;
 pub mod json;
 pub mod key_wrap;
 pub mod recovery_key;
@@ -38,7 +39,7 @@ pub struct Family {
 }
 
 /// Every family.
-pub const FAMILIES: [Family; 5] = [
+pub const FAMILIES: [Family; 6] = [
     Family {
         name: "recovery_key",
         generate: recovery_key::generate,
@@ -151,6 +152,27 @@ pub const FAMILIES: [Family; 5] = [
                     ("signedBundle", Hex),
                     ("artifact", Hex),
                     ("signedRecord", Hex),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "ipls_sealing",
+        generate: ipls_sealing::generate,
+        check: ipls_sealing::check,
+        schema: || {
+            schema::for_family(
+                "IPLS contact sealing",
+                &["ContactSealing"],
+                &[
+                    ("contactKey", Hex),
+                    ("accountId", Hex),
+                    ("contactId", Hex),
+                    ("record", Hex),
+                    ("accountKeyInfo", Hex),
+                    ("aad", Hex),
+                    ("nonce", Hex),
+                    ("sealed", Hex),
                 ],
             )
         },

@@ -23,6 +23,7 @@ fn output_field(family: &str) -> &'static str {
         "backup_stream" => "file",
         "vault_messages" => "signature",
         "fleet_bundle" => "signedBundle",
+        "ipls_sealing" => "sealed",
         other => panic!("no output field for {other}"),
     }
 }
