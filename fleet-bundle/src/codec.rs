@@ -26,6 +26,8 @@ pub(crate) enum MessageType {
     DeploymentBody = 0x03,
     /// Deployment-record body with witness signature and operator counter-signature.
     SignedDeployment = 0x04,
+    /// A client's accepted-epoch state, for its own storage (never signed or sent).
+    AcceptedEpoch = 0x05,
 }
 
 /// A cursor over untrusted bytes whose every read is bounds-checked.

@@ -289,6 +289,11 @@ impl std::error::Error for CountersignError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum VerifyError {
+    /// The caller passed accepted-epoch state saved for another fleet (checked before the bundle is looked at).
+    StateOfOtherFleet {
+        /// The fleet the state belongs to.
+        state_fleet: FleetId,
+    },
     /// Not a well-formed signed bundle (including unsupported versions).
     Malformed(DecodeError),
     /// A bundle for a fleet other than the pinned one.
@@ -349,6 +354,12 @@ pub enum VerifyError {
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::StateOfOtherFleet { state_fleet } => {
+                write!(
+                    f,
+                    "accepted-epoch state is for fleet {state_fleet}, not the pinned fleet"
+                )
+            }
             Self::Malformed(error) => write!(f, "malformed bundle: {error}"),
             Self::UnknownFleet { found } => write!(f, "bundle is for unknown fleet {found}"),
             Self::BadWitnessSignature => f.write_str("witness signature does not verify"),

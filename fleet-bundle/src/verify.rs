@@ -5,42 +5,63 @@ use subtle::ConstantTimeEq;
 
 use crate::anchor::TrustAnchors;
 use crate::bundle::{Bundle, UncheckedBundle};
-use crate::codec::MessageType;
+use crate::codec::{MessageType, Reader, write_header};
 use crate::deployment::VerifiedDeployment;
 use crate::envelope::{self, Envelope, SignatureFailure};
-use crate::error::{ResponderError, VerifyError};
+use crate::error::{DecodeError, ResponderError, VerifyError};
+use crate::fleet_id::FleetId;
 use crate::role::Role;
 use crate::sign::BUNDLE_CONTEXTS;
 use crate::validity::UnixSeconds;
 
-/// What a client remembers about the last bundle it accepted, to refuse rollbacks: the epoch and the SHA-256 of
-/// the bundle body.
+/// What a client remembers about the last bundle it accepted, to refuse rollbacks: the fleet, the epoch and the
+/// SHA-256 of the bundle body.
 ///
 /// The digest makes re-delivery of the same bundle harmless (accepted again) while two different bundles for one
-/// epoch are reported as [`VerifyError::Equivocation`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// epoch are reported as [`VerifyError::Equivocation`]. The fleet binds the state to the verifier it came from:
+/// [`BundleVerifier::verify`] refuses state of another fleet ([`VerifyError::StateOfOtherFleet`]) rather than
+/// report false rollbacks or lose rollback protection.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AcceptedEpoch {
+    fleet_id: FleetId,
     epoch: u64,
     body_digest: [u8; 32],
 }
 
 impl AcceptedEpoch {
-    /// Rebuilds the state from its parts (e.g. read back from storage).
+    /// Rebuilds the state from its parts.
     ///
     /// ```
-    /// use fleet_bundle::AcceptedEpoch;
-    /// let state = AcceptedEpoch::new(7, [0xab; 32]);
-    /// assert_eq!(AcceptedEpoch::from_bytes(&state.to_bytes()), state);
+    /// use fleet_bundle::{AcceptedEpoch, FleetId};
+    /// let state = AcceptedEpoch::new(FleetId::new("fleet-a")?, 7, [0xab; 32]);
+    /// assert_eq!(AcceptedEpoch::from_bytes(&state.to_bytes())?, state);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(epoch: u64, body_digest: [u8; 32]) -> Self {
-        Self { epoch, body_digest }
+    pub fn new(fleet_id: FleetId, epoch: u64, body_digest: [u8; 32]) -> Self {
+        Self {
+            fleet_id,
+            epoch,
+            body_digest,
+        }
+    }
+
+    /// The fleet of the accepted bundle.
+    ///
+    /// ```
+    /// # use fleet_bundle::{AcceptedEpoch, FleetId};
+    /// assert_eq!(AcceptedEpoch::new(FleetId::new("fleet-a")?, 7, [0; 32]).fleet_id().as_str(), "fleet-a");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fleet_id(&self) -> &FleetId {
+        &self.fleet_id
     }
 
     /// The accepted epoch.
     ///
     /// ```
-    /// # use fleet_bundle::AcceptedEpoch;
-    /// assert_eq!(AcceptedEpoch::new(7, [0; 32]).epoch(), 7);
+    /// # use fleet_bundle::{AcceptedEpoch, FleetId};
+    /// assert_eq!(AcceptedEpoch::new(FleetId::new("fleet-a")?, 7, [0; 32]).epoch(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn epoch(&self) -> u64 {
         self.epoch
@@ -49,45 +70,55 @@ impl AcceptedEpoch {
     /// SHA-256 of the accepted bundle body.
     ///
     /// ```
-    /// # use fleet_bundle::AcceptedEpoch;
-    /// assert_eq!(AcceptedEpoch::new(7, [1; 32]).body_digest(), &[1; 32]);
+    /// # use fleet_bundle::{AcceptedEpoch, FleetId};
+    /// assert_eq!(AcceptedEpoch::new(FleetId::new("fleet-a")?, 7, [1; 32]).body_digest(), &[1; 32]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn body_digest(&self) -> &[u8; 32] {
         &self.body_digest
     }
 
-    /// A fixed 40-byte encoding for storage: epoch (u64 big-endian) then the digest.
+    /// The versioned encoding for storage (SPEC.md 6.3): version `0x01`, type `0x05`, fleet-id length and fleet
+    /// id, epoch (u64 big-endian), digest; `43 + n` bytes.
     ///
     /// ```
-    /// # use fleet_bundle::AcceptedEpoch;
-    /// let bytes = AcceptedEpoch::new(1, [0; 32]).to_bytes();
-    /// assert_eq!(&bytes[..8], &[0, 0, 0, 0, 0, 0, 0, 1]);
+    /// # use fleet_bundle::{AcceptedEpoch, FleetId};
+    /// let bytes = AcceptedEpoch::new(FleetId::new("f")?, 1, [0; 32]).to_bytes();
+    /// assert_eq!(&bytes[..12], &[1, 5, 1, b'f', 0, 0, 0, 0, 0, 0, 0, 1]);
+    /// assert_eq!(bytes.len(), 44);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn to_bytes(&self) -> [u8; 40] {
-        let mut out = [0; 40];
-        let (epoch, digest) = out.split_at_mut(8);
-        epoch.copy_from_slice(&self.epoch.to_be_bytes());
-        digest.copy_from_slice(&self.body_digest);
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(43 + self.fleet_id.as_bytes().len());
+        write_header(&mut out, MessageType::AcceptedEpoch);
+        self.fleet_id.encode(&mut out);
+        out.extend_from_slice(&self.epoch.to_be_bytes());
+        out.extend_from_slice(&self.body_digest);
         out
     }
 
-    /// Reads the encoding of [`AcceptedEpoch::to_bytes`]. Every 40-byte string is a valid state, so this cannot
-    /// fail; integrity of stored state is the storage's concern.
+    /// Reads the encoding of [`AcceptedEpoch::to_bytes`]. Integrity of stored state is the storage's concern;
+    /// this checks only the structure. The unversioned 40-byte state of earlier drafts (epoch then digest, no
+    /// fleet) is refused: it starts with the epoch's high byte, `0x00` for any realistic epoch, which reads as
+    /// an obsolete version.
     ///
     /// ```
-    /// # use fleet_bundle::AcceptedEpoch;
-    /// assert_eq!(AcceptedEpoch::from_bytes(&[0; 40]).epoch(), 0);
+    /// use fleet_bundle::{AcceptedEpoch, DecodeError};
+    /// assert_eq!(AcceptedEpoch::from_bytes(&[0; 40]), Err(DecodeError::ObsoleteVersion { version: 0 }));
     /// ```
-    pub fn from_bytes(bytes: &[u8; 40]) -> Self {
-        let (epoch, digest) = bytes.split_at(8);
-        let mut epoch_bytes = [0; 8];
-        epoch_bytes.copy_from_slice(epoch);
-        let mut body_digest = [0; 32];
-        body_digest.copy_from_slice(digest);
-        Self {
-            epoch: u64::from_be_bytes(epoch_bytes),
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::new(bytes);
+        reader.header(MessageType::AcceptedEpoch)?;
+        let fleet_id_len = reader.u8()?;
+        let fleet_id = FleetId::from_wire(reader.take(usize::from(fleet_id_len))?)?;
+        let epoch = reader.u64()?;
+        let body_digest = reader.array()?;
+        reader.finish()?;
+        Ok(Self {
+            fleet_id,
+            epoch,
             body_digest,
-        }
+        })
     }
 }
 
@@ -177,7 +208,16 @@ impl BundleVerifier {
         now: UnixSeconds,
         last_accepted: Option<&AcceptedEpoch>,
     ) -> Result<VerifiedBundle, VerifyError> {
-        // SPEC.md 6.1, steps 1–2. Structure only: cheap, and bounds all later work.
+        // SPEC.md 6.1, step 0. The caller's state must be this fleet's: another fleet's epochs say nothing here.
+        if let Some(last) = last_accepted
+            && last.fleet_id != *self.anchors.fleet_id()
+        {
+            return Err(VerifyError::StateOfOtherFleet {
+                state_fleet: last.fleet_id.clone(),
+            });
+        }
+
+        // Steps 1–2. Structure only: cheap, and bounds all later work.
         let envelope = Envelope::decode(signed_bundle, MessageType::SignedBundle)?;
         let unchecked = UncheckedBundle::decode(envelope.body)?;
 
@@ -294,6 +334,7 @@ impl VerifiedBundle {
     /// ```
     pub fn accepted_epoch(&self) -> AcceptedEpoch {
         AcceptedEpoch {
+            fleet_id: self.bundle.fleet_id().clone(),
             epoch: self.bundle.epoch(),
             body_digest: self.body_digest,
         }

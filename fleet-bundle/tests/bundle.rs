@@ -350,7 +350,7 @@ fn accepted_epoch_round_trips_through_storage_bytes() {
         .verify(&parties.sign(parties.bundle(9)), NOW, None)
         .expect("valid")
         .accepted_epoch();
-    let restored = AcceptedEpoch::from_bytes(&accepted.to_bytes());
+    let restored = AcceptedEpoch::from_bytes(&accepted.to_bytes()).expect("well-formed");
     assert_eq!(restored, accepted);
     assert_eq!(
         verifier.verify(&parties.sign(parties.bundle(8)), NOW, Some(&restored)),
@@ -358,6 +358,78 @@ fn accepted_epoch_round_trips_through_storage_bytes() {
             epoch: 8,
             last_accepted: 9
         })
+    );
+}
+
+#[test]
+fn accepted_epoch_is_bound_to_its_fleet() {
+    let parties = Parties::new(115);
+    let fleet_b = fleet_bundle::FleetId::new("fleet-b").expect("valid");
+    let verifier_b = BundleVerifier::new(
+        TrustAnchors::new(
+            fleet_b.clone(),
+            parties.witness_key.verifying_key().as_bytes(),
+            parties.operator_key.verifying_key().as_bytes(),
+        )
+        .expect("strong keys"),
+    );
+    let bundle_b = |epoch| {
+        parties.sign(Bundle::new(
+            fleet_b.clone(),
+            epoch,
+            window(ISSUED_AT, EXPIRES_AT),
+            parties.keys(),
+        ))
+    };
+    let state_a = parties
+        .verifier()
+        .verify(&parties.sign(parties.bundle(9)), NOW, None)
+        .expect("valid")
+        .accepted_epoch();
+    assert_eq!(state_a.fleet_id(), &fleet());
+
+    // Fleet A's state handed to fleet B's verifier is refused, whether it would have looked like a rollback
+    // (epoch 3 < 9) or would have let an older bundle through (epoch 10 > 9).
+    for epoch in [3, 9, 10] {
+        assert_eq!(
+            verifier_b.verify(&bundle_b(epoch), NOW, Some(&state_a)),
+            Err(VerifyError::StateOfOtherFleet { state_fleet: fleet() }),
+            "epoch {epoch}"
+        );
+    }
+    // Fleet B's own state works as before.
+    let state_b = verifier_b
+        .verify(&bundle_b(10), NOW, None)
+        .expect("valid")
+        .accepted_epoch();
+    assert_eq!(
+        verifier_b.verify(&bundle_b(3), NOW, Some(&state_b)),
+        Err(VerifyError::Rollback {
+            epoch: 3,
+            last_accepted: 10
+        })
+    );
+
+    // The fleet is part of the stored encoding; the unversioned 40-byte drafts are refused.
+    let bytes = state_a.to_bytes();
+    assert_eq!(&bytes[..3], &[0x01, 0x05, FLEET.len() as u8]);
+    assert_eq!(&bytes[3..3 + FLEET.len()], FLEET.as_bytes());
+    assert_eq!(bytes.len(), 43 + FLEET.len());
+    let mut wrong_type = bytes.clone();
+    wrong_type[1] = 0x01;
+    assert_eq!(
+        AcceptedEpoch::from_bytes(&wrong_type),
+        Err(DecodeError::WrongMessageType { expected: 5, found: 1 })
+    );
+    assert_eq!(
+        AcceptedEpoch::from_bytes(&bytes[..bytes.len() - 1]),
+        Err(DecodeError::Truncated)
+    );
+    let mut legacy = [0u8; 40];
+    legacy[7] = 9;
+    assert_eq!(
+        AcceptedEpoch::from_bytes(&legacy),
+        Err(DecodeError::ObsoleteVersion { version: 0 })
     );
 }
 
@@ -789,7 +861,7 @@ fn checks_run_in_the_order_spec_md_documents() {
         list
     };
     let stale_epoch_3 = raw_bundle_body(FLEET.as_bytes(), 3, ISSUED_AT, ISSUED_AT + 10, &weak);
-    let state = AcceptedEpoch::new(5, [0; 32]);
+    let state = AcceptedEpoch::new(fleet(), 5, [0; 32]);
 
     // Unknown fleet (3) before bad witness signature (4).
     let other_fleet = raw_bundle_body(b"fleet-b", 9, ISSUED_AT, EXPIRES_AT, &weak);

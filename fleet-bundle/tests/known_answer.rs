@@ -26,7 +26,11 @@ const OPERATOR_SIGNATURE: &str = concat!(
     "0e0c6c373227fccdefe1376910391e100febad20ac705a443af0a203295b1da2",
     "3be916508ac8cfd096fa7ff73c5724ae249efdc553d39962cceb61b1c1f14e0d",
 );
-const ACCEPTED_EPOCH: &str = "0000000000000007594576aba6092718cf21a6aeac9b1085267f5c4e6190fb58edab1a63ab6c0d8c";
+const ACCEPTED_EPOCH: &str = concat!(
+    "0105",
+    "07666c6565742d61",
+    "0000000000000007594576aba6092718cf21a6aeac9b1085267f5c4e6190fb58edab1a63ab6c0d8c",
+);
 const ARTIFACT: &str = concat!(
     r#"{"fleet_id":"fleet-a","epoch":7,"keys":["#,
     r#"{"public_key":"2222222222222222222222222222222222222222222222222222222222222222","role":"opaque_server"},"#,

@@ -162,7 +162,7 @@ proptest! {
     #[test]
     fn any_time_and_state_never_panic(now in any::<u64>(), last_epoch in any::<u64>(), digest in any::<[u8; 32]>()) {
         let f = fixture();
-        let last = fleet_bundle::AcceptedEpoch::new(last_epoch, digest);
+        let last = fleet_bundle::AcceptedEpoch::new(fleet(), last_epoch, digest);
         let result = f.parties.verifier().verify(&f.bundle, UnixSeconds(now), Some(&last));
         let in_window = (ISSUED_AT..EXPIRES_AT).contains(&now);
         prop_assert_eq!(result.is_ok(), in_window && last_epoch < 9);
