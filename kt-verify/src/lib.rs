@@ -5,6 +5,8 @@
 //! * [`WitnessVerifier`]: Cloudflare Plexi witness signatures over epoch roots (Ed25519, strict), key selection
 //!   by key id with `not_before`, freshness against the caller's clock.
 //! * [`Monitor`]: per-namespace checkpoints that reject rollbacks, unaudited gaps and forks (with evidence).
+//! * `ChainAuditor` (feature `auditor`): append-only audit proofs blob by blob, with WhatsApp's blob names and
+//!   a check that consecutive blobs form one chain.
 //! * [`SecurityCode`]: the 60-digit numeric security code and its QR payload.
 //!
 //! The library is sans-IO: time is always a parameter, and nothing reads a clock, a file or the network.
@@ -12,6 +14,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "auditor")]
+mod auditor;
 mod client;
 mod error;
 mod monitor;
@@ -19,6 +23,8 @@ mod proto;
 mod security_code;
 mod witness;
 
+#[cfg(feature = "auditor")]
+pub use auditor::{AuditBlobName, AuditError, AuditedChain, BlobNameError, ChainAuditor};
 pub use client::{DirectoryVerifier, HistoryScope, KeyVersion, ProofError, ProofFailure};
 pub use error::{DecodeError, SecurityCodeError, WitnessError};
 pub use monitor::{ForkEvidence, Monitor, MonitorError, Observation};

@@ -157,6 +157,23 @@ impl Monitor {
         self.observe_inner(root, None)
     }
 
+    /// Like [`observe`](Self::observe), but a jump of more than one epoch is accepted when `chain` is a verified
+    /// audit from the checkpoint `(epoch, root)` exactly to the offered `(epoch, root)`.
+    #[cfg(feature = "auditor")]
+    pub fn observe_audited(
+        &mut self,
+        root: VerifiedRoot,
+        chain: &crate::auditor::AuditedChain,
+    ) -> Result<Observation, MonitorError> {
+        let range = (
+            chain.start_epoch(),
+            *chain.start_root(),
+            chain.end_epoch(),
+            *chain.end_root(),
+        );
+        self.observe_inner(root, Some(range))
+    }
+
     fn observe_inner(
         &mut self,
         root: VerifiedRoot,

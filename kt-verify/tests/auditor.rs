@@ -1,0 +1,195 @@
+//! The chain auditor on real akd 0.13 audit proofs: WhatsApp blob names, the chain check, monitor jumps, and
+//! rejection of single-bit changes of a blob.
+#![cfg(feature = "auditor")]
+
+mod common;
+
+use akd::{AkdLabel, AkdValue, WhatsAppV1Configuration};
+use common::{Witness, directory, runtime};
+use kt_verify::{AuditBlobName, AuditError, BlobNameError, ChainAuditor, Monitor, MonitorError, Observation};
+use proptest::prelude::*;
+use protobuf::Message;
+
+type Blobs = Vec<(String, Vec<u8>)>;
+
+/// Roots of epochs 0..=epochs (index = epoch) and the blobs for epochs 1..=epochs, `updates` labels per epoch.
+fn history(seed: u8, epochs: u64, updates: usize) -> (Vec<[u8; 32]>, Blobs) {
+    runtime().block_on(async {
+        let akd = directory::<WhatsAppV1Configuration>().await;
+        let mut roots = vec![akd.get_epoch_hash().await.expect("epoch 0").hash()];
+        for epoch in 1..=epochs {
+            let batch = (0..updates)
+                .map(|i| {
+                    let label = format!("user-{seed}-{}", i + (epoch as usize % 3) * updates);
+                    (
+                        AkdLabel(label.into_bytes()),
+                        AkdValue(format!("key-{epoch}").into_bytes()),
+                    )
+                })
+                .collect();
+            roots.push(akd.publish(batch).await.expect("publish").hash());
+        }
+        let mut blobs = vec![];
+        for epoch in 1..=epochs {
+            let proof = akd.audit(epoch - 1, epoch).await.expect("audit");
+            let data = akd::proto::specs::types::SingleAppendOnlyProof::from(&proof.proofs[0])
+                .write_to_bytes()
+                .expect("encode");
+            let name = AuditBlobName::new(epoch, roots[epoch as usize - 1], roots[epoch as usize]).expect("name");
+            blobs.push((name.to_string(), data));
+        }
+        (roots, blobs)
+    })
+}
+
+#[test]
+fn chain_of_blobs_verifies_and_lets_the_monitor_jump() {
+    let (roots, blobs) = history(1, 5, 8);
+    let mut auditor = ChainAuditor::<WhatsAppV1Configuration>::new().expect("runtime");
+    for (name, data) in &blobs {
+        auditor.verify_blob(name, data).expect("valid blob");
+    }
+    let chain = *auditor.chain().expect("chain");
+    assert_eq!((chain.start_epoch(), chain.end_epoch()), (0, 5));
+    assert_eq!((chain.start_root(), chain.end_root()), (&roots[0], &roots[5]));
+
+    // The monitor accepts 0 -> 5 only with the audited chain, and only the exact one.
+    let witness = Witness::new();
+    let mut monitor = Monitor::new();
+    monitor.observe(witness.verified(0, roots[0])).expect("first");
+    assert!(matches!(
+        monitor.observe(witness.verified(5, roots[5])),
+        Err(MonitorError::GapWithoutAudit { .. })
+    ));
+    assert_eq!(
+        monitor.observe_audited(witness.verified(5, roots[4]), &chain),
+        Err(MonitorError::AuditMismatch)
+    );
+    assert_eq!(
+        monitor.observe_audited(witness.verified(5, roots[5]), &chain),
+        Ok(Observation::Advanced { from_epoch: 0 })
+    );
+}
+
+#[test]
+fn chain_check_rejects_gaps_replays_and_branches() {
+    let (roots, blobs) = history(2, 3, 4);
+    let (_, other_branch) = history(3, 3, 4);
+
+    let mut auditor = ChainAuditor::<WhatsAppV1Configuration>::starting_at(1, roots[1]).expect("runtime");
+    assert_eq!(
+        auditor.verify_blob(&blobs[0].0, &blobs[0].1).err(),
+        Some(AuditError::EpochGap { expected: 2, found: 1 })
+    );
+    assert_eq!(
+        auditor.verify_blob(&blobs[2].0, &blobs[2].1).err(),
+        Some(AuditError::EpochGap { expected: 2, found: 3 })
+    );
+    // A valid proof of another history for epoch 2: each blob alone verifies, but it does not extend this chain.
+    assert!(
+        ChainAuditor::<WhatsAppV1Configuration>::new()
+            .expect("runtime")
+            .verify_blob(&other_branch[1].0, &other_branch[1].1)
+            .is_ok()
+    );
+    assert_eq!(
+        auditor.verify_blob(&other_branch[1].0, &other_branch[1].1).err(),
+        Some(AuditError::ChainBroken { epoch: 2 })
+    );
+    // A name that lies about the current root.
+    let lying = AuditBlobName::new(2, roots[1], roots[3]).expect("name").to_string();
+    assert_eq!(
+        auditor.verify_blob(&lying, &blobs[1].1).err(),
+        Some(AuditError::Rejected { epoch: 2 })
+    );
+    assert_eq!(
+        auditor.chain().map(kt_verify::AuditedChain::end_epoch),
+        Some(1),
+        "rejections change nothing"
+    );
+    auditor.verify_blob(&blobs[1].0, &blobs[1].1).expect("valid");
+    auditor.verify_blob(&blobs[2].0, &blobs[2].1).expect("valid");
+    assert_eq!(auditor.chain().map(kt_verify::AuditedChain::end_epoch), Some(3));
+
+    let mut small = ChainAuditor::<WhatsAppV1Configuration>::new()
+        .expect("runtime")
+        .with_max_blob_len(10);
+    assert!(matches!(
+        small.verify_blob(&blobs[0].0, &blobs[0].1),
+        Err(AuditError::TooLarge { .. })
+    ));
+    let mut extended = blobs[0].1.clone();
+    extended.extend([0xf8, 0x01, 0x00]);
+    assert_eq!(
+        ChainAuditor::<WhatsAppV1Configuration>::new()
+            .expect("runtime")
+            .verify_blob(&blobs[0].0, &extended)
+            .err(),
+        Some(AuditError::NonCanonical)
+    );
+}
+
+#[test]
+fn every_single_bit_change_of_a_small_blob_is_rejected() {
+    let (_, blobs) = history(4, 2, 2);
+    let (name, data) = &blobs[1];
+    let mut auditor = ChainAuditor::<WhatsAppV1Configuration>::new().expect("runtime");
+    let mut mutated = data.clone();
+    for index in 0..data.len() {
+        for bit in 0..8 {
+            mutated[index] ^= 1 << bit;
+            assert!(
+                auditor.verify_blob(name, &mutated).is_err(),
+                "byte {index} bit {bit} accepted"
+            );
+            mutated[index] ^= 1 << bit;
+        }
+    }
+    assert!(auditor.verify_blob(name, data).is_ok());
+}
+
+#[test]
+fn blob_names_are_strict() {
+    let zeros = "00".repeat(32);
+    let ones = "01".repeat(32);
+    assert!(AuditBlobName::parse(&format!("1/{zeros}/{ones}")).is_ok());
+    for (name, error) in [
+        (format!("0/{zeros}/{ones}"), BlobNameError::Epoch),
+        (format!("+1/{zeros}/{ones}"), BlobNameError::Epoch),
+        (format!("01/{zeros}/{ones}"), BlobNameError::Epoch),
+        (format!("18446744073709551616/{zeros}/{ones}"), BlobNameError::Epoch),
+        (format!("/{zeros}/{ones}"), BlobNameError::Epoch),
+        (format!("1/{}/{ones}", "AB".repeat(32)), BlobNameError::Root),
+        (format!("1/{zeros}/{ones}0"), BlobNameError::Root),
+        (format!("1/{zeros}/{ones}/extra"), BlobNameError::Parts),
+        (format!("1/{zeros}"), BlobNameError::Parts),
+    ] {
+        assert_eq!(AuditBlobName::parse(&name), Err(error), "{name}");
+    }
+    assert_eq!(
+        AuditBlobName::parse("18446744073709551615/0000000000000000000000000000000000000000000000000000000000000000/0000000000000000000000000000000000000000000000000000000000000000").map(|n| n.epoch()),
+        Ok(u64::MAX)
+    );
+}
+
+proptest! {
+    #[test]
+    fn blob_name_parser_is_total(name in "\\PC{0,140}") {
+        if let Ok(parsed) = AuditBlobName::parse(&name) {
+            prop_assert_eq!(parsed.to_string(), name);
+        }
+    }
+
+    #[test]
+    fn blob_name_round_trips(epoch in 1u64.., previous in any::<[u8; 32]>(), current in any::<[u8; 32]>()) {
+        let name = AuditBlobName::new(epoch, previous, current).unwrap();
+        prop_assert_eq!(AuditBlobName::parse(&name.to_string()), Ok(name));
+    }
+
+    #[test]
+    fn audit_blob_decoder_is_total(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let name = format!("1/{}/{}", "00".repeat(32), "00".repeat(32));
+        let mut auditor = ChainAuditor::<WhatsAppV1Configuration>::new().unwrap();
+        let _ = auditor.verify_blob(&name, &data);
+    }
+}
