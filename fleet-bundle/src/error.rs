@@ -405,6 +405,20 @@ impl From<DecodeError> for VerifyError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResponderError {
+    /// `now` is before the bundle's `issued_at`.
+    NotYetValid {
+        /// Start of validity.
+        issued_at: UnixSeconds,
+        /// The caller's time.
+        now: UnixSeconds,
+    },
+    /// `now` is at or after the bundle's `expires_at`: the bundle approves nothing any more.
+    Expired {
+        /// End of validity.
+        expires_at: UnixSeconds,
+        /// The caller's time.
+        now: UnixSeconds,
+    },
     /// The key is not in the bundle.
     NotInBundle,
     /// The key is in the bundle under another role.
@@ -417,6 +431,10 @@ pub enum ResponderError {
 impl fmt::Display for ResponderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::NotYetValid { issued_at, now } => {
+                write!(f, "bundle not yet valid: issued at {issued_at}, now {now}")
+            }
+            Self::Expired { expires_at, now } => write!(f, "bundle expired at {expires_at}, now {now}"),
             Self::NotInBundle => f.write_str("responder key is not in the bundle"),
             Self::WrongRole { listed_as } => write!(f, "responder key is listed with role {listed_as}"),
         }

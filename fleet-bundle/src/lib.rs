@@ -5,7 +5,7 @@
 //! signature. A client that pins the fleet identifier and the witness and operator keys checks, with
 //! [`BundleVerifier::verify`], both signatures, that the bundle is within its validity window at the caller's
 //! time, and that the epoch does not roll back; then [`VerifiedBundle::approves`] tells it whether the vault that
-//! answered holds an approved key in the expected role.
+//! answered holds an approved key in the expected role, at the caller's time.
 //!
 //! For binary transparency, each epoch's **deployment record** logs the SHA-256 of a JSON fleet-key artifact and
 //! is signed the same way. [`DeploymentVerifier::verify`] checks the digest, both signatures and the artifact;
@@ -50,8 +50,11 @@
 //!     operator.verifying_key().as_bytes(),
 //! )?;
 //! let verified = BundleVerifier::new(anchors).verify(&wire, UnixSeconds(1_700_000_100), None)?;
-//! assert!(verified.approves(&vault, Role::ResponseSigning));
-//! assert!(!verified.approves(&vault, Role::OpaqueServer));
+//! let now = UnixSeconds(1_700_000_100);
+//! assert!(verified.approves(&vault, Role::ResponseSigning, now));
+//! assert!(!verified.approves(&vault, Role::OpaqueServer, now));
+//! // The answer depends on the time: an expired bundle approves nothing.
+//! assert!(!verified.approves(&vault, Role::ResponseSigning, UnixSeconds(1_700_604_800)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]

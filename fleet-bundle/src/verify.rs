@@ -191,7 +191,7 @@ impl BundleVerifier {
     /// )?;
     /// let verifier = BundleVerifier::new(anchors);
     /// let verified = verifier.verify(&wire, UnixSeconds(1_500), None)?;
-    /// assert!(verified.approves(&vault, Role::ResponseSigning));
+    /// assert!(verified.approves(&vault, Role::ResponseSigning, UnixSeconds(1_500)));
     ///
     /// // The client persists `accepted_epoch()` and passes it next time.
     /// let state = verified.accepted_epoch();
@@ -341,7 +341,7 @@ impl VerifiedBundle {
     }
 
     /// Whether `now` is still inside the bundle's validity window. A `VerifiedBundle` kept in memory goes stale;
-    /// check this (or verify a newer bundle) before relying on it later.
+    /// [`VerifiedBundle::check_responder`] and [`VerifiedBundle::approves`] check this themselves.
     ///
     /// ```
     /// # use ed25519_dalek::SigningKey;
@@ -364,7 +364,11 @@ impl VerifiedBundle {
         self.bundle.validity().contains(now)
     }
 
-    /// Checks the key a vault answered with: it must be listed, and under `role`.
+    /// Checks the key a vault answered with, at the caller's time `now`: the bundle must still be valid
+    /// (`issued_at <= now < expires_at`), and the key must be listed, under `role`.
+    ///
+    /// `now` is required so that a `VerifiedBundle` kept in memory stops approving keys once it expires; there is
+    /// deliberately no time-blind variant (use [`Bundle::keys`] on [`VerifiedBundle::bundle`] to inspect the list).
     ///
     /// ```
     /// # use ed25519_dalek::SigningKey;
@@ -379,15 +383,34 @@ impl VerifiedBundle {
     /// # let verifier = BundleVerifier::new(TrustAnchors::new(FleetId::new("fleet-a")?,
     /// #     witness.verifying_key().as_bytes(), operator.verifying_key().as_bytes())?);
     /// let verified = verifier.verify(&wire, UnixSeconds(150), None)?;
-    /// assert_eq!(verified.check_responder(&[9; 32], Role::OpaqueServer), Ok(()));
+    /// let now = UnixSeconds(150);
+    /// assert_eq!(verified.check_responder(&[9; 32], Role::OpaqueServer, now), Ok(()));
     /// assert_eq!(
-    ///     verified.check_responder(&[9; 32], Role::IplsSession),
+    ///     verified.check_responder(&[9; 32], Role::IplsSession, now),
     ///     Err(ResponderError::WrongRole { listed_as: Role::OpaqueServer })
     /// );
-    /// assert_eq!(verified.check_responder(&[8; 32], Role::OpaqueServer), Err(ResponderError::NotInBundle));
+    /// assert_eq!(verified.check_responder(&[8; 32], Role::OpaqueServer, now), Err(ResponderError::NotInBundle));
+    /// // Kept in memory past its expiry, the bundle approves nothing.
+    /// assert_eq!(
+    ///     verified.check_responder(&[9; 32], Role::OpaqueServer, UnixSeconds(200)),
+    ///     Err(ResponderError::Expired { expires_at: UnixSeconds(200), now: UnixSeconds(200) })
+    /// );
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn check_responder(&self, public_key: &[u8; 32], role: Role) -> Result<(), ResponderError> {
+    pub fn check_responder(&self, public_key: &[u8; 32], role: Role, now: UnixSeconds) -> Result<(), ResponderError> {
+        let validity = self.bundle.validity();
+        if now < validity.issued_at() {
+            return Err(ResponderError::NotYetValid {
+                issued_at: validity.issued_at(),
+                now,
+            });
+        }
+        if now >= validity.expires_at() {
+            return Err(ResponderError::Expired {
+                expires_at: validity.expires_at(),
+                now,
+            });
+        }
         match self.bundle.keys().role_of(public_key) {
             None => Err(ResponderError::NotInBundle),
             Some(listed) if listed == role => Ok(()),
@@ -395,7 +418,8 @@ impl VerifiedBundle {
         }
     }
 
-    /// Whether the bundle approves `public_key` for `role`: [`VerifiedBundle::check_responder`] as a boolean.
+    /// Whether the bundle, at time `now`, approves `public_key` for `role`: [`VerifiedBundle::check_responder`] as a
+    /// boolean (so `false` once the bundle has expired).
     ///
     /// ```
     /// # use ed25519_dalek::SigningKey;
@@ -410,12 +434,13 @@ impl VerifiedBundle {
     /// # let verifier = BundleVerifier::new(TrustAnchors::new(FleetId::new("fleet-a")?,
     /// #     witness.verifying_key().as_bytes(), operator.verifying_key().as_bytes())?);
     /// let verified = verifier.verify(&wire, UnixSeconds(150), None)?;
-    /// assert!(verified.approves(&[9; 32], Role::OpaqueServer));
-    /// assert!(!verified.approves(&[9; 32], Role::ResponseSigning));
+    /// assert!(verified.approves(&[9; 32], Role::OpaqueServer, UnixSeconds(150)));
+    /// assert!(!verified.approves(&[9; 32], Role::ResponseSigning, UnixSeconds(150)));
+    /// assert!(!verified.approves(&[9; 32], Role::OpaqueServer, UnixSeconds(200)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn approves(&self, public_key: &[u8; 32], role: Role) -> bool {
-        self.check_responder(public_key, role).is_ok()
+    pub fn approves(&self, public_key: &[u8; 32], role: Role, now: UnixSeconds) -> bool {
+        self.check_responder(public_key, role, now).is_ok()
     }
 
     /// Whether a verified deployment record logs exactly this bundle's fleet, epoch and key set: the client-side

@@ -38,7 +38,7 @@ fn valid_bundle_verifies_and_round_trips() {
         wire
     );
     for key in &parties.keys() {
-        assert!(verified.approves(key.public_key(), key.role()));
+        assert!(verified.approves(key.public_key(), key.role(), NOW));
     }
 }
 
@@ -488,7 +488,7 @@ fn off_curve_key_is_refused_to_producers_but_harmless_to_verifiers() {
         .verifier()
         .verify(&parties.sign_raw_bundle(&body), NOW, None)
         .expect("encoding rules hold");
-    assert!(verified.approves(&off_curve, Role::ResponseSigning));
+    assert!(verified.approves(&off_curve, Role::ResponseSigning, NOW));
     assert!(
         VerifyingKey::from_bytes(&off_curve).is_err(),
         "unusable for verifying anything"
@@ -660,23 +660,72 @@ fn responder_outside_the_bundle_or_in_another_role_is_rejected() {
         .verify(&parties.sign(parties.bundle(9)), NOW, None)
         .expect("valid");
     let stranger = SigningKey::from_bytes(&[0x5a; 32]).verifying_key().to_bytes();
-    assert!(!verified.approves(&stranger, Role::ResponseSigning));
+    assert!(!verified.approves(&stranger, Role::ResponseSigning, NOW));
     assert_eq!(
-        verified.check_responder(&stranger, Role::ResponseSigning),
+        verified.check_responder(&stranger, Role::ResponseSigning, NOW),
         Err(ResponderError::NotInBundle)
     );
 
     let opaque = parties.vault_keys[2].verifying_key().to_bytes();
-    assert!(verified.approves(&opaque, Role::OpaqueServer));
-    assert!(!verified.approves(&opaque, Role::ResponseSigning));
+    assert!(verified.approves(&opaque, Role::OpaqueServer, NOW));
+    assert!(!verified.approves(&opaque, Role::ResponseSigning, NOW));
     assert_eq!(
-        verified.check_responder(&opaque, Role::ResponseSigning),
+        verified.check_responder(&opaque, Role::ResponseSigning, NOW),
         Err(ResponderError::WrongRole {
             listed_as: Role::OpaqueServer
         })
     );
     // The pinned anchors are never approved as vault keys.
-    assert!(!verified.approves(parties.witness_key.verifying_key().as_bytes(), Role::ResponseSigning));
+    assert!(!verified.approves(
+        parties.witness_key.verifying_key().as_bytes(),
+        Role::ResponseSigning,
+        NOW
+    ));
+}
+
+#[test]
+fn a_verified_bundle_kept_in_memory_stops_approving_when_it_expires() {
+    let parties = Parties::new(121);
+    let verified = parties
+        .verifier()
+        .verify(&parties.sign(parties.bundle(9)), NOW, None)
+        .expect("valid");
+    let vault = parties.vault_keys[0].verifying_key().to_bytes();
+    assert_eq!(verified.bundle().keys().role_of(&vault), Some(Role::ResponseSigning));
+    // Inside [issued_at, expires_at): approved, up to the last second.
+    for now in [ISSUED_AT, NOW.0, EXPIRES_AT - 1] {
+        assert!(
+            verified.approves(&vault, Role::ResponseSigning, UnixSeconds(now)),
+            "at {now}"
+        );
+        assert_eq!(
+            verified.check_responder(&vault, Role::ResponseSigning, UnixSeconds(now)),
+            Ok(())
+        );
+    }
+    // From expires_at on, the same in-memory bundle approves nothing, listed or not.
+    for now in [EXPIRES_AT, EXPIRES_AT + 1, u64::MAX] {
+        assert!(
+            !verified.approves(&vault, Role::ResponseSigning, UnixSeconds(now)),
+            "at {now}"
+        );
+        assert_eq!(
+            verified.check_responder(&vault, Role::ResponseSigning, UnixSeconds(now)),
+            Err(ResponderError::Expired {
+                expires_at: UnixSeconds(EXPIRES_AT),
+                now: UnixSeconds(now)
+            })
+        );
+    }
+    // Nor before issued_at (a caller clock that went backwards); time is checked before the key list.
+    assert_eq!(
+        verified.check_responder(&[0x5a; 32], Role::ResponseSigning, UnixSeconds(ISSUED_AT - 1)),
+        Err(ResponderError::NotYetValid {
+            issued_at: UnixSeconds(ISSUED_AT),
+            now: UnixSeconds(ISSUED_AT - 1)
+        })
+    );
+    assert!(!verified.approves(&vault, Role::ResponseSigning, UnixSeconds(0)));
 }
 
 #[test]
