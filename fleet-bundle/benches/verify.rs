@@ -1,6 +1,7 @@
 //! Full bundle verification against its cryptographic floor: two bare `verify_strict` calls and one SHA-256 over
-//! the same bytes. The difference is parsing, key checks (a point decompression per response-signing key),
-//! message assembly and the time/epoch logic. Results and the exact command are in BENCHMARKS.md.
+//! the same bytes. The difference is parsing, the weak-key rules (byte comparisons only: received keys are not
+//! decompressed, SPEC.md 7.1), the trust-anchor check, message assembly and the time/epoch logic. Results and the
+//! exact command are in BENCHMARKS.md.
 
 use std::hint::black_box;
 
