@@ -636,19 +636,109 @@ fn non_canonical_signatures_are_rejected() {
     );
 }
 
+/// Integers below 2^256 as four little-endian `u64` limbs: just enough arithmetic modulo `l` for the test below,
+/// since ed25519-dalek exposes no scalar arithmetic and no dependency is added for it.
+type Limbs = [u64; 4];
+
+fn group_order() -> Limbs {
+    let mut limbs = [0u64; 4];
+    for (limb, chunk) in limbs.iter_mut().zip(GROUP_ORDER.chunks_exact(8)) {
+        *limb = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+    }
+    limbs
+}
+
+/// `(x + y) mod l` for `x, y < l` (no overflow: `2l < 2^254`).
+fn add_mod_l(x: Limbs, y: Limbs) -> Limbs {
+    let l = group_order();
+    let mut sum = [0u64; 4];
+    let mut carry = false;
+    for i in 0..4 {
+        let (partial, c1) = x[i].overflowing_add(y[i]);
+        let (partial, c2) = partial.overflowing_add(u64::from(carry));
+        sum[i] = partial;
+        carry = c1 || c2;
+    }
+    assert!(!carry);
+    // Limbs compare most significant first.
+    if sum.iter().rev().ge(l.iter().rev()) {
+        let mut borrow = false;
+        for i in 0..4 {
+            let (partial, b1) = sum[i].overflowing_sub(l[i]);
+            let (partial, b2) = partial.overflowing_sub(u64::from(borrow));
+            sum[i] = partial;
+            borrow = b1 || b2;
+        }
+        assert!(!borrow);
+    }
+    sum
+}
+
+/// `(n · x) mod l` for a little-endian integer `n` of any length and `x < l`, by double-and-add.
+fn mul_mod_l(n_le: &[u8], x: Limbs) -> Limbs {
+    let mut acc = [0u64; 4];
+    for byte in n_le.iter().rev() {
+        for bit in (0..8).rev() {
+            acc = add_mod_l(acc, acc);
+            if (byte >> bit) & 1 == 1 {
+                acc = add_mod_l(acc, x);
+            }
+        }
+    }
+    acc
+}
+
 #[test]
-fn small_order_r_is_rejected() {
-    // R = identity with S = 0 satisfies the cofactored equation for every message under a weak key; with a
-    // strong key it must still be refused outright.
+fn small_order_r_accepted_by_lax_verify_is_rejected() {
+    // R = identity (small order) and S = k·a mod l, with k = SHA-512(R || A || M) mod l and a the witness's secret
+    // scalar: [S]B = [k·a]B = [k]A = R + [k]A, so the plain Ed25519 equation holds and lax `verify` accepts it. A
+    // verifier must still refuse a small-order R (SPEC.md 7.3), as `verify_strict` does.
+    use ed25519_dalek::Verifier;
+    use sha2::{Digest, Sha512};
+
     let parties = Parties::new(20);
     let body = parties.bundle(9).to_bytes();
+    let witness = parties.witness_key.verifying_key();
+    let message = [BUNDLE_WITNESS, &body[..]].concat();
+
+    let mut a = parties.witness_key.to_scalar_bytes();
+    a[0] &= 0xf8; // RFC 8032 5.1.5 clamping
+    a[31] &= 0x7f;
+    a[31] |= 0x40;
+    let hash = Sha512::new()
+        .chain_update(IDENTITY)
+        .chain_update(witness.as_bytes())
+        .chain_update(&message)
+        .finalize();
+    let k = mul_mod_l(&hash, [1, 0, 0, 0]);
+    let s = mul_mod_l(&a, k);
     let mut forged = [0u8; 64];
     forged[..32].copy_from_slice(&IDENTITY);
+    for (chunk, limb) in forged[32..].chunks_exact_mut(8).zip(s) {
+        chunk.copy_from_slice(&limb.to_le_bytes());
+    }
+    let signature = Signature::from_bytes(&forged);
+
+    // The construction is right: lax verification accepts it, strict verification does not.
+    assert!(
+        witness.verify(&message, &signature).is_ok(),
+        "lax verify accepts R = identity"
+    );
+    assert!(witness.verify_strict(&message, &signature).is_err());
+
+    // The crate rejects it, even with a valid counter-signature over it.
     let operator_signature = sign(&parties.operator_key, &[BUNDLE_OPERATOR, &body, &forged]);
     let wire = raw_envelope(TYPE_SIGNED_BUNDLE, &body, &forged, &operator_signature);
     assert_eq!(
         parties.verifier().verify(&wire, NOW, None),
         Err(VerifyError::BadWitnessSignature)
+    );
+    // And the operator refuses to counter-sign it.
+    assert_eq!(
+        parties
+            .operator()
+            .countersign_bundle(parties.bundle(9), &WitnessSignature::from_bytes(forged)),
+        Err(CountersignError::BadWitnessSignature)
     );
 }
 
@@ -675,12 +765,8 @@ fn responder_outside_the_bundle_or_in_another_role_is_rejected() {
             listed_as: Role::OpaqueServer
         })
     );
-    // The pinned anchors are never approved as vault keys.
-    assert!(!verified.approves(
-        parties.witness_key.verifying_key().as_bytes(),
-        Role::ResponseSigning,
-        NOW
-    ));
+    // (That a pinned anchor key is never approved as a vault key is shown in `reason_key_with_wrong_role`: a bundle
+    // listing one is rejected, so no `VerifiedBundle` can hold it.)
 }
 
 #[test]
