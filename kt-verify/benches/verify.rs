@@ -147,6 +147,16 @@ fn benches(c: &mut Criterion) {
             BatchSize::PerIteration,
         );
     });
+    audit.bench_function("decoding only (protobuf parse, conversion, canonical re-encode)", |b| {
+        b.iter(|| {
+            let decoded = akd::proto::specs::types::SingleAppendOnlyProof::parse_from_bytes(black_box(&s.audit_bytes))
+                .expect("parse");
+            let proof = akd::SingleAppendOnlyProof::try_from(&decoded).expect("convert");
+            akd::proto::specs::types::SingleAppendOnlyProof::from(&proof)
+                .write_to_bytes()
+                .expect("encode")
+        });
+    });
     audit.finish();
 }
 

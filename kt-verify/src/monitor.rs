@@ -159,6 +159,57 @@ impl Monitor {
 
     /// Like [`observe`](Self::observe), but a jump of more than one epoch is accepted when `chain` is a verified
     /// audit from the checkpoint `(epoch, root)` exactly to the offered `(epoch, root)`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use akd::{AkdLabel, AkdValue};
+    /// use ed25519_dalek::{Signer, SigningKey};
+    /// use kt_verify::{AuditBlobName, ChainAuditor, Ciphersuite, Monitor, Observation, SignedRoot, WitnessKey, WitnessVerifier};
+    /// use protobuf::Message;
+    ///
+    /// // Roots of epochs 1..=3 of a directory and its audit blobs for epochs 2 and 3.
+    /// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    /// let (roots, blobs) = runtime.block_on(async {
+    ///     let storage = akd::storage::StorageManager::new_no_cache(akd::storage::memory::AsyncInMemoryDatabase::new());
+    ///     let config = akd::AzksParallelismConfig::disabled();
+    ///     let akd = akd::Directory::<akd::WhatsAppV1Configuration, _, _>::new(storage, akd::ecvrf::HardCodedAkdVRF {}, config)
+    ///         .await?;
+    ///     let mut roots = vec![];
+    ///     for epoch in 1..=3u64 {
+    ///         let update = (AkdLabel::from(format!("user-{epoch}").as_str()), AkdValue::from("key"));
+    ///         roots.push(akd.publish(vec![update]).await?.hash());
+    ///     }
+    ///     let mut blobs = vec![];
+    ///     for epoch in 2..=3u64 {
+    ///         let proof = akd.audit(epoch - 1, epoch).await?;
+    ///         let data = akd::proto::specs::types::SingleAppendOnlyProof::from(&proof.proofs[0]).write_to_bytes().unwrap();
+    ///         let name = AuditBlobName::new(epoch, roots[epoch as usize - 2], roots[epoch as usize - 1]).unwrap();
+    ///         blobs.push((name.to_string(), data));
+    ///     }
+    ///     Ok::<_, akd::errors::AkdError>((roots, blobs))
+    /// })?;
+    ///
+    /// let witness = SigningKey::from_bytes(&[7; 32]);
+    /// let key = WitnessKey::new(witness.verifying_key().to_bytes(), 0)?;
+    /// let verifier = WitnessVerifier::new("kt", [key], 60_000)?;
+    /// let verified = |epoch: u64, digest: [u8; 32]| {
+    ///     let unsigned = SignedRoot::new(Ciphersuite::ProtobufEd25519, "kt", 5, epoch, digest, [0; 64], key.key_id());
+    ///     let signature = witness.sign(&unsigned.signed_message()).to_bytes();
+    ///     let signed = SignedRoot::new(Ciphersuite::ProtobufEd25519, "kt", 5, epoch, digest, signature, key.key_id());
+    ///     verifier.verify(&signed, 5).expect("fresh")
+    /// };
+    ///
+    /// let mut auditor = ChainAuditor::<akd::WhatsAppV1Configuration>::new()?;
+    /// for (name, data) in &blobs {
+    ///     auditor.verify_blob(name, data)?;
+    /// }
+    /// let mut monitor = Monitor::new();
+    /// monitor.observe(verified(1, roots[0]))?;
+    /// let jump = monitor.observe_audited(verified(3, roots[2]), auditor.chain().expect("audited"))?;
+    /// assert_eq!(jump, Observation::Advanced { from_epoch: 1 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[cfg(feature = "auditor")]
     pub fn observe_audited(
         &mut self,
