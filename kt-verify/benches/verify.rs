@@ -8,6 +8,7 @@
 //! Results and the exact command are in BENCHMARKS.md.
 
 use std::hint::black_box;
+use std::sync::OnceLock;
 
 use akd::append_only_zks::AzksParallelismConfig;
 use akd::directory::Directory;
@@ -78,8 +79,14 @@ fn setup(labels: usize) -> Setup {
     })
 }
 
-fn benches(c: &mut Criterion) {
-    let s = setup(10_000);
+/// One directory for both groups: building it takes seconds.
+fn fixture() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| setup(10_000))
+}
+
+fn lookup_benches(c: &mut Criterion) {
+    let s = fixture();
 
     let witness = SigningKey::from_bytes(&[7; 32]);
     let key = WitnessKey::new(witness.verifying_key().to_bytes(), 0).expect("key");
@@ -110,8 +117,23 @@ fn benches(c: &mut Criterion) {
             BatchSize::SmallInput,
         );
     });
+    lookup.bench_function("kt_verify (lookup only, decoded; no witness)", |b| {
+        let root = witnesses.verify(&signed, NOW_MS).expect("witness");
+        b.iter_batched(
+            || s.lookup.clone(),
+            |proof| {
+                directory
+                    .verify_lookup_proof(&root, &user, black_box(proof))
+                    .expect("lookup")
+            },
+            BatchSize::SmallInput,
+        );
+    });
     lookup.finish();
+}
 
+fn audit_benches(c: &mut Criterion) {
+    let s = fixture();
     let name = AuditBlobName::new(s.epoch, s.previous_root, s.root)
         .expect("name")
         .to_string();
@@ -147,6 +169,34 @@ fn benches(c: &mut Criterion) {
             BatchSize::PerIteration,
         );
     });
+    audit.bench_function("kt_verify (ChainAuditor::verify_proof, decoded)", |b| {
+        b.iter_batched(
+            || ChainAuditor::<Tc>::new().expect("runtime"),
+            |mut auditor| {
+                auditor.verify_proof(&name, black_box(&s.audit)).expect("audit");
+                auditor
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    audit.bench_function("baseline from bytes (protobuf decode + akd audit_verify)", |b| {
+        b.iter_batched(
+            runtime,
+            |rt| {
+                let decoded =
+                    akd::proto::specs::types::SingleAppendOnlyProof::parse_from_bytes(black_box(&s.audit_bytes))
+                        .expect("parse");
+                let proof = AppendOnlyProof {
+                    proofs: vec![akd::SingleAppendOnlyProof::try_from(&decoded).expect("convert")],
+                    epochs: vec![s.epoch - 1],
+                };
+                rt.block_on(akd::auditor::audit_verify::<Tc>(vec![s.previous_root, s.root], proof))
+                    .expect("audit");
+                rt
+            },
+            BatchSize::PerIteration,
+        );
+    });
     audit.bench_function("decoding only (protobuf parse, conversion, canonical re-encode)", |b| {
         b.iter(|| {
             let decoded = akd::proto::specs::types::SingleAppendOnlyProof::parse_from_bytes(black_box(&s.audit_bytes))
@@ -160,5 +210,5 @@ fn benches(c: &mut Criterion) {
     audit.finish();
 }
 
-criterion_group!(kt_benches, benches);
+criterion_group!(kt_benches, lookup_benches, audit_benches);
 criterion_main!(kt_benches);

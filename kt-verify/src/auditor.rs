@@ -356,17 +356,53 @@ impl<TC: Configuration> ChainAuditor<TC> {
 
     /// Verifies the blob named `name` with contents `data` and extends the chain with it.
     ///
-    /// Checks, in order: the name, the length limit, that the blob's epoch follows the chain's end and its previous
-    /// root is the chain's end root, the canonical protobuf decoding, and akd's append-only proof from the previous
-    /// to the current root. On any error the chain is unchanged.
+    /// Checks, in order: the name, that the blob's epoch follows the chain's end and its previous root is the
+    /// chain's end root, the length limit, the canonical protobuf decoding, and akd's append-only proof from the
+    /// previous to the current root. On any error the chain is unchanged.
     pub fn verify_blob(&mut self, name: &str, data: &[u8]) -> Result<&AuditedChain, AuditError> {
-        let name = AuditBlobName::parse(name)?;
+        let name = self.check_name(name)?;
         if data.len() > self.max_blob_len {
             return Err(AuditError::TooLarge {
                 len: data.len(),
                 max: self.max_blob_len,
             });
         }
+        let decoded = pb::SingleAppendOnlyProof::parse_from_bytes(data).map_err(|_| AuditError::Malformed)?;
+        let proof = SingleAppendOnlyProof::try_from(&decoded).map_err(|_| AuditError::Malformed)?;
+        let canonical = pb::SingleAppendOnlyProof::from(&proof)
+            .write_to_bytes()
+            .is_ok_and(|encoded| encoded == data);
+        if !canonical {
+            return Err(AuditError::NonCanonical);
+        }
+        drop(decoded);
+        self.extend(name, &proof)
+    }
+
+    /// Like [`verify_blob`](Self::verify_blob) for a proof that is already decoded (no length limit, no
+    /// canonical-encoding check).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use kt_verify::akd_core::SingleAppendOnlyProof;
+    /// use kt_verify::{AuditError, BlobNameError, ChainAuditor};
+    ///
+    /// let mut auditor = ChainAuditor::<kt_verify::akd_core::WhatsAppV1Configuration>::new()?;
+    /// let empty = SingleAppendOnlyProof { inserted: vec![], unchanged_nodes: vec![] };
+    /// assert_eq!(auditor.verify_proof("7/not-hex/x", &empty).err(), Some(AuditError::Name(BlobNameError::Root)));
+    /// let name = format!("7/{}/{}", "00".repeat(32), "11".repeat(32));
+    /// assert_eq!(auditor.verify_proof(&name, &empty).err(), Some(AuditError::Rejected { epoch: 7 }));
+    /// # Ok::<(), AuditError>(())
+    /// ```
+    pub fn verify_proof(&mut self, name: &str, proof: &SingleAppendOnlyProof) -> Result<&AuditedChain, AuditError> {
+        let name = self.check_name(name)?;
+        self.extend(name, proof)
+    }
+
+    /// Parses `name` and checks that it extends the chain.
+    fn check_name(&self, name: &str) -> Result<AuditBlobName, AuditError> {
+        let name = AuditBlobName::parse(name)?;
         if let Some(chain) = &self.chain {
             let expected = chain.end_epoch.saturating_add(1);
             if name.epoch != expected {
@@ -379,18 +415,14 @@ impl<TC: Configuration> ChainAuditor<TC> {
                 return Err(AuditError::ChainBroken { epoch: name.epoch });
             }
         }
-        let decoded = pb::SingleAppendOnlyProof::parse_from_bytes(data).map_err(|_| AuditError::Malformed)?;
-        let proof = SingleAppendOnlyProof::try_from(&decoded).map_err(|_| AuditError::Malformed)?;
-        let canonical = pb::SingleAppendOnlyProof::from(&proof)
-            .write_to_bytes()
-            .is_ok_and(|encoded| encoded == data);
-        if !canonical {
-            return Err(AuditError::NonCanonical);
-        }
-        drop(decoded);
+        Ok(name)
+    }
+
+    /// Runs akd's append-only verification and, on success, moves the chain's end.
+    fn extend(&mut self, name: AuditBlobName, proof: &SingleAppendOnlyProof) -> Result<&AuditedChain, AuditError> {
         self.runtime
             .block_on(akd::auditor::verify_consecutive_append_only::<TC>(
-                &proof,
+                proof,
                 name.previous_root,
                 name.current_root,
                 name.epoch,
