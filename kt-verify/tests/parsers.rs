@@ -40,3 +40,46 @@ proptest! {
         }
     }
 }
+
+mod proofs {
+    //! The akd proof decoders behind `DirectoryVerifier` are total too.
+
+    use std::sync::OnceLock;
+
+    use ed25519_dalek::Signer as _;
+    use kt_verify::akd_core::WhatsAppV1Configuration;
+    use kt_verify::{
+        Ciphersuite, DirectoryVerifier, HistoryScope, SignedRoot, VerifiedRoot, WitnessKey, WitnessVerifier,
+    };
+    use proptest::prelude::*;
+
+    fn fixture() -> &'static (VerifiedRoot, DirectoryVerifier<WhatsAppV1Configuration>) {
+        static FIXTURE: OnceLock<(VerifiedRoot, DirectoryVerifier<WhatsAppV1Configuration>)> = OnceLock::new();
+        FIXTURE.get_or_init(|| {
+            let witness = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+            let key = WitnessKey::new(witness.verifying_key().to_bytes(), 0).unwrap();
+            let suite = Ciphersuite::ProtobufEd25519;
+            let unsigned = SignedRoot::new(suite, "ns", 1, 5, [1; 32], [0; 64], key.key_id());
+            let signature = witness.sign(&unsigned.signed_message()).to_bytes();
+            let signed = SignedRoot::new(suite, "ns", 1, 5, [1; 32], signature, key.key_id());
+            let root = WitnessVerifier::new("ns", [key], 10)
+                .unwrap()
+                .verify(&signed, 1)
+                .unwrap();
+            // Any valid point serves as VRF key here.
+            let directory = DirectoryVerifier::new(witness.verifying_key().as_bytes()).unwrap();
+            (root, directory)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        #[test]
+        fn lookup_and_history_decoders_are_total(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let (root, directory) = fixture();
+            prop_assert!(directory.verify_lookup(root, b"label", &bytes).is_err());
+            prop_assert!(directory.verify_history(root, b"label", &bytes, HistoryScope::Complete).is_err());
+        }
+    }
+}
