@@ -108,6 +108,12 @@ impl std::error::Error for MonitorError {}
 
 /// Per-namespace checkpoints of witnessed epoch roots.
 ///
+/// The monitor keeps no storage of its own. To persist it, store each checkpoint's
+/// [`SignedRoot::to_protobuf`](crate::SignedRoot::to_protobuf); to restore, decode it, verify it again with the
+/// same [`WitnessVerifier`](crate::WitnessVerifier) passing its own `timestamp_ms()` as the time (the signature,
+/// key and `not_before` are rechecked; freshness was checked when it was first accepted), and `observe` it into a
+/// new monitor.
+///
 /// # Example
 ///
 /// ```

@@ -89,3 +89,29 @@ fn rejections_leave_state_unchanged() {
 
     assert_eq!(monitor.checkpoint("ns").cloned(), before);
 }
+
+#[test]
+fn checkpoints_survive_a_restart_through_their_signed_form() {
+    let w = Witness::new("ns");
+    let mut monitor = Monitor::new();
+    monitor.observe(w.root(100, 10, [10; 32])).unwrap();
+    let stored = monitor.checkpoint("ns").unwrap().signed_root().to_protobuf();
+
+    // Later, in a new process: decode, re-verify at the signing time, observe.
+    let signed = SignedRoot::from_protobuf(&stored).unwrap();
+    let restored = w.verifier.verify(&signed, signed.timestamp_ms()).unwrap();
+    let mut monitor = Monitor::new();
+    assert_eq!(monitor.observe(restored), Ok(Observation::First));
+    assert!(matches!(
+        monitor.observe(w.root(200, 9, [9; 32])),
+        Err(MonitorError::Rollback { .. })
+    ));
+    // A tampered stored checkpoint does not verify.
+    let mut tampered = stored.clone();
+    let last = tampered.len() - 70;
+    tampered[last] ^= 1;
+    assert!(
+        SignedRoot::from_protobuf(&tampered)
+            .map_or(true, |root| w.verifier.verify(&root, root.timestamp_ms()).is_err())
+    );
+}
