@@ -124,6 +124,22 @@ impl fmt::Debug for VaultKeys {
     }
 }
 
+/// The order l of the Ed25519 prime-order subgroup, little-endian: 2^252 + 27742317777372353535851937790883648493.
+const GROUP_ORDER: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+];
+
+/// Whether the little-endian scalar is below l (signatures are public: no need for constant time).
+fn scalar_is_reduced(scalar: &[u8; 32]) -> bool {
+    for (byte, order) in scalar.iter().rev().zip(GROUP_ORDER.iter().rev()) {
+        if byte != order {
+            return byte < order;
+        }
+    }
+    false
+}
+
 /// What a client trusts about the vault: the fleet's Ed25519 response-signing key and the OPAQUE server public key.
 ///
 /// ```
@@ -167,7 +183,12 @@ impl VaultPins {
     }
 
     /// Strict Ed25519 verification (canonical encodings, no small-order components) under the fleet key.
+    /// S is checked here too: ed25519-dalek accepts an unreduced S (S >= l, a second encoding of the same
+    /// signature) when any crate in the build enables its `legacy_compatibility` feature, as akd_core does.
     pub(crate) fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), Error> {
+        if !scalar_is_reduced(signature.s_bytes()) {
+            return Err(Error::BadVaultSignature);
+        }
         self.fleet_key
             .verify_strict(message, signature)
             .map_err(|_| Error::BadVaultSignature)
@@ -179,5 +200,23 @@ impl VaultPins {
         } else {
             Err(Error::UnpinnedServerKey)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_at_and_above_the_group_order_are_not_reduced() {
+        assert!(!scalar_is_reduced(&GROUP_ORDER));
+        let mut below = GROUP_ORDER;
+        below[0] -= 1;
+        assert!(scalar_is_reduced(&below));
+        assert!(scalar_is_reduced(&[0; 32]));
+        assert!(!scalar_is_reduced(&[0xff; 32]));
+        let mut above = GROUP_ORDER;
+        above[31] = 0x11;
+        assert!(!scalar_is_reduced(&above));
     }
 }

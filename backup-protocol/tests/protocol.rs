@@ -610,3 +610,40 @@ fn debug_output_of_every_stateful_type_names_only_the_user() {
         }
     }
 }
+
+/// S + l as 32 little-endian bytes (S < l, so the sum stays below 2^256).
+fn add_group_order(s: &[u8]) -> Vec<u8> {
+    const ORDER: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    s.iter()
+        .zip(ORDER)
+        .map(|(a, b)| {
+            let sum = u16::from(*a) + u16::from(b) + carry;
+            carry = sum >> 8;
+            (sum & 0xff) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_signature_with_unreduced_s_is_rejected_even_if_a_dependency_relaxes_ed25519() {
+    // The same signature with S + l verifies under ed25519-dalek's `legacy_compatibility` (which akd_core
+    // enables in builds that include it); the client must still refuse it.
+    let mut world = World::new(21);
+    let (client, request) =
+        ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (_, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+    let mut bytes = response.to_bytes();
+    let s_start = bytes.len() - 32;
+    let unreduced = add_group_order(&bytes[s_start..]);
+    bytes[s_start..].copy_from_slice(&unreduced);
+    let malleated = RegistrationResponse::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        client.finish(&mut world.rng, &malleated, &world.key).err(),
+        Some(Error::BadVaultSignature)
+    );
+    assert!(client.finish(&mut world.rng, &response, &world.key).is_ok());
+}
