@@ -212,7 +212,8 @@ impl Registered {
     }
 }
 
-/// Client → vault: the OPAQUE record and the wrapped backup key EK. Body: see [`Registered`].
+/// Client → vault: the OPAQUE record and the wrapped backup key EK.
+/// Body: Argon2id parameters (12) || OPAQUE `RegistrationUpload` (192) || challenge (32) || K_NONCE (12) || EK (48).
 #[derive(Clone, PartialEq, Eq)]
 pub struct RegistrationUpload {
     pub(crate) user_id: UserId,
