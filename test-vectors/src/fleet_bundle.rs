@@ -68,20 +68,20 @@ pub fn generate() -> Value {
         "witnessKey": hex::encode(witness.verifying_key().as_bytes()),
         "operatorKey": hex::encode(operator.verifying_key().as_bytes()),
     });
-    let mut valid = base.clone();
-    for (field, value) in [
-        ("comment", json!("three keys, one per role")),
-        ("flags", json!([])),
-        ("result", json!("valid")),
-        ("body", json!(hex::encode(&body))),
-        ("witnessSignedBytes", json!(hex::encode(&witness_signed))),
-        ("witnessSignature", json!(hex::encode(witness_signature.to_bytes()))),
-        ("operatorSignedBytes", json!(hex::encode(&operator_signed))),
-        ("operatorSignature", json!(hex::encode(signed.operator_signature()))),
-        ("signedBundle", json!(hex::encode(&wire))),
-    ] {
-        valid[field] = value;
-    }
+    let valid = json::with_fields(
+        &base,
+        vec![
+            ("comment", json!("three keys, one per role")),
+            ("flags", json!([])),
+            ("result", json!("valid")),
+            ("body", json!(hex::encode(&body))),
+            ("witnessSignedBytes", json!(hex::encode(&witness_signed))),
+            ("witnessSignature", json!(hex::encode(witness_signature.to_bytes()))),
+            ("operatorSignedBytes", json!(hex::encode(&operator_signed))),
+            ("operatorSignature", json!(hex::encode(signed.operator_signature()))),
+            ("signedBundle", json!(hex::encode(&wire))),
+        ],
+    );
 
     let invalid = |comment: &str, bytes: Vec<u8>, error: &str, now: u64| {
         let mut test = base.clone();
@@ -191,28 +191,28 @@ fn deployments(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Value>
         "witnessKey": hex::encode(witness.verifying_key().as_bytes()),
         "operatorKey": hex::encode(operator.verifying_key().as_bytes()),
     });
-    let mut valid = base.clone();
-    for (field, value) in [
-        ("comment", json!("canonical artifact of two keys")),
-        ("flags", json!([])),
-        ("result", json!("valid")),
-        ("artifact", json!(hex::encode(&artifact))),
-        ("body", json!(hex::encode(&body))),
-        (
-            "witnessSignedBytes",
-            json!(hex::encode([DEPLOYMENT_WITNESS, &body].concat())),
-        ),
-        ("witnessSignature", json!(hex::encode(witness_signature.to_bytes()))),
-        (
-            "operatorSignedBytes",
-            json!(hex::encode(
-                [DEPLOYMENT_OPERATOR, &body, &witness_signature.to_bytes()].concat()
-            )),
-        ),
-        ("signedRecord", json!(hex::encode(&signed))),
-    ] {
-        valid[field] = value;
-    }
+    let valid = json::with_fields(
+        &base,
+        vec![
+            ("comment", json!("canonical artifact of two keys")),
+            ("flags", json!([])),
+            ("result", json!("valid")),
+            ("artifact", json!(hex::encode(&artifact))),
+            ("body", json!(hex::encode(&body))),
+            (
+                "witnessSignedBytes",
+                json!(hex::encode([DEPLOYMENT_WITNESS, &body].concat())),
+            ),
+            ("witnessSignature", json!(hex::encode(witness_signature.to_bytes()))),
+            (
+                "operatorSignedBytes",
+                json!(hex::encode(
+                    [DEPLOYMENT_OPERATOR, &body, &witness_signature.to_bytes()].concat()
+                )),
+            ),
+            ("signedRecord", json!(hex::encode(&signed))),
+        ],
+    );
     let invalid = |comment: &str, record: &[u8], artifact: &[u8], error: &str| {
         let mut test = base.clone();
         test["comment"] = json!(comment);

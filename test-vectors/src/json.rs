@@ -110,3 +110,12 @@ pub fn all_hold(test: &Map<String, Value>, checks: &[(bool, &str)]) -> Result<()
         .find(|(holds, _)| !holds)
         .map_or(Ok(()), |(_, what)| Err(fail(test, &format!("{what} differs"))))
 }
+
+/// `base` with `fields` set, replacing any already there.
+pub fn with_fields(base: &Value, fields: Vec<(&str, Value)>) -> Value {
+    let mut value = base.clone();
+    for (field, field_value) in fields {
+        value[field] = field_value;
+    }
+    value
+}

@@ -2,16 +2,22 @@
 
 mod common;
 
-use backup_protocol::{BackupKey, LoginPurpose};
+use backup_protocol::{BackupKey, LoginPurpose, UserId};
 use common::{Harness, PASSWORD, WRONG, user};
-use vault_core::{Request, Response, VaultError};
+use vault_core::{MemoryStore, Request, Response, VaultError};
 
-#[test]
-fn lockout_happens_exactly_at_the_limit() {
-    let mut harness = Harness::new(1);
+/// A vault with alice's key registered under `PASSWORD`.
+fn with_alice(seed: u64) -> (Harness<MemoryStore>, UserId, BackupKey) {
+    let mut harness = Harness::new(seed);
     let alice = user("alice");
     let key = BackupKey::generate(&mut harness.rng);
     harness.register(&alice, PASSWORD, &key);
+    (harness, alice, key)
+}
+
+#[test]
+fn lockout_happens_exactly_at_the_limit() {
+    let (mut harness, alice, _) = with_alice(1);
     let limit = harness.vault.config().attempt_limit;
 
     for attempt in 1..=limit {
@@ -33,10 +39,7 @@ fn lockout_happens_exactly_at_the_limit() {
 
 #[test]
 fn the_last_guess_can_still_succeed_and_a_success_resets_the_counter() {
-    let mut harness = Harness::new(2);
-    let alice = user("alice");
-    let key = BackupKey::generate(&mut harness.rng);
-    harness.register(&alice, PASSWORD, &key);
+    let (mut harness, alice, key) = with_alice(2);
     let limit = harness.vault.config().attempt_limit;
     for _ in 1..limit {
         assert_eq!(harness.retrieve(&alice, WRONG), Ok(None));
@@ -56,10 +59,7 @@ fn the_last_guess_can_still_succeed_and_a_success_resets_the_counter() {
 #[test]
 fn an_unfinished_login_costs_an_attempt() {
     // The client learns a wrong password from the response alone, so an abandoned login is a guess.
-    let mut harness = Harness::new(3);
-    let alice = user("alice");
-    let key = BackupKey::generate(&mut harness.rng);
-    harness.register(&alice, PASSWORD, &key);
+    let (mut harness, alice, _) = with_alice(3);
     let limit = harness.vault.config().attempt_limit;
     for _ in 0..limit {
         harness
@@ -74,10 +74,7 @@ fn an_unfinished_login_costs_an_attempt() {
 
 #[test]
 fn a_session_of_a_destroyed_record_releases_nothing() {
-    let mut harness = Harness::new(4);
-    let alice = user("alice");
-    let key = BackupKey::generate(&mut harness.rng);
-    harness.register(&alice, PASSWORD, &key);
+    let (mut harness, alice, _) = with_alice(4);
     let limit = harness.vault.config().attempt_limit;
     for _ in 1..limit {
         assert_eq!(harness.retrieve(&alice, WRONG), Ok(None));
@@ -96,10 +93,7 @@ fn a_session_of_a_destroyed_record_releases_nothing() {
 
 #[test]
 fn re_registration_after_lockout_starts_a_new_record_and_never_revives_the_old_key() {
-    let mut harness = Harness::new(5);
-    let alice = user("alice");
-    let old_key = BackupKey::generate(&mut harness.rng);
-    harness.register(&alice, PASSWORD, &old_key);
+    let (mut harness, alice, _) = with_alice(5);
     for _ in 0..harness.vault.config().attempt_limit {
         assert_eq!(harness.retrieve(&alice, WRONG), Ok(None));
     }
@@ -112,10 +106,7 @@ fn re_registration_after_lockout_starts_a_new_record_and_never_revives_the_old_k
 
 #[test]
 fn deletion_needs_the_password_and_removes_the_key() {
-    let mut harness = Harness::new(6);
-    let alice = user("alice");
-    let key = BackupKey::generate(&mut harness.rng);
-    harness.register(&alice, PASSWORD, &key);
+    let (mut harness, alice, _) = with_alice(6);
 
     // A wrong password cannot delete: the client cannot even produce a finalization.
     let (finished, _) = harness.login_start(&alice, WRONG, LoginPurpose::DeleteRecord).unwrap();
