@@ -5,8 +5,18 @@
 //! and the contact id: the server stores the sealed records, but cannot read them, and cannot move a record to
 //! another contact or another account without the open failing.
 //!
-//! This release holds the sealing ([`ContactSealer`]). The escrow of CK in the vault (released to a new device of
-//! the same account after it proves the account key, with key transparency) is not part of it yet.
+//! CK is escrowed in the vault so that a new device of the same account can get it back:
+//!
+//! - [`EscrowClient`] (the device) opens a session with the vault: an ephemeral X25519 share against the vault's
+//!   IPLS key from the fleet bundle, HKDF-SHA256 session keys, AES-256-GCM, everything bound to a transcript hash.
+//!   It authenticates with the account's Ed25519 key by signing the vault's challenge and the transcript, and
+//!   sends an [`IdentityProof`]: a witness-signed key-transparency root and the lookup proof of its key.
+//! - [`IplsVaultKey`] (the vault) answers with a challenge and a key confirmation, opens the device's answer and
+//!   checks the signature; the caller (vault-core) verifies the identity proof with kt-verify and stores or
+//!   releases CK ([`OpenedEscrow`]).
+//!
+//! The key belongs to the account, not to a device: any device holding the account's current key (as proven by
+//! key transparency) gets CK, and a device holding another account's key gets nothing of it.
 //!
 //! ```
 //! use ipls::{AccountId, ContactId, ContactKey, ContactSealer};
@@ -26,12 +36,27 @@
 
 extern crate alloc;
 
+mod client;
+mod codec;
 mod error;
+mod hex;
 mod ids;
 mod key;
+mod messages;
 mod seal;
+mod session;
+mod vault;
 
+pub use client::{AwaitingReply, EscrowClient, EscrowOutcome};
 pub use error::Error;
 pub use ids::{AccountId, ContactId};
 pub use key::ContactKey;
+pub use messages::{
+    CHALLENGE_LEN, EscrowAuth, EscrowChallenge, EscrowHello, EscrowPurpose, EscrowReply, IdentityProof,
+};
 pub use seal::{CONTACT_AAD, CONTACT_KEY_INFO, ContactSealer, SEAL_OVERHEAD, SEALS_PER_KEY_LIMIT};
+pub use session::{AUTH_AAD, AUTH_CONTEXT, CONFIRM_AAD, REPLY_AAD, SESSION_KEYS_INFO, TRANSCRIPT_LABEL};
+pub use vault::{IplsVaultKey, OpenedEscrow};
+
+/// The Ed25519 crate whose key types the escrow API takes, re-exported so callers name the same version.
+pub use ed25519_dalek;

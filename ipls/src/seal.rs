@@ -22,12 +22,11 @@ use rand_core::{CryptoRng, RngCore};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::codec::{self, VERSION};
 use crate::error::Error;
 use crate::ids::{AccountId, ContactId};
 use crate::key::ContactKey;
 
-/// The format version.
-const VERSION: u8 = 0x01;
 /// The type byte of a sealed contact record.
 const SEALED_CONTACT: u8 = 0x71;
 const NONCE_LEN: usize = 12;
@@ -42,12 +41,6 @@ pub const CONTACT_AAD: &[u8] = b"ipls/v1/contact";
 pub const SEAL_OVERHEAD: usize = HEADER_LEN + TAG_LEN;
 /// Seals one account key may make with random nonces (NIST SP 800-38D, section 8.3).
 pub const SEALS_PER_KEY_LIMIT: u64 = 1 << 32;
-
-fn put_len8(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Ids are 1 to 255 bytes by construction.
-    out.push(bytes.len() as u8);
-    out.extend_from_slice(bytes);
-}
 
 /// Seals and opens the contact records of one account. Holds the account's derived key (zeroized on drop).
 pub struct ContactSealer {
@@ -69,7 +62,7 @@ impl ContactSealer {
     pub fn new(key: &ContactKey, account: &AccountId) -> Self {
         let mut info = Vec::with_capacity(CONTACT_KEY_INFO.len() + 256);
         info.extend_from_slice(CONTACT_KEY_INFO);
-        put_len8(&mut info, account.as_bytes());
+        codec::put_len8(&mut info, account.as_bytes());
         let mut account_key = Zeroizing::new([0u8; 32]);
         Hkdf::<Sha256>::new(None, key.expose_secret())
             .expand(&info, account_key.as_mut())
@@ -77,7 +70,7 @@ impl ContactSealer {
         let mut aad_prefix = Vec::with_capacity(CONTACT_AAD.len() + 1 + 256);
         aad_prefix.extend_from_slice(CONTACT_AAD);
         aad_prefix.push(VERSION);
-        put_len8(&mut aad_prefix, account.as_bytes());
+        codec::put_len8(&mut aad_prefix, account.as_bytes());
         Self {
             aead: Aes256Gcm::new(account_key.as_ref().into()),
             account: account.clone(),
@@ -129,11 +122,7 @@ impl ContactSealer {
         if sealed.len() < SEAL_OVERHEAD {
             return Err(Error::Truncated);
         }
-        match sealed[0] {
-            VERSION => {}
-            found if found < VERSION => return Err(Error::LegacyVersion { found }),
-            found => return Err(Error::UnknownVersion { found }),
-        }
+        codec::check_version(sealed[0])?;
         if sealed[1] != SEALED_CONTACT {
             return Err(Error::WrongType { found: sealed[1] });
         }

@@ -1,0 +1,244 @@
+//! The vault's half of the escrow session: stateless functions of the vault's IPLS key and the messages, so that
+//! a replicated vault can store the hello and challenge it issued and finish the session on any replica.
+
+use core::fmt;
+
+use curve25519_dalek::Scalar;
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use ed25519_dalek::{Signature, VerifyingKey};
+use rand_core::{CryptoRng, RngCore};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::codec::Reader;
+use crate::error::Error;
+use crate::ids::AccountId;
+use crate::key::ContactKey;
+use crate::messages::{
+    CHALLENGE_LEN, EscrowAuth, EscrowChallenge, EscrowHello, EscrowPurpose, EscrowReply, IdentityProof,
+};
+use crate::session::{self, SessionKeys};
+
+/// The vault's X25519 key for IPLS escrow sessions. Its public half is published in the fleet bundle (role
+/// `IplsSession`); the secret half is zeroized on drop and never printed.
+///
+/// ```
+/// use ed25519_dalek::SigningKey;
+/// use ipls::{AccountId, ContactKey, EscrowClient, EscrowOutcome, IdentityProof, IplsVaultKey};
+/// let mut rng = rand::rngs::OsRng;
+/// let vault = IplsVaultKey::generate(&mut rng);
+/// let account = AccountId::new(b"alice".to_vec())?;
+/// let account_key = SigningKey::from_bytes(&[7; 32]);
+/// // The key-transparency proof of `account_key`; the vault (vault-core) verifies it with kt-verify.
+/// let proof = IdentityProof::new(b"witness-signed root".to_vec(), b"akd lookup proof".to_vec())?;
+///
+/// // Device 1 uploads CK.
+/// let ck = ContactKey::generate(&mut rng);
+/// let (device, hello) = EscrowClient::upload(&mut rng, &vault.public_key(), account.clone(), &ck)?;
+/// let challenge = vault.challenge(&mut rng, &hello)?;
+/// let (device, auth) = device.authenticate(&challenge, &account_key, &proof)?;
+/// let opened = vault.open(&hello, &challenge, &auth)?;
+/// assert_eq!(opened.account_key(), account_key.verifying_key().as_bytes());
+/// assert_eq!(opened.identity_proof(), &proof);
+/// let stored = opened.uploaded_key().expect("an upload").clone(); // the vault stores it
+/// assert_eq!(device.finish(&opened.reply_stored())?, EscrowOutcome::Stored);
+///
+/// // Device 2 retrieves it.
+/// let (device, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account)?;
+/// let challenge = vault.challenge(&mut rng, &hello)?;
+/// let (device, auth) = device.authenticate(&challenge, &account_key, &proof)?;
+/// let opened = vault.open(&hello, &challenge, &auth)?;
+/// assert_eq!(device.finish(&opened.reply_released(&stored))?, EscrowOutcome::Released(ck));
+/// # Ok::<(), ipls::Error>(())
+/// ```
+pub struct IplsVaultKey {
+    secret: Zeroizing<[u8; 32]>,
+    public: [u8; 32],
+}
+
+impl IplsVaultKey {
+    /// Draws a fresh key.
+    pub fn generate<R: CryptoRng + RngCore>(rng: &mut R) -> Self {
+        let mut secret = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(secret.as_mut());
+        Self::from_secret(secret)
+    }
+
+    /// Loads a key from its 32 secret bytes (clamped on use, as X25519 does).
+    pub fn from_bytes(secret: &[u8; 32]) -> Self {
+        Self::from_secret(Zeroizing::new(*secret))
+    }
+
+    fn from_secret(secret: Zeroizing<[u8; 32]>) -> Self {
+        let public = MontgomeryPoint::mul_base_clamped(*secret).to_bytes();
+        Self { secret, public }
+    }
+
+    /// The secret bytes, for the fleet's key file.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        self.secret.clone()
+    }
+
+    /// The public key: what the fleet bundle publishes and devices encrypt to.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.public
+    }
+
+    /// Answers a hello with a fresh challenge and a key confirmation. Refuses a hello addressed to another vault
+    /// key ([`Error::WrongVaultKey`]) or with a small-order key share ([`Error::WeakKeyShare`]).
+    ///
+    /// The vault keeps the hello and the challenge (they hold no secret) to [`open`](Self::open) the answer.
+    pub fn challenge<R: CryptoRng + RngCore>(
+        &self,
+        rng: &mut R,
+        hello: &EscrowHello,
+    ) -> Result<EscrowChallenge, Error> {
+        let (keys, hello_bytes) = self.session(hello)?;
+        let mut challenge = EscrowChallenge {
+            challenge: [0u8; CHALLENGE_LEN],
+            confirmation: [0u8; 16],
+        };
+        rng.fill_bytes(&mut challenge.challenge);
+        challenge.confirmation = keys.confirmation(&session::transcript(&hello_bytes, &challenge));
+        Ok(challenge)
+    }
+
+    /// Opens the device's answer to `challenge` (issued for `hello`) and checks the account's signature over the
+    /// transcript with the account key the device presents.
+    ///
+    /// What this does not check, and the caller must: that the presented key is the account's current key, by
+    /// verifying [`OpenedEscrow::identity_proof`] (vault-core does, with kt-verify), and that the challenge is
+    /// fresh and unused.
+    pub fn open(
+        &self,
+        hello: &EscrowHello,
+        challenge: &EscrowChallenge,
+        auth: &EscrowAuth,
+    ) -> Result<OpenedEscrow, Error> {
+        if !bool::from(auth.challenge.ct_eq(&challenge.challenge)) {
+            return Err(Error::WrongChallenge);
+        }
+        let (keys, hello_bytes) = self.session(hello)?;
+        let th = session::transcript(&hello_bytes, challenge);
+        let payload = keys.open_auth(&th, &auth.ciphertext)?;
+
+        let mut reader = Reader::new(&payload);
+        let account_key: [u8; 32] = reader.array()?;
+        let signature: [u8; 64] = reader.array()?;
+        let identity_proof = IdentityProof::read(&mut reader)?;
+        let uploaded_key = match hello.purpose {
+            EscrowPurpose::Upload => Some(ContactKey::from_bytes(reader.array()?)),
+            EscrowPurpose::Retrieve => None,
+        };
+        reader.finish()?;
+        verify_signature(&account_key, &signature, &session::signed_message(&th))?;
+
+        Ok(OpenedEscrow {
+            account: hello.account.clone(),
+            purpose: hello.purpose,
+            account_key,
+            identity_proof,
+            uploaded_key,
+            keys,
+            th_reply: session::reply_transcript(&th, &auth.to_bytes()),
+        })
+    }
+
+    fn session(&self, hello: &EscrowHello) -> Result<(SessionKeys, alloc::vec::Vec<u8>), Error> {
+        if !bool::from(hello.vault_key.ct_eq(&self.public)) {
+            return Err(Error::WrongVaultKey);
+        }
+        let shared = session::diffie_hellman(&self.secret, &hello.key_share)?;
+        let hello_bytes = hello.to_bytes();
+        Ok((SessionKeys::derive(&shared, &hello_bytes), hello_bytes))
+    }
+}
+
+/// Strict Ed25519: a canonical, not small-order key, `S < l` (checked here because ed25519-dalek's
+/// `legacy_compatibility`, which a sibling dependency may turn on, would relax `verify_strict`), then
+/// `verify_strict`.
+fn verify_signature(key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> Result<(), Error> {
+    let key = VerifyingKey::from_bytes(key).map_err(|_| Error::InvalidAccountKey)?;
+    if key.is_weak() {
+        return Err(Error::InvalidAccountKey);
+    }
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&signature[32..]);
+    if bool::from(Scalar::from_canonical_bytes(s).is_none()) {
+        return Err(Error::BadSignature);
+    }
+    key.verify_strict(message, &Signature::from_bytes(signature))
+        .map_err(|_| Error::BadSignature)
+}
+
+impl fmt::Debug for IplsVaultKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IplsVaultKey")
+            .field("public", &crate::hex::Hex(&self.public))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A device's authenticated request, opened by the vault: the account, the key that signed the transcript, its
+/// identity proof and (for an upload) CK. Answer it with [`reply_stored`](Self::reply_stored) or
+/// [`reply_released`](Self::reply_released) once the identity proof is verified and storage updated.
+pub struct OpenedEscrow {
+    account: AccountId,
+    purpose: EscrowPurpose,
+    account_key: [u8; 32],
+    identity_proof: IdentityProof,
+    uploaded_key: Option<ContactKey>,
+    keys: SessionKeys,
+    th_reply: [u8; 32],
+}
+
+impl OpenedEscrow {
+    /// The account the session is for (from the hello, which the signature covers).
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+
+    /// Upload or retrieve.
+    pub fn purpose(&self) -> EscrowPurpose {
+        self.purpose
+    }
+
+    /// The Ed25519 public key that signed the transcript. Not yet proven to be the account's.
+    pub fn account_key(&self) -> &[u8; 32] {
+        &self.account_key
+    }
+
+    /// The device's proof that [`account_key`](Self::account_key) is the account's current key.
+    pub fn identity_proof(&self) -> &IdentityProof {
+        &self.identity_proof
+    }
+
+    /// CK, for an upload.
+    pub fn uploaded_key(&self) -> Option<&ContactKey> {
+        self.uploaded_key.as_ref()
+    }
+
+    /// The acknowledgement of an upload, encrypted to the session.
+    pub fn reply_stored(self) -> EscrowReply {
+        EscrowReply {
+            ciphertext: self.keys.seal_reply(&self.th_reply, &[]),
+        }
+    }
+
+    /// `key` encrypted to the session, for a retrieval.
+    pub fn reply_released(self, key: &ContactKey) -> EscrowReply {
+        EscrowReply {
+            ciphertext: self.keys.seal_reply(&self.th_reply, key.expose_secret()),
+        }
+    }
+}
+
+impl fmt::Debug for OpenedEscrow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenedEscrow")
+            .field("account", &self.account)
+            .field("purpose", &self.purpose)
+            .field("account_key", &crate::hex::Hex(&self.account_key))
+            .finish_non_exhaustive()
+    }
+}
