@@ -51,6 +51,7 @@ use crate::session::{self, SessionKeys};
 /// assert_eq!(device.finish(&opened.reply_released(&stored))?, EscrowOutcome::Released(ck));
 /// # Ok::<(), ipls::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct IplsVaultKey {
     secret: Zeroizing<[u8; 32]>,
     public: [u8; 32],

@@ -11,6 +11,7 @@ use backup_protocol::{
     DecodeError, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationRequest, RegistrationResponse,
     RegistrationUpload,
 };
+use ipls::{EscrowAuth, EscrowChallenge, EscrowHello, EscrowReply};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::records::SESSION_ID_LEN;
@@ -51,6 +52,10 @@ pub enum Request {
         /// The client's OPAQUE finalization.
         finalization: LoginFinalization,
     },
+    /// Open an IPLS escrow session (upload or retrieve an account's contact key).
+    IplsHello(EscrowHello),
+    /// Authenticate an IPLS escrow session with the account key and its key-transparency proof.
+    IplsAuth(EscrowAuth),
 }
 
 /// The vault's answer to a command that succeeded.
@@ -73,13 +78,17 @@ pub enum Response {
     KeyReleased(KeyRelease),
     /// The record was deleted at the password holder's request.
     Deleted,
+    /// The IPLS challenge with the vault's key confirmation.
+    IplsChallenge(EscrowChallenge),
+    /// The IPLS reply: CK (retrieval) or the acknowledgement (upload), encrypted to the session.
+    IplsReply(EscrowReply),
 }
 
 impl Command {
     /// Encodes the command for the log:
     /// `version || 0x51 || at_ms (8) || entropy (32) || kind (1) || [session (16) if kind = 4] || message`,
-    /// where kind is 1 registration start, 2 registration finish, 3 login start, 4 login finish, and the message is
-    /// the backup-protocol encoding (self-delimiting, last).
+    /// where kind is 1 registration start, 2 registration finish, 3 login start, 4 login finish, 5 IPLS hello,
+    /// 6 IPLS auth, and the message is the backup-protocol or ipls encoding (last).
     /// The encoding holds the entropy, so it is zeroized on drop.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(codec::header(COMMAND_TYPE, 64 + 400));
@@ -103,6 +112,14 @@ impl Command {
                 out.extend_from_slice(session);
                 out.extend_from_slice(&finalization.to_bytes());
             }
+            Request::IplsHello(message) => {
+                out.push(5);
+                out.extend_from_slice(&message.to_bytes());
+            }
+            Request::IplsAuth(message) => {
+                out.push(6);
+                out.extend_from_slice(&message.to_bytes());
+            }
         }
         out
     }
@@ -114,6 +131,7 @@ impl Command {
         let entropy = reader.array()?;
         let kind = reader.u8()?;
         let invalid = |_| DecodeError::InvalidField("request message");
+        let invalid_ipls = |_: ipls::Error| DecodeError::InvalidField("request message");
         let request = match kind {
             1 => Request::RegistrationStart(RegistrationRequest::from_bytes(reader.rest()).map_err(invalid)?),
             2 => Request::RegistrationFinish(RegistrationUpload::from_bytes(reader.rest()).map_err(invalid)?),
@@ -122,6 +140,8 @@ impl Command {
                 session: reader.array()?,
                 finalization: LoginFinalization::from_bytes(reader.rest()).map_err(invalid)?,
             },
+            5 => Request::IplsHello(EscrowHello::from_bytes(reader.rest()).map_err(invalid_ipls)?),
+            6 => Request::IplsAuth(EscrowAuth::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             _ => return Err(DecodeError::InvalidField("request kind")),
         };
         reader.finish()?;

@@ -16,6 +16,16 @@ pub enum VaultError<E> {
     Command(DecodeError),
     /// A protocol message was rejected (wrong user, bad authentication, parameters outside policy, ...).
     Protocol(backup_protocol::Error),
+    /// An IPLS escrow message was rejected (addressed to another vault key, altered, bad account signature, ...).
+    Ipls(ipls::Error),
+    /// The account key in an IPLS session is not proven to be the account's current key.
+    Identity(IdentityError),
+    /// IPLS escrow requests need key-transparency trust ([`Vault::with_key_transparency`](crate::Vault::with_key_transparency)).
+    KeyTransparencyNotConfigured,
+    /// An IPLS upload for an account whose contact key is already escrowed.
+    AlreadyEscrowed,
+    /// An IPLS retrieval for an account with no escrowed contact key.
+    NotEscrowed,
     /// The user's guesses are used up: the record is destroyed and no login can start.
     Locked,
     /// There is no registration in progress for this user (never started, already finished, or replaced by a
@@ -23,9 +33,9 @@ pub enum VaultError<E> {
     NoPendingRegistration,
     /// The registration challenge is older than the configured lifetime.
     ChallengeExpired,
-    /// No login session has this id (never started, already finished, or unknown).
+    /// No login or escrow session has this id (never started, already finished, or unknown).
     UnknownSession,
-    /// The login session is older than the configured lifetime.
+    /// The login or escrow session is older than the configured lifetime.
     SessionExpired,
     /// The record this login session was for has been replaced or deleted since it started.
     Superseded,
@@ -42,11 +52,16 @@ impl<E: fmt::Display> fmt::Display for VaultError<E> {
         match self {
             Self::Command(reason) => write!(f, "cannot decode command: {reason}"),
             Self::Protocol(error) => write!(f, "protocol message rejected: {error}"),
+            Self::Ipls(error) => write!(f, "IPLS message rejected: {error}"),
+            Self::Identity(error) => write!(f, "account key not proven: {error}"),
+            Self::KeyTransparencyNotConfigured => f.write_str("no key-transparency trust configured for IPLS"),
+            Self::AlreadyEscrowed => f.write_str("a contact key is already escrowed for this account"),
+            Self::NotEscrowed => f.write_str("no contact key escrowed for this account"),
             Self::Locked => f.write_str("record locked: no guesses left"),
             Self::NoPendingRegistration => f.write_str("no registration in progress"),
             Self::ChallengeExpired => f.write_str("registration challenge expired"),
-            Self::UnknownSession => f.write_str("unknown login session"),
-            Self::SessionExpired => f.write_str("login session expired"),
+            Self::UnknownSession => f.write_str("unknown session"),
+            Self::SessionExpired => f.write_str("session expired"),
             Self::Superseded => f.write_str("record changed since the login started"),
             Self::Conflict => f.write_str("concurrent update; retry"),
             Self::Corrupt(what) => write!(f, "stored {what} does not decode"),
@@ -60,6 +75,8 @@ impl<E: core::error::Error + 'static> core::error::Error for VaultError<E> {
         match self {
             Self::Command(reason) => Some(reason),
             Self::Protocol(error) => Some(error),
+            Self::Ipls(error) => Some(error),
+            Self::Identity(error) => Some(error),
             Self::Store(error) => Some(error),
             _ => None,
         }
@@ -69,5 +86,58 @@ impl<E: core::error::Error + 'static> core::error::Error for VaultError<E> {
 impl<E> From<backup_protocol::Error> for VaultError<E> {
     fn from(error: backup_protocol::Error) -> Self {
         Self::Protocol(error)
+    }
+}
+
+/// Why an IPLS identity proof does not prove the presented account key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// The witness-signed root does not decode.
+    Root(kt_verify::DecodeError),
+    /// The witness signature, key or freshness check failed (a root older than the witness policy allows is
+    /// refused here).
+    Witness(kt_verify::WitnessError),
+    /// The lookup proof does not verify against the root for this account.
+    Lookup(kt_verify::ProofError),
+    /// The directory holds another key for the account than the one that signed the session.
+    KeyMismatch,
+    /// The root is older than the newest root this vault has accepted: the account key may have changed since.
+    StaleRoot {
+        /// The proof's epoch.
+        epoch: u64,
+        /// The newest epoch the vault has accepted.
+        newest: u64,
+    },
+    /// The root has the epoch of the newest root this vault accepted but another digest: the directory forked.
+    ForkedRoot {
+        /// The epoch.
+        epoch: u64,
+    },
+}
+
+impl fmt::Display for IdentityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Root(error) => write!(f, "witness-signed root does not decode: {error}"),
+            Self::Witness(error) => write!(f, "witness-signed root refused: {error}"),
+            Self::Lookup(error) => write!(f, "lookup proof refused: {error}"),
+            Self::KeyMismatch => f.write_str("the directory holds another key for this account"),
+            Self::StaleRoot { epoch, newest } => {
+                write!(f, "root at epoch {epoch} is older than the newest accepted ({newest})")
+            }
+            Self::ForkedRoot { epoch } => write!(f, "a different root was already accepted for epoch {epoch}"),
+        }
+    }
+}
+
+impl core::error::Error for IdentityError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Root(error) => Some(error),
+            Self::Witness(error) => Some(error),
+            Self::Lookup(error) => Some(error),
+            _ => None,
+        }
     }
 }

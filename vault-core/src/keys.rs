@@ -5,6 +5,7 @@ use std::vec::Vec;
 
 use backup_protocol::codec::{self, Reader};
 use backup_protocol::{DecodeError, VaultKeys, VaultPins};
+use ipls::IplsVaultKey;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
@@ -12,8 +13,9 @@ use crate::records::{put_u16_vec, u16_vec};
 
 const FLEET_KEYS_TYPE: u8 = 0x64;
 
-/// Every secret key the vault fleet holds: today the backup protocol's OPAQUE server setup and response-signing
-/// key ([`VaultKeys`]). Every replica of every island loads the same value.
+/// Every secret key the vault fleet holds: the backup protocol's OPAQUE server setup and response-signing key
+/// ([`VaultKeys`]) and the X25519 key of IPLS escrow sessions ([`IplsVaultKey`]). Every replica of every island
+/// loads the same value; the fleet bundle publishes the public halves.
 ///
 /// `Debug` prints only public keys.
 ///
@@ -22,10 +24,12 @@ const FLEET_KEYS_TYPE: u8 = 0x64;
 /// let keys = FleetKeys::generate(&mut rand::rngs::OsRng);
 /// let loaded = FleetKeys::from_bytes(&keys.to_bytes()).unwrap();
 /// assert_eq!(loaded.backup().pins(), keys.backup().pins());
+/// assert_eq!(loaded.ipls().public_key(), keys.ipls().public_key());
 /// ```
 #[derive(Clone)]
 pub struct FleetKeys {
     backup: VaultKeys,
+    ipls: IplsVaultKey,
 }
 
 impl FleetKeys {
@@ -33,12 +37,18 @@ impl FleetKeys {
     pub fn generate<R: CryptoRng + RngCore>(rng: &mut R) -> Self {
         Self {
             backup: VaultKeys::generate(rng),
+            ipls: IplsVaultKey::generate(rng),
         }
     }
 
-    /// Wraps existing backup-protocol keys.
-    pub fn from_backup_keys(backup: VaultKeys) -> Self {
-        Self { backup }
+    /// Wraps existing keys.
+    pub fn new(backup: VaultKeys, ipls: IplsVaultKey) -> Self {
+        Self { backup, ipls }
+    }
+
+    /// The IPLS escrow key.
+    pub fn ipls(&self) -> &IplsVaultKey {
+        &self.ipls
     }
 
     /// The backup protocol's keys.
@@ -51,11 +61,12 @@ impl FleetKeys {
         self.backup.pins()
     }
 
-    /// Encodes the key file: `version || 0x64 || u16be(len) || VaultKeys`.
+    /// Encodes the key file: `version || 0x64 || u16be(len) || VaultKeys || IPLS X25519 secret (32)`.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let backup = self.backup.to_bytes();
-        let mut out = Zeroizing::new(codec::header(FLEET_KEYS_TYPE, 2 + backup.len()));
+        let mut out = Zeroizing::new(codec::header(FLEET_KEYS_TYPE, 2 + backup.len() + 32));
         put_u16_vec(&mut out, &backup);
+        out.extend_from_slice(self.ipls.to_bytes().as_ref());
         out
     }
 
@@ -64,13 +75,17 @@ impl FleetKeys {
         let mut reader = Reader::header(bytes, FLEET_KEYS_TYPE)?;
         let backup = VaultKeys::from_bytes(u16_vec(&mut reader)?)
             .map_err(|_| DecodeError::InvalidField("backup-protocol vault keys"))?;
+        let ipls = IplsVaultKey::from_bytes(&Zeroizing::new(reader.array()?));
         reader.finish()?;
-        Ok(Self { backup })
+        Ok(Self { backup, ipls })
     }
 }
 
 impl fmt::Debug for FleetKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FleetKeys").field("backup", &self.backup).finish()
+        f.debug_struct("FleetKeys")
+            .field("backup", &self.backup)
+            .field("ipls", &self.ipls)
+            .finish()
     }
 }

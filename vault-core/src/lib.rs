@@ -10,6 +10,9 @@
 //!   so the vault can run in-process, on one node over any key-value store, or replicated on a consensus log.
 //! - State lives behind the [`Store`] trait (versioned reads, compare-and-swap writes); [`MemoryStore`] is the
 //!   in-memory implementation.
+//! - IPLS: the vault half of the contact-key escrow ([`ipls`]): an account's contact key is stored, and released
+//!   to a device that signs the session with the account's current key as proven by key transparency
+//!   ([`KeyTransparency`], verified with [`kt_verify`]).
 //! - [`FleetKeys`] holds the fleet's secret keys; [`IslandRouter`] splits users between islands.
 //!
 //! SPEC.md describes the state machine, the record formats and the command log format.
@@ -18,6 +21,7 @@
 
 mod command;
 mod error;
+mod identity;
 mod island;
 mod keys;
 mod memory;
@@ -26,7 +30,8 @@ mod store;
 mod vault;
 
 pub use command::{Command, ENTROPY_LEN, Request, Response};
-pub use error::VaultError;
+pub use error::{IdentityError, VaultError};
+pub use identity::KeyTransparency;
 pub use island::{ISLAND_ROUTING_LABEL, IslandRouter};
 pub use keys::FleetKeys;
 pub use memory::MemoryStore;

@@ -5,6 +5,9 @@
 //! | `"user/" || user id` | [`UserState`]: the backup record and its attempt counter, or the tombstone of a locked one |
 //! | `"pending/" || user id` | [`StoredPending`]: the registration challenge in flight |
 //! | `"login/" || session id (16)` | [`StoredLogin`]: a login between its two messages |
+//! | `"ipls/" || account id` | [`EscrowedKey`]: the account's IPLS contact key CK |
+//! | `"ipls-session/" || challenge (32)` | [`StoredEscrowSession`]: an IPLS escrow session between its messages |
+//! | `"kt-head"` | [`KtHead`]: the newest key-transparency root the vault accepted |
 //!
 //! Every value is `version (0x01) || type code || fields`, with no trailing bytes.
 
@@ -12,6 +15,8 @@ use std::vec::Vec;
 
 use backup_protocol::codec::{self, Reader};
 use backup_protocol::{BackupRecord, DecodeError, PendingRegistration, UserId, VaultLoginState};
+use ipls::{AccountId, CHALLENGE_LEN, ContactKey, EscrowChallenge, EscrowHello};
+use zeroize::Zeroizing;
 
 /// Length of a login session id.
 pub const SESSION_ID_LEN: usize = 16;
@@ -21,6 +26,10 @@ mod type_code {
     pub(super) const USER_STATE: u8 = 0x61;
     pub(super) const PENDING: u8 = 0x62;
     pub(super) const LOGIN: u8 = 0x63;
+    // 0x64 is the fleet key file.
+    pub(super) const ESCROWED_KEY: u8 = 0x65;
+    pub(super) const ESCROW_SESSION: u8 = 0x66;
+    pub(super) const KT_HEAD: u8 = 0x67;
 }
 
 pub(crate) fn user_key(user_id: &UserId) -> Vec<u8> {
@@ -34,6 +43,16 @@ pub(crate) fn pending_key(user_id: &UserId) -> Vec<u8> {
 pub(crate) fn login_key(session: &[u8; SESSION_ID_LEN]) -> Vec<u8> {
     [b"login/".as_slice(), session.as_slice()].concat()
 }
+
+pub(crate) fn escrowed_key_key(account: &AccountId) -> Vec<u8> {
+    [b"ipls/".as_slice(), account.as_bytes()].concat()
+}
+
+pub(crate) fn escrow_session_key(challenge: &[u8; CHALLENGE_LEN]) -> Vec<u8> {
+    [b"ipls-session/".as_slice(), challenge.as_slice()].concat()
+}
+
+pub(crate) const KT_HEAD_KEY: &[u8] = b"kt-head";
 
 /// Appends `u16be(len) || bytes`. Every nested value here is far below 64 KiB.
 pub(crate) fn put_u16_vec(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -182,5 +201,83 @@ impl StoredLogin {
             generation,
             state,
         })
+    }
+}
+
+/// An account's escrowed contact key: `CK (32)`. A secret: the store must protect it (inside the HSM).
+pub(crate) struct EscrowedKey(pub(crate) ContactKey);
+
+impl EscrowedKey {
+    pub(crate) fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(codec::header(type_code::ESCROWED_KEY, 32));
+        out.extend_from_slice(self.0.expose_secret());
+        out
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, type_code::ESCROWED_KEY)?;
+        let key = ContactKey::from_bytes(*Zeroizing::new(reader.array()?));
+        reader.finish()?;
+        Ok(Self(key))
+    }
+}
+
+/// An IPLS escrow session between its two requests: `issued_at_ms (8) || u16be(len) || hello || challenge (50)`.
+/// Holds no secret: the vault recomputes the session keys from its IPLS key and the hello.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredEscrowSession {
+    pub(crate) issued_at_ms: u64,
+    pub(crate) hello: EscrowHello,
+    pub(crate) challenge: EscrowChallenge,
+}
+
+impl StoredEscrowSession {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut out = codec::header(type_code::ESCROW_SESSION, 8 + 2 + 330 + 50);
+        out.extend_from_slice(&self.issued_at_ms.to_be_bytes());
+        put_u16_vec(&mut out, &self.hello.to_bytes());
+        out.extend_from_slice(&self.challenge.to_bytes());
+        out
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, type_code::ESCROW_SESSION)?;
+        let issued_at_ms = reader.u64()?;
+        let hello = nested(&mut reader, EscrowHello::from_bytes, "escrow hello")?;
+        let challenge =
+            EscrowChallenge::from_bytes(reader.rest()).map_err(|_| DecodeError::InvalidField("escrow challenge"))?;
+        reader.finish()?;
+        Ok(Self {
+            issued_at_ms,
+            hello,
+            challenge,
+        })
+    }
+}
+
+/// The newest key-transparency root the vault accepted: `epoch (8) || digest (32)`. Identity proofs against an
+/// older epoch, or against another digest at this epoch, are refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KtHead {
+    pub(crate) epoch: u64,
+    pub(crate) digest: [u8; 32],
+}
+
+impl KtHead {
+    pub(crate) fn to_bytes(self) -> Vec<u8> {
+        let mut out = codec::header(type_code::KT_HEAD, 40);
+        out.extend_from_slice(&self.epoch.to_be_bytes());
+        out.extend_from_slice(&self.digest);
+        out
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, type_code::KT_HEAD)?;
+        let head = Self {
+            epoch: reader.u64()?,
+            digest: reader.array()?,
+        };
+        reader.finish()?;
+        Ok(head)
     }
 }

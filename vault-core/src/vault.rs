@@ -7,10 +7,16 @@ use backup_protocol::{
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use ipls::{EscrowAuth, EscrowHello};
+
 use crate::command::{Command, Request, Response};
-use crate::error::VaultError;
+use crate::error::{IdentityError, VaultError};
+use crate::identity::KeyTransparency;
 use crate::keys::FleetKeys;
-use crate::records::{SESSION_ID_LEN, StoredLogin, StoredPending, UserState, login_key, pending_key, user_key};
+use crate::records::{
+    EscrowedKey, KT_HEAD_KEY, KtHead, SESSION_ID_LEN, StoredEscrowSession, StoredLogin, StoredPending, UserState,
+    escrow_session_key, escrowed_key_key, login_key, pending_key, user_key,
+};
 use crate::store::{Cas, Store, Versioned};
 
 /// The vault's policy.
@@ -23,17 +29,20 @@ pub struct VaultConfig {
     pub challenge_ttl_ms: u64,
     /// How long a login may take between its two messages.
     pub login_ttl_ms: u64,
+    /// How long an IPLS escrow session may take between its two requests.
+    pub escrow_ttl_ms: u64,
     /// The Argon2id parameters the vault accepts at registration.
     pub ksf_policy: KsfPolicy,
 }
 
 impl Default for VaultConfig {
-    /// 10 attempts, 10-minute challenges, 2-minute logins, [`KsfPolicy::RECOMMENDED`].
+    /// 10 attempts, 10-minute challenges, 2-minute logins and escrow sessions, [`KsfPolicy::RECOMMENDED`].
     fn default() -> Self {
         Self {
             attempt_limit: 10,
             challenge_ttl_ms: 10 * 60 * 1000,
             login_ttl_ms: 2 * 60 * 1000,
+            escrow_ttl_ms: 2 * 60 * 1000,
             ksf_policy: KsfPolicy::RECOMMENDED,
         }
     }
@@ -74,6 +83,7 @@ impl Default for VaultConfig {
 pub struct Vault<S> {
     keys: FleetKeys,
     config: VaultConfig,
+    key_transparency: Option<KeyTransparency>,
     store: S,
 }
 
@@ -82,7 +92,20 @@ type Outcome<T, S> = Result<T, VaultError<<S as Store>::Error>>;
 impl<S: Store> Vault<S> {
     /// A vault over `store`.
     pub fn new(keys: FleetKeys, config: VaultConfig, store: S) -> Self {
-        Self { keys, config, store }
+        Self {
+            keys,
+            config,
+            key_transparency: None,
+            store,
+        }
+    }
+
+    /// Enables IPLS escrow: account keys are believed when `trust` verifies their key-transparency proof.
+    /// Without it, IPLS requests are refused with [`VaultError::KeyTransparencyNotConfigured`].
+    #[must_use]
+    pub fn with_key_transparency(mut self, trust: KeyTransparency) -> Self {
+        self.key_transparency = Some(trust);
+        self
     }
 
     /// The fleet keys.
@@ -111,6 +134,8 @@ impl<S: Store> Vault<S> {
             Request::LoginFinish { session, finalization } => {
                 self.login_finish(command.at_ms, &mut rng, session, finalization)
             }
+            Request::IplsHello(hello) => self.ipls_hello(command.at_ms, &mut rng, hello),
+            Request::IplsAuth(auth) => self.ipls_auth(command.at_ms, auth),
         }
     }
 
@@ -280,6 +305,89 @@ impl<S: Store> Vault<S> {
         };
         self.write(&user_key, Some(version), Some(&next.to_bytes()))?;
         Ok(outcome)
+    }
+
+    fn ipls_hello(&self, now: u64, rng: &mut ChaCha20Rng, hello: &EscrowHello) -> Outcome<Response, S> {
+        if self.key_transparency.is_none() {
+            return Err(VaultError::KeyTransparencyNotConfigured);
+        }
+        let challenge = self.keys.ipls().challenge(rng, hello).map_err(VaultError::Ipls)?;
+        let stored = StoredEscrowSession {
+            issued_at_ms: now,
+            hello: hello.clone(),
+            challenge: challenge.clone(),
+        };
+        self.write(
+            &escrow_session_key(challenge.challenge()),
+            None,
+            Some(&stored.to_bytes()),
+        )?;
+        Ok(Response::IplsChallenge(challenge))
+    }
+
+    fn ipls_auth(&self, now: u64, auth: &EscrowAuth) -> Outcome<Response, S> {
+        let trust = self
+            .key_transparency
+            .as_ref()
+            .ok_or(VaultError::KeyTransparencyNotConfigured)?;
+        let session_key = escrow_session_key(auth.challenge());
+        let (session_version, session) = self
+            .read(&session_key, StoredEscrowSession::from_bytes, "escrow session")?
+            .ok_or(VaultError::UnknownSession)?;
+        if now.saturating_sub(session.issued_at_ms) > self.config.escrow_ttl_ms {
+            return Err(VaultError::SessionExpired);
+        }
+        let opened = self
+            .keys
+            .ipls()
+            .open(&session.hello, &session.challenge, auth)
+            .map_err(VaultError::Ipls)?;
+
+        // The signing key must be the account's current key at a fresh witnessed root no older than any root
+        // this vault has accepted: a proof from before a key change (or a rollback) must not unlock CK.
+        let root = trust
+            .verify(now, opened.identity_proof(), opened.account(), opened.account_key())
+            .map_err(VaultError::Identity)?;
+        let head = self.read(KT_HEAD_KEY, KtHead::from_bytes, "key-transparency head")?;
+        let seen = KtHead {
+            epoch: root.epoch(),
+            digest: *root.digest(),
+        };
+        let advance = match head {
+            Some((_, newest)) if seen.epoch < newest.epoch => {
+                return Err(VaultError::Identity(IdentityError::StaleRoot {
+                    epoch: seen.epoch,
+                    newest: newest.epoch,
+                }));
+            }
+            Some((_, newest)) if seen.epoch == newest.epoch && seen.digest != newest.digest => {
+                return Err(VaultError::Identity(IdentityError::ForkedRoot { epoch: seen.epoch }));
+            }
+            Some((_, newest)) if seen == newest => None,
+            Some((version, _)) => Some(Some(version)),
+            None => Some(None),
+        };
+
+        let escrow_key = escrowed_key_key(opened.account());
+        let escrowed = self.read(&escrow_key, EscrowedKey::from_bytes, "escrowed contact key")?;
+        // Every check is done: from here on the command writes, and the reply exists only once all writes landed.
+        let reply = match (opened.uploaded_key().cloned(), escrowed) {
+            (Some(_), Some(_)) => return Err(VaultError::AlreadyEscrowed),
+            (None, None) => return Err(VaultError::NotEscrowed),
+            (Some(key), None) => {
+                self.write(&session_key, Some(session_version), None)?;
+                self.write(&escrow_key, None, Some(&EscrowedKey(key).to_bytes()))?;
+                opened.reply_stored()
+            }
+            (None, Some((_, EscrowedKey(key)))) => {
+                self.write(&session_key, Some(session_version), None)?;
+                opened.reply_released(&key)
+            }
+        };
+        if let Some(expected) = advance {
+            self.write(KT_HEAD_KEY, expected, Some(&seen.to_bytes()))?;
+        }
+        Ok(Response::IplsReply(reply))
     }
 
     fn version(&self, key: &[u8]) -> Outcome<Option<u64>, S> {
