@@ -1,0 +1,209 @@
+//! The escrow session on its own (vault-core adds storage and key transparency): round trips, impersonation,
+//! small-order shares, signatures by another key, splices between sessions, and total parsers.
+
+use ed25519_dalek::SigningKey;
+use ipls::{
+    AccountId, ContactKey, Error, EscrowAuth, EscrowChallenge, EscrowClient, EscrowHello, EscrowOutcome, EscrowReply,
+    IdentityProof, IplsVaultKey,
+};
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+fn setup(seed: u64) -> (StdRng, IplsVaultKey, AccountId, SigningKey, IdentityProof) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let vault = IplsVaultKey::generate(&mut rng);
+    let account = AccountId::new(b"alice".to_vec()).unwrap();
+    let proof = IdentityProof::new(b"root".to_vec(), b"lookup".to_vec()).unwrap();
+    (rng, vault, account, SigningKey::from_bytes(&[5; 32]), proof)
+}
+
+#[test]
+fn upload_and_retrieve_round_trip_and_the_vault_learns_the_signing_key() {
+    let (mut rng, vault, account, signer, proof) = setup(1);
+    let ck = ContactKey::generate(&mut rng);
+    let (device, hello) = EscrowClient::upload(&mut rng, &vault.public_key(), account.clone(), &ck).unwrap();
+    let hello = EscrowHello::from_bytes(&hello.to_bytes()).unwrap();
+    let challenge = EscrowChallenge::from_bytes(&vault.challenge(&mut rng, &hello).unwrap().to_bytes()).unwrap();
+    let (device, auth) = device.authenticate(&challenge, &signer, &proof).unwrap();
+    let auth = EscrowAuth::from_bytes(&auth.to_bytes()).unwrap();
+    let opened = vault.open(&hello, &challenge, &auth).unwrap();
+    assert_eq!(opened.account(), &account);
+    assert_eq!(opened.account_key(), signer.verifying_key().as_bytes());
+    assert_eq!(opened.identity_proof(), &proof);
+    assert_eq!(opened.uploaded_key(), Some(&ck));
+    let reply = EscrowReply::from_bytes(&opened.reply_stored().to_bytes()).unwrap();
+    assert_eq!(device.finish(&reply), Ok(EscrowOutcome::Stored));
+}
+
+#[test]
+fn a_reply_from_another_session_or_another_kind_is_refused() {
+    let (mut rng, vault, account, signer, proof) = setup(2);
+    let ck = ContactKey::generate(&mut rng);
+    let run = |rng: &mut StdRng| {
+        let (device, hello) = EscrowClient::retrieve(rng, &vault.public_key(), account.clone()).unwrap();
+        let challenge = vault.challenge(rng, &hello).unwrap();
+        let (device, auth) = device.authenticate(&challenge, &signer, &proof).unwrap();
+        (device, vault.open(&hello, &challenge, &auth).unwrap())
+    };
+    let (first, _) = run(&mut rng);
+    let (second, opened) = run(&mut rng);
+    let reply = opened.reply_released(&ck);
+    assert_eq!(first.finish(&reply), Err(Error::VaultNotAuthenticated));
+    assert_eq!(second.finish(&reply), Ok(EscrowOutcome::Released(ck)));
+    // A retrieval answered with an upload's acknowledgement carries no key.
+    let (third, opened) = run(&mut rng);
+    assert_eq!(
+        third.finish(&opened.reply_stored()),
+        Err(Error::InvalidField("reply length"))
+    );
+}
+
+#[test]
+fn small_order_shares_are_refused_on_both_sides() {
+    let (mut rng, vault, account, _, _) = setup(3);
+    // The identity (u = 0) and u = 1 have small order on Curve25519.
+    for weak in [[0u8; 32], {
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        one
+    }] {
+        assert_eq!(
+            EscrowClient::retrieve(&mut rng, &weak, account.clone()).err(),
+            Some(Error::WeakKeyShare)
+        );
+        let (_, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account.clone()).unwrap();
+        let mut bytes = hello.to_bytes();
+        bytes[35..67].copy_from_slice(&weak);
+        let hello = EscrowHello::from_bytes(&bytes).unwrap();
+        assert_eq!(vault.challenge(&mut rng, &hello).err(), Some(Error::WeakKeyShare));
+    }
+}
+
+#[test]
+fn the_transcript_binds_purpose_account_and_challenge() {
+    let (mut rng, vault, account, signer, proof) = setup(4);
+    let (device, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account).unwrap();
+    let challenge = vault.challenge(&mut rng, &hello).unwrap();
+    let (_, auth) = device.authenticate(&challenge, &signer, &proof).unwrap();
+    // The same auth against a hello for another account, or for an upload, does not open.
+    let other_account = EscrowHello::from_bytes(&{
+        let mut bytes = hello.to_bytes();
+        *bytes.last_mut().unwrap() ^= 0x20;
+        bytes
+    })
+    .unwrap();
+    assert_eq!(
+        vault.open(&other_account, &challenge, &auth).err(),
+        Some(Error::Rejected)
+    );
+    let upload = EscrowHello::from_bytes(&{
+        let mut bytes = hello.to_bytes();
+        bytes[2] = 0x01;
+        bytes
+    })
+    .unwrap();
+    assert_eq!(vault.open(&upload, &challenge, &auth).err(), Some(Error::Rejected));
+    // Against another challenge of the same hello.
+    let other = vault.challenge(&mut rng, &hello).unwrap();
+    assert_eq!(vault.open(&hello, &other, &auth).err(), Some(Error::WrongChallenge));
+}
+
+#[test]
+fn messages_reject_trailing_bytes_wrong_types_and_versions() {
+    let (mut rng, vault, account, _, _) = setup(5);
+    let (_, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account).unwrap();
+    let mut bytes = hello.to_bytes();
+    bytes.push(0);
+    assert_eq!(EscrowHello::from_bytes(&bytes), Err(Error::TrailingBytes));
+    let bytes = hello.to_bytes();
+    assert_eq!(
+        EscrowChallenge::from_bytes(&bytes),
+        Err(Error::WrongType { found: 0x72 })
+    );
+    let mut old = bytes.clone();
+    old[0] = 0;
+    assert_eq!(EscrowHello::from_bytes(&old), Err(Error::LegacyVersion { found: 0 }));
+    let mut new = bytes;
+    new[0] = 2;
+    assert_eq!(EscrowHello::from_bytes(&new), Err(Error::UnknownVersion { found: 2 }));
+}
+
+/// A device that follows SPEC.md by hand (X25519, HKDF, SHA-256, AES-GCM from their crates) to put any account key
+/// and signature into its auth: the vault accepts exactly the signature of the key presented.
+#[test]
+fn the_vault_checks_the_signature_against_the_presented_key_and_the_spec_matches() {
+    use aes_gcm::aead::Aead;
+    use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+    use ed25519_dalek::Signer;
+    use rand::RngCore;
+    use sha2::Digest;
+
+    let (mut rng, vault, account, alice, proof) = setup(7);
+    let mallory = SigningKey::from_bytes(&[6; 32]);
+    for (signer, expected) in [(&alice, Ok(())), (&mallory, Err(Error::BadSignature))] {
+        // The client's ephemeral secret is the first 32 bytes it draws.
+        let mut secret = [0u8; 32];
+        rng.clone().fill_bytes(&mut secret);
+        let (_, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account.clone()).unwrap();
+        let challenge = vault.challenge(&mut rng, &hello).unwrap();
+
+        let hello_bytes = hello.to_bytes();
+        let shared = curve25519_dalek::MontgomeryPoint(vault.public_key())
+            .mul_clamped(secret)
+            .to_bytes();
+        let mut keys = [0u8; 64];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, &shared)
+            .expand(&[ipls::SESSION_KEYS_INFO, &hello_bytes].concat(), &mut keys)
+            .unwrap();
+        let challenge_bytes = challenge.to_bytes();
+        let th = sha2::Sha256::new()
+            .chain_update(ipls::TRANSCRIPT_LABEL)
+            .chain_update(&hello_bytes)
+            .chain_update(&challenge_bytes[..34])
+            .finalize();
+        let signature = signer.sign(&[ipls::AUTH_CONTEXT, &th].concat());
+        let mut payload = alice.verifying_key().to_bytes().to_vec();
+        payload.extend_from_slice(&signature.to_bytes());
+        payload.extend_from_slice(&proof.to_bytes()[2..]);
+        let ciphertext = Aes256Gcm::new(keys[..32].into())
+            .encrypt(
+                Nonce::from_slice(&[0; 12]),
+                aes_gcm::aead::Payload {
+                    msg: &payload,
+                    aad: &[ipls::AUTH_AAD, &th].concat(),
+                },
+            )
+            .unwrap();
+        let auth =
+            EscrowAuth::from_bytes(&[&[0x01, 0x74], challenge.challenge().as_slice(), &ciphertext].concat()).unwrap();
+        let opened = vault.open(&hello, &challenge, &auth);
+        assert_eq!(opened.as_ref().map(|_| ()).map_err(|error| *error), expected);
+        if let Ok(opened) = opened {
+            assert_eq!(opened.account_key(), alice.verifying_key().as_bytes());
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn parsers_are_total(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = EscrowHello::from_bytes(&bytes);
+        let _ = EscrowChallenge::from_bytes(&bytes);
+        let _ = EscrowAuth::from_bytes(&bytes);
+        let _ = EscrowReply::from_bytes(&bytes);
+        let _ = IdentityProof::from_bytes(&bytes);
+    }
+
+    #[test]
+    fn opening_arbitrary_auth_payloads_never_panics(tail in proptest::collection::vec(any::<u8>(), 16..300)) {
+        let (mut rng, vault, account, _, _) = setup(6);
+        let (_, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account).unwrap();
+        let challenge = vault.challenge(&mut rng, &hello).unwrap();
+        let mut bytes = vec![0x01, 0x74];
+        bytes.extend_from_slice(challenge.challenge());
+        bytes.extend_from_slice(&tail);
+        let auth = EscrowAuth::from_bytes(&bytes).unwrap();
+        prop_assert_eq!(vault.open(&hello, &challenge, &auth).err(), Some(Error::Rejected));
+    }
+}
