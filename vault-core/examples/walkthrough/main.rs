@@ -122,6 +122,8 @@ fn retrieve(
     Ok(Some(pending.open(&release)?))
 }
 
+// The walkthrough is one story read top to bottom; splitting it would scatter the narrative.
+#[allow(clippy::too_many_lines)]
 fn main() -> Result<(), Box<dyn Error>> {
     println!("1. The vault fleet makes its keys and publishes them in a validation bundle, signed by a third-party");
     println!("   witness and counter-signed by the operator.");
@@ -196,12 +198,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     println!("   key transparency epoch {epoch}: the account's Ed25519 key (and a contact's, Bob's) are published");
     let ck = ContactKey::generate(&mut OsRng);
-    let sealer = ContactSealer::new(&ck, &account);
+    let old_phone = ContactSealer::new(&ck, &account);
     let contacts: Vec<(ContactId, Vec<u8>)> = (0..CONTACTS)
         .map(|i| {
             let id = ContactId::new(format!("c{i:04}").into_bytes())?;
             let record = format!("{{\"name\":\"Contact {i}\",\"phone\":\"+1555{i:07}\"}}").into_bytes();
-            let sealed = sealer.seal(&mut OsRng, &id, &record);
+            let sealed = old_phone.seal(&mut OsRng, &id, &record);
             Ok((id, sealed))
         })
         .collect::<Result<_, ipls::Error>>()?;
@@ -216,7 +218,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     println!("6. The phone is lost, with K, CK and the account key. A new phone knows only the password and the");
     println!("   pinned anchors.");
-    drop((key, ck, sealer, old_account_key));
+    drop((key, ck, old_phone, old_account_key));
 
     println!("7. A wrong password costs one attempt and yields nothing.");
     assert!(retrieve(&vault, &config, &user, WRONG_PASSWORD)?.is_none());
@@ -285,10 +287,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         return Err("the vault did not release CK".into());
     };
     println!("   verified by the vault: signature over the session, witness-signed root, lookup proof, key matches");
-    let sealer = ContactSealer::new(&ck, &account);
+    let new_phone = ContactSealer::new(&ck, &account);
     let opened = contacts
         .iter()
-        .map(|(id, sealed)| sealer.open(id, sealed))
+        .map(|(id, sealed)| new_phone.open(id, sealed))
         .collect::<Result<Vec<_>, _>>()?;
     println!(
         "   {} contacts opened on the new phone, each authenticated",
