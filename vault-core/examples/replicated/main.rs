@@ -47,7 +47,8 @@ fn single_node(keys: FleetKeys, logins: u32) -> Result<f64, Failure> {
     };
     let key = BackupKey::generate(&mut rng);
     let (registration, request) = ClientRegistration::start(&mut rng, &client, user.clone(), PASSWORD)?;
-    let Response::RegistrationStarted(response) = vault.apply(&command(&mut rng, Request::RegistrationStart(request)))?
+    let Response::RegistrationStarted(response) =
+        vault.apply(&command(&mut rng, Request::RegistrationStart(request)))?
     else {
         return Err("unexpected response".into());
     };
@@ -57,7 +58,8 @@ fn single_node(keys: FleetKeys, logins: u32) -> Result<f64, Failure> {
     let clock = Instant::now();
     for _ in 0..logins {
         let (login, request) = ClientLogin::start(&mut rng, &client, user.clone(), PASSWORD)?;
-        let Response::LoginStarted { session, response } = vault.apply(&command(&mut rng, Request::LoginStart(request)))?
+        let Response::LoginStarted { session, response } =
+            vault.apply(&command(&mut rng, Request::LoginStart(request)))?
         else {
             return Err("unexpected response".into());
         };
@@ -110,7 +112,10 @@ fn main() -> Result<(), Failure> {
     let single = single_node(keys.clone(), logins)?;
     println!("single-node vault, 1 client:           {single:8.1} logins/s");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let deadlines = Deadlines {
             request: Duration::from_secs(10),
@@ -126,6 +131,10 @@ fn main() -> Result<(), Failure> {
         let identical = states.windows(2).all(|pair| pair[0] == pair[1]);
         println!("all {REPLICAS} replicas applied {applied} entries; stores identical: {identical}");
         cluster.shutdown().await?;
-        if identical { Ok(()) } else { Err("replicas diverged".into()) }
+        if identical {
+            Ok(())
+        } else {
+            Err("replicas diverged".into())
+        }
     })
 }

@@ -94,7 +94,8 @@ impl Client {
 
     /// Registers `key` under `password`.
     pub(crate) async fn register(&mut self, cluster: &Cluster, password: &[u8], key: &BackupKey) -> Result<(), Failed> {
-        let (registration, request) = ClientRegistration::start(&mut self.rng, &self.config, self.user.clone(), password)?;
+        let (registration, request) =
+            ClientRegistration::start(&mut self.rng, &self.config, self.user.clone(), password)?;
         let Response::RegistrationStarted(response) = self.send(cluster, Request::RegistrationStart(request)).await??
         else {
             return Err(Failed::Unexpected);
@@ -128,7 +129,10 @@ impl Client {
             Err(backup_protocol::Error::WrongPassword) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
-        match self.send(cluster, Request::LoginFinish { session, finalization }).await?? {
+        match self
+            .send(cluster, Request::LoginFinish { session, finalization })
+            .await??
+        {
             Response::KeyReleased(release) => Ok(Some(pending.open(&release)?)),
             _ => Err(Failed::Unexpected),
         }

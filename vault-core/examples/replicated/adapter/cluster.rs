@@ -14,12 +14,12 @@ use openraft::{BasicNode, ServerState, SnapshotPolicy};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use tokio::time::{Instant, sleep, timeout};
-use vault_core::{Command, ENTROPY_LEN, FleetKeys, MemoryStore, Request, VaultConfig, Versioned};
+use vault_core::{Command, ENTROPY_LEN, FleetKeys, MemoryStore, Request, VaultConfig};
 
 use super::log_store::LogStore;
 use super::network::{Network, Router};
 use super::proposal::{ClientId, Outcome, Proposal};
-use super::state_machine::{Session, SnapshotDisk, StateMachine};
+use super::state_machine::{Replica, ReplicaState, SnapshotDisk, StateMachine};
 use super::{NodeId, Raft};
 
 /// Any failure of the cluster's own machinery (start-up, shutdown, waiting for a state).
@@ -92,17 +92,6 @@ impl Disk {
             snapshots: self.snapshots.image(),
         }
     }
-}
-
-/// What a replica's state machine holds, for comparing replicas.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ReplicaState {
-    /// The vault's store: every key with its version and value.
-    pub(crate) store: BTreeMap<Vec<u8>, Versioned>,
-    /// The store's version counter.
-    pub(crate) last_version: u64,
-    /// The idempotency table.
-    pub(crate) sessions: BTreeMap<ClientId, Session>,
 }
 
 struct Running {
@@ -352,7 +341,7 @@ impl Cluster {
             .map(|(_, running)| running.raft.clone())
             .collect();
         for raft in &others {
-            raft.enable_elect(false);
+            raft.runtime_config().elect(false);
         }
         let previous = self.leader().await.filter(|&leader| leader != id);
         if let Some(previous) = previous {
@@ -374,7 +363,7 @@ impl Cluster {
             self.revive(previous);
         }
         for raft in &others {
-            raft.enable_elect(true);
+            raft.runtime_config().elect(true);
         }
         if elected { Ok(()) } else { Err("not elected".into()) }
     }
@@ -405,14 +394,15 @@ impl Cluster {
         }
     }
 
+    /// The index of the last entry in node `id`'s current snapshot.
+    pub(crate) fn snapshot_index(&self, id: NodeId) -> Option<u64> {
+        self.raft(id)?.metrics().borrow().snapshot.map(|log_id| log_id.index)
+    }
+
     /// What node `id`'s state machine holds now.
     pub(crate) fn replica(&self, id: NodeId) -> Option<ReplicaState> {
         let running = lock(&self.running);
-        Some(running.get(&id)?.state.read(|replica| ReplicaState {
-            store: replica.store().snapshot(),
-            last_version: replica.store().last_version(),
-            sessions: replica.sessions().clone(),
-        }))
+        Some(running.get(&id)?.state.read(Replica::state))
     }
 
     /// Reads node `id`'s vault store.

@@ -45,7 +45,12 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
-        Ok(self.lock().entries.range(range).map(|(_, entry)| entry.clone()).collect())
+        Ok(self
+            .lock()
+            .entries
+            .range(range)
+            .map(|(_, entry)| entry.clone())
+            .collect())
     }
 }
 

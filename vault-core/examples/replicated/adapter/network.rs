@@ -6,13 +6,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use openraft::BasicNode;
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
     VoteResponse,
 };
-use openraft::BasicNode;
 
 use super::{NodeId, Raft, TypeConfig};
 
@@ -78,7 +78,12 @@ impl Router {
     /// Ids of the nodes that are running and connected.
     pub(crate) fn up(&self) -> Vec<NodeId> {
         let links = self.lock();
-        links.nodes.keys().copied().filter(|id| !links.down.contains(id)).collect()
+        links
+            .nodes
+            .keys()
+            .copied()
+            .filter(|id| !links.down.contains(id))
+            .collect()
     }
 
     /// The target's handle if both ends are connected.
@@ -157,8 +162,11 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> Rpc<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
-        self.call(option.hard_ttl(), |raft| async move { raft.install_snapshot(rpc).await })
-            .await
+        self.call(
+            option.hard_ttl(),
+            |raft| async move { raft.install_snapshot(rpc).await },
+        )
+        .await
     }
 
     async fn vote(&mut self, rpc: VoteRequest<NodeId>, option: RPCOption) -> Rpc<VoteResponse<NodeId>> {

@@ -54,11 +54,6 @@ impl Replica {
         self.vault.store()
     }
 
-    /// The idempotency table.
-    pub(crate) fn sessions(&self) -> &BTreeMap<ClientId, Session> {
-        &self.sessions
-    }
-
     /// Applies one client proposal, at most once per idempotency key.
     fn apply_proposal(&mut self, proposal: &Proposal) -> Outcome {
         match self.sessions.get(&proposal.client) {
@@ -79,16 +74,53 @@ impl Replica {
         outcome
     }
 
+    /// The state as a value: what a snapshot holds.
+    pub(crate) fn state(&self) -> ReplicaState {
+        ReplicaState {
+            store: self.store().snapshot(),
+            last_version: self.store().last_version(),
+            sessions: self.sessions.clone(),
+        }
+    }
+
+    /// A replica holding `state`, applied up to `last_applied`.
+    fn restored(
+        keys: FleetKeys,
+        config: VaultConfig,
+        state: ReplicaState,
+        last_applied: Option<LogId<NodeId>>,
+        membership: StoredMembership<NodeId, BasicNode>,
+    ) -> Self {
+        Self {
+            vault: Vault::new(keys, config, MemoryStore::restore(state.store, state.last_version)),
+            sessions: state.sessions,
+            last_applied,
+            membership,
+        }
+    }
+}
+
+/// What a replica's state machine holds, as a value: the content of a snapshot, and what tests compare between
+/// replicas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ReplicaState {
+    /// The vault's store: every key with its version and value.
+    pub(crate) store: BTreeMap<Vec<u8>, Versioned>,
+    /// The store's version counter ([`MemoryStore::last_version`]).
+    pub(crate) last_version: u64,
+    /// The idempotency table.
+    pub(crate) sessions: BTreeMap<ClientId, Session>,
+}
+
+impl ReplicaState {
     /// `0x01 || 0x65 || last_version (8) || count (4) || entries || count (4) || sessions`, where an entry is
     /// `u32be(len) || key || version (8) || u32be(len) || value` and a session is
     /// `client (16) || seq (8) || outcome`. The log position and membership travel in openraft's snapshot meta.
     fn to_bytes(&self) -> Vec<u8> {
-        let store = self.store();
-        let entries = store.snapshot();
         let mut out = codec::header(SNAPSHOT_TYPE, 4096);
-        out.extend_from_slice(&store.last_version().to_be_bytes());
-        out.extend_from_slice(&count(entries.len()).to_be_bytes());
-        for (key, entry) in &entries {
+        out.extend_from_slice(&self.last_version.to_be_bytes());
+        out.extend_from_slice(&count(self.store.len()).to_be_bytes());
+        for (key, entry) in &self.store {
             put_u32_vec(&mut out, key);
             out.extend_from_slice(&entry.version.to_be_bytes());
             put_u32_vec(&mut out, &entry.value);
@@ -102,18 +134,16 @@ impl Replica {
         out
     }
 
-    /// Decodes [`Replica::to_bytes`]. Total: any input gives the parts or an error.
-    fn from_bytes(
-        bytes: &[u8],
-    ) -> Result<(BTreeMap<Vec<u8>, Versioned>, u64, BTreeMap<ClientId, Session>), DecodeError> {
+    /// Decodes [`ReplicaState::to_bytes`]. Total: any input gives a state or an error.
+    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut reader = Reader::header(bytes, SNAPSHOT_TYPE)?;
         let last_version = reader.u64()?;
-        let mut entries = BTreeMap::new();
+        let mut store = BTreeMap::new();
         for _ in 0..reader.u32()? {
             let key = u32_vec(&mut reader)?.to_vec();
             let version = reader.u64()?;
             let value = u32_vec(&mut reader)?.to_vec();
-            if entries.insert(key, Versioned { version, value }).is_some() {
+            if store.insert(key, Versioned { version, value }).is_some() {
                 return Err(DecodeError::InvalidField("duplicate store key"));
             }
         }
@@ -127,7 +157,11 @@ impl Replica {
             }
         }
         reader.finish()?;
-        Ok((entries, last_version, sessions))
+        Ok(Self {
+            store,
+            last_version,
+            sessions,
+        })
     }
 }
 
@@ -186,15 +220,13 @@ impl StateMachine {
                 last_applied: None,
                 membership: StoredMembership::default(),
             },
-            Some(stored) => {
-                let (entries, last_version, sessions) = Replica::from_bytes(&stored.data)?;
-                Replica {
-                    vault: Vault::new(keys, config, MemoryStore::restore(entries, last_version)),
-                    sessions,
-                    last_applied: stored.meta.last_log_id,
-                    membership: stored.meta.last_membership,
-                }
-            }
+            Some(stored) => Replica::restored(
+                keys,
+                config,
+                ReplicaState::from_bytes(&stored.data)?,
+                stored.meta.last_log_id,
+                stored.meta.last_membership,
+            ),
         };
         Ok(Self {
             replica: Arc::new(Mutex::new(replica)),
@@ -213,7 +245,11 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
         let (data, last_applied, membership) = {
             let replica = lock(&self.replica);
-            (replica.to_bytes(), replica.last_applied, replica.membership.clone())
+            (
+                replica.state().to_bytes(),
+                replica.last_applied,
+                replica.membership.clone(),
+            )
         };
         let built = {
             let mut built = lock(&self.snapshots_built);
@@ -285,20 +321,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
         let data = snapshot.into_inner();
-        let (entries, last_version, sessions) = Replica::from_bytes(&data).map_err(corrupt)?;
+        let state = ReplicaState::from_bytes(&data).map_err(corrupt)?;
         {
             let mut replica = lock(&self.replica);
-            let vault = Vault::new(
-                replica.vault.keys().clone(),
-                *replica.vault.config(),
-                MemoryStore::restore(entries, last_version),
-            );
-            *replica = Replica {
-                vault,
-                sessions,
-                last_applied: meta.last_log_id,
-                membership: meta.last_membership.clone(),
-            };
+            let (keys, config) = (replica.vault.keys().clone(), *replica.vault.config());
+            *replica = Replica::restored(keys, config, state, meta.last_log_id, meta.last_membership.clone());
         }
         *lock(&self.disk.current) = Some(StoredSnapshot {
             meta: meta.clone(),
