@@ -43,7 +43,14 @@ fn sealing(c: &mut Criterion) {
     // stays intact, as it must on a server).
     let aads: Vec<Vec<u8>> = ids
         .iter()
-        .map(|id| [b"ipls/v1/contact\x01\x05alice".as_slice(), &[id.as_bytes().len() as u8], id.as_bytes()].concat())
+        .map(|id| {
+            [
+                b"ipls/v1/contact\x01\x05alice".as_slice(),
+                &[id.as_bytes().len() as u8],
+                id.as_bytes(),
+            ]
+            .concat()
+        })
         .collect();
     group.bench_function("bare aes-gcm (same AAD length, new buffers)", |b| {
         b.iter(|| {

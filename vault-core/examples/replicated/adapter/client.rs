@@ -1,0 +1,147 @@
+//! A backup client of the replicated vault: backup-protocol's client halves plus an idempotency key per request.
+
+use std::fmt;
+
+use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, UserId};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use vault_core::{Request, Response};
+
+use super::cluster::{Cluster, SubmitError};
+use super::proposal::{ClientId, Outcome, Refusal};
+
+/// Why a client flow stopped.
+#[derive(Debug)]
+pub(crate) enum Failed {
+    /// The request got no outcome.
+    Submit(SubmitError),
+    /// The vault refused.
+    Refused(Refusal),
+    /// The client side of the protocol failed (forged response, key release that does not open, ...).
+    Protocol(backup_protocol::Error),
+    /// The vault answered with a response of the wrong kind.
+    Unexpected,
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Submit(error) => write!(f, "no outcome: {error}"),
+            Self::Refused(refusal) => write!(f, "refused: {refusal:?}"),
+            Self::Protocol(error) => write!(f, "protocol: {error}"),
+            Self::Unexpected => f.write_str("unexpected response"),
+        }
+    }
+}
+
+impl std::error::Error for Failed {}
+
+impl From<SubmitError> for Failed {
+    fn from(error: SubmitError) -> Self {
+        Self::Submit(error)
+    }
+}
+
+impl From<Refusal> for Failed {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
+impl From<backup_protocol::Error> for Failed {
+    fn from(error: backup_protocol::Error) -> Self {
+        Self::Protocol(error)
+    }
+}
+
+/// One device of one user. Each new request takes the next sequence number; [`Client::retry`] sends the last
+/// request again under the same number, which the cluster answers from the stored outcome if it was applied.
+pub(crate) struct Client {
+    id: ClientId,
+    seq: u64,
+    last: Option<Request>,
+    user: UserId,
+    config: ClientConfig,
+    rng: StdRng,
+}
+
+impl Client {
+    /// A device of `user` pinning the cluster's keys. Fast Argon2id parameters: for tests and measurements only.
+    pub(crate) fn new(cluster: &Cluster, user: UserId, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        Self {
+            id: rng.r#gen(),
+            seq: 0,
+            last: None,
+            user,
+            config: ClientConfig::insecure_fast_for_testing(cluster.keys().backup_pins()),
+            rng,
+        }
+    }
+
+    /// Sends a new request.
+    pub(crate) async fn send(&mut self, cluster: &Cluster, request: Request) -> Result<Outcome, SubmitError> {
+        self.seq += 1;
+        self.last = Some(request.clone());
+        cluster.submit(self.id, self.seq, request).await
+    }
+
+    /// Sends the last request again, under the same idempotency key.
+    pub(crate) async fn retry(&mut self, cluster: &Cluster) -> Result<Outcome, SubmitError> {
+        let request = self.last.clone().ok_or(SubmitError::NoLeader)?;
+        cluster.submit(self.id, self.seq, request).await
+    }
+
+    /// Registers `key` under `password`.
+    pub(crate) async fn register(&mut self, cluster: &Cluster, password: &[u8], key: &BackupKey) -> Result<(), Failed> {
+        let (registration, request) =
+            ClientRegistration::start(&mut self.rng, &self.config, self.user.clone(), password)?;
+        let Response::RegistrationStarted(response) = self.send(cluster, Request::RegistrationStart(request)).await??
+        else {
+            return Err(Failed::Unexpected);
+        };
+        let upload = registration.finish(&mut self.rng, &response, key)?;
+        match self.send(cluster, Request::RegistrationFinish(upload)).await?? {
+            Response::Registered => Ok(()),
+            _ => Err(Failed::Unexpected),
+        }
+    }
+
+    /// The first message of a retrieval with `password`, not sent yet.
+    pub(crate) fn begin_login(&mut self, password: &[u8]) -> Result<(ClientLogin, Request), Failed> {
+        let (login, request) = ClientLogin::start(&mut self.rng, &self.config, self.user.clone(), password)?;
+        Ok((login, Request::LoginStart(request)))
+    }
+
+    /// Finishes a retrieval from the outcome of its login start: the key, or `None` if the password was wrong
+    /// (then the client sends nothing more).
+    pub(crate) async fn finish_login(
+        &mut self,
+        cluster: &Cluster,
+        login: ClientLogin,
+        started: Outcome,
+    ) -> Result<Option<BackupKey>, Failed> {
+        let Response::LoginStarted { session, response } = started? else {
+            return Err(Failed::Unexpected);
+        };
+        let (pending, finalization) = match login.finish(&mut self.rng, &response) {
+            Ok(finished) => finished,
+            Err(backup_protocol::Error::WrongPassword) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        match self
+            .send(cluster, Request::LoginFinish { session, finalization })
+            .await??
+        {
+            Response::KeyReleased(release) => Ok(Some(pending.open(&release)?)),
+            _ => Err(Failed::Unexpected),
+        }
+    }
+
+    /// A whole retrieval with `password`: the key, `None` for a wrong password, or the first failure.
+    pub(crate) async fn retrieve(&mut self, cluster: &Cluster, password: &[u8]) -> Result<Option<BackupKey>, Failed> {
+        let (login, request) = self.begin_login(password)?;
+        let started = self.send(cluster, request).await?;
+        self.finish_login(cluster, login, started).await
+    }
+}

@@ -1,0 +1,343 @@
+//! A replica's state machine: a [`Vault`] over its own [`MemoryStore`], plus the table of the last request of
+//! each client, and snapshots of both.
+//!
+//! ## Why a retry costs no guess
+//!
+//! Every proposal carries the client's idempotency key (client id, seq). Applying a proposal whose key the table
+//! already holds does not run the vault again: it answers with the outcome stored when the key was first applied.
+//! So a client whose reply was lost (dropped after commit, leader crash, timeout) retries with the same key and
+//! gets the very response the guess it paid for produced, instead of paying a second guess for a second response.
+//! The table is replicated state like the vault's store (same log, same decisions on every replica) and is part
+//! of every snapshot: a replica restored from a snapshot must make the same apply-or-answer decision as the
+//! others, or the stores would diverge.
+//!
+//! The alternative, letting the retry look up the outcome of "its" log entry, needs the client to learn the entry's
+//! index, which is exactly what a lost reply does not tell it; an idempotency key the client chooses up front does
+//! not have that gap.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use backup_protocol::DecodeError;
+use backup_protocol::codec::{self, Reader};
+use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot, SnapshotMeta};
+use openraft::{BasicNode, Entry, EntryPayload, LogId, OptionalSend, StorageError, StorageIOError, StoredMembership};
+use vault_core::{FleetKeys, MemoryStore, Vault, VaultConfig, Versioned};
+
+use super::proposal::{ClientId, Outcome, Proposal, Refusal, put_outcome, put_u32_vec, read_outcome, u32_vec};
+use super::{NodeId, TypeConfig};
+
+/// Type code of a replica snapshot (after the version byte 0x01), next to vault-core's codes 0x61 to 0x64.
+const SNAPSHOT_TYPE: u8 = 0x65;
+
+/// The last request a client had applied, and what it produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Session {
+    /// The request's number.
+    pub(crate) seq: u64,
+    /// The outcome the vault produced when the request was applied.
+    pub(crate) outcome: Outcome,
+}
+
+/// What a replica holds in memory: the vault and the idempotency table, and how far the log has been applied.
+pub(crate) struct Replica {
+    vault: Vault<MemoryStore>,
+    sessions: BTreeMap<ClientId, Session>,
+    last_applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, BasicNode>,
+}
+
+impl Replica {
+    /// The vault's store.
+    pub(crate) fn store(&self) -> &MemoryStore {
+        self.vault.store()
+    }
+
+    /// Applies one client proposal, at most once per idempotency key.
+    fn apply_proposal(&mut self, proposal: &Proposal) -> Outcome {
+        match self.sessions.get(&proposal.client) {
+            // A retry of the last request: the stored answer, without running the vault (no second guess).
+            Some(session) if session.seq == proposal.seq => return session.outcome.clone(),
+            // Older than the last request: its outcome is gone; applying it now would be a new, unseen guess.
+            Some(session) if session.seq > proposal.seq => return Err(Refusal::Stale),
+            _ => {}
+        }
+        let outcome = self.vault.apply_bytes(&proposal.command).map_err(Refusal::from);
+        self.sessions.insert(
+            proposal.client,
+            Session {
+                seq: proposal.seq,
+                outcome: outcome.clone(),
+            },
+        );
+        outcome
+    }
+
+    /// The state as a value: what a snapshot holds.
+    pub(crate) fn state(&self) -> ReplicaState {
+        ReplicaState {
+            store: self.store().snapshot(),
+            last_version: self.store().last_version(),
+            sessions: self.sessions.clone(),
+        }
+    }
+
+    /// A replica holding `state`, applied up to `last_applied`.
+    fn restored(
+        keys: FleetKeys,
+        config: VaultConfig,
+        state: ReplicaState,
+        last_applied: Option<LogId<NodeId>>,
+        membership: StoredMembership<NodeId, BasicNode>,
+    ) -> Self {
+        Self {
+            vault: Vault::new(keys, config, MemoryStore::restore(state.store, state.last_version)),
+            sessions: state.sessions,
+            last_applied,
+            membership,
+        }
+    }
+}
+
+/// What a replica's state machine holds, as a value: the content of a snapshot, and what tests compare between
+/// replicas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ReplicaState {
+    /// The vault's store: every key with its version and value.
+    pub(crate) store: BTreeMap<Vec<u8>, Versioned>,
+    /// The store's version counter ([`MemoryStore::last_version`]).
+    pub(crate) last_version: u64,
+    /// The idempotency table.
+    pub(crate) sessions: BTreeMap<ClientId, Session>,
+}
+
+impl ReplicaState {
+    /// `0x01 || 0x65 || last_version (8) || count (4) || entries || count (4) || sessions`, where an entry is
+    /// `u32be(len) || key || version (8) || u32be(len) || value` and a session is
+    /// `client (16) || seq (8) || outcome`. The log position and membership travel in openraft's snapshot meta.
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = codec::header(SNAPSHOT_TYPE, 4096);
+        out.extend_from_slice(&self.last_version.to_be_bytes());
+        out.extend_from_slice(&count(self.store.len()).to_be_bytes());
+        for (key, entry) in &self.store {
+            put_u32_vec(&mut out, key);
+            out.extend_from_slice(&entry.version.to_be_bytes());
+            put_u32_vec(&mut out, &entry.value);
+        }
+        out.extend_from_slice(&count(self.sessions.len()).to_be_bytes());
+        for (client, session) in &self.sessions {
+            out.extend_from_slice(client);
+            out.extend_from_slice(&session.seq.to_be_bytes());
+            put_outcome(&mut out, &session.outcome);
+        }
+        out
+    }
+
+    /// Decodes [`ReplicaState::to_bytes`]. Total: any input gives a state or an error.
+    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, SNAPSHOT_TYPE)?;
+        let last_version = reader.u64()?;
+        let mut store = BTreeMap::new();
+        for _ in 0..reader.u32()? {
+            let key = u32_vec(&mut reader)?.to_vec();
+            let version = reader.u64()?;
+            let value = u32_vec(&mut reader)?.to_vec();
+            if store.insert(key, Versioned { version, value }).is_some() {
+                return Err(DecodeError::InvalidField("duplicate store key"));
+            }
+        }
+        let mut sessions = BTreeMap::new();
+        for _ in 0..reader.u32()? {
+            let client = reader.array()?;
+            let seq = reader.u64()?;
+            let outcome = read_outcome(&mut reader)?;
+            if sessions.insert(client, Session { seq, outcome }).is_some() {
+                return Err(DecodeError::InvalidField("duplicate client"));
+            }
+        }
+        reader.finish()?;
+        Ok(Self {
+            store,
+            last_version,
+            sessions,
+        })
+    }
+}
+
+fn count(len: usize) -> u32 {
+    u32::try_from(len).expect("fewer than 2^32 keys and clients")
+}
+
+/// A snapshot as persisted on a node's disk.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredSnapshot {
+    meta: SnapshotMeta<NodeId, BasicNode>,
+    data: Vec<u8>,
+}
+
+/// The snapshot part of a node's disk: survives a restart of the node (the replica in memory does not).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SnapshotDisk {
+    current: Arc<Mutex<Option<StoredSnapshot>>>,
+}
+
+impl SnapshotDisk {
+    /// An independent copy of what is on disk now (for the rollback test).
+    pub(crate) fn image(&self) -> Self {
+        Self {
+            current: Arc::new(Mutex::new(lock(&self.current).clone())),
+        }
+    }
+}
+
+/// The state machine openraft drives. Clones share the replica (the snapshot builder is a clone).
+#[derive(Clone)]
+pub(crate) struct StateMachine {
+    replica: Arc<Mutex<Replica>>,
+    disk: SnapshotDisk,
+    snapshots_built: Arc<Mutex<u64>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No critical section here can leave its data half-updated for a later reader to trip over.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn corrupt(error: DecodeError) -> StorageError<NodeId> {
+    StorageIOError::read_snapshot(None, &error).into()
+}
+
+impl StateMachine {
+    /// A replica starting from what `disk` holds: its last snapshot, or nothing. Entries after the snapshot are
+    /// re-applied from the log by openraft.
+    pub(crate) fn open(keys: FleetKeys, config: VaultConfig, disk: SnapshotDisk) -> Result<Self, DecodeError> {
+        let stored = lock(&disk.current).clone();
+        let replica = match stored {
+            None => Replica {
+                vault: Vault::new(keys, config, MemoryStore::new()),
+                sessions: BTreeMap::new(),
+                last_applied: None,
+                membership: StoredMembership::default(),
+            },
+            Some(stored) => Replica::restored(
+                keys,
+                config,
+                ReplicaState::from_bytes(&stored.data)?,
+                stored.meta.last_log_id,
+                stored.meta.last_membership,
+            ),
+        };
+        Ok(Self {
+            replica: Arc::new(Mutex::new(replica)),
+            disk,
+            snapshots_built: Arc::default(),
+        })
+    }
+
+    /// Reads the replica (for tests and the example: store contents, attempt counters).
+    pub(crate) fn read<T>(&self, read: impl FnOnce(&Replica) -> T) -> T {
+        read(&lock(&self.replica))
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        let (data, last_applied, membership) = {
+            let replica = lock(&self.replica);
+            (
+                replica.state().to_bytes(),
+                replica.last_applied,
+                replica.membership.clone(),
+            )
+        };
+        let built = {
+            let mut built = lock(&self.snapshots_built);
+            *built += 1;
+            *built
+        };
+        let snapshot_id = match last_applied {
+            Some(log_id) => format!("{}-{}-{built}", log_id.leader_id, log_id.index),
+            None => format!("none-{built}"),
+        };
+        let meta = SnapshotMeta {
+            last_log_id: last_applied,
+            last_membership: membership,
+            snapshot_id,
+        };
+        *lock(&self.disk.current) = Some(StoredSnapshot {
+            meta: meta.clone(),
+            data: data.clone(),
+        });
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = Self;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>), StorageError<NodeId>> {
+        let replica = lock(&self.replica);
+        Ok((replica.last_applied, replica.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Option<Outcome>>, StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut replica = lock(&self.replica);
+        let mut outcomes = Vec::new();
+        for entry in entries {
+            replica.last_applied = Some(entry.log_id);
+            outcomes.push(match &entry.payload {
+                EntryPayload::Blank => None,
+                EntryPayload::Normal(proposal) => Some(replica.apply_proposal(proposal)),
+                EntryPayload::Membership(membership) => {
+                    replica.membership = StoredMembership::new(Some(entry.log_id), membership.clone());
+                    None
+                }
+            });
+        }
+        Ok(outcomes)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self {
+        self.clone()
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, BasicNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError<NodeId>> {
+        let data = snapshot.into_inner();
+        let state = ReplicaState::from_bytes(&data).map_err(corrupt)?;
+        {
+            let mut replica = lock(&self.replica);
+            let (keys, config) = (replica.vault.keys().clone(), *replica.vault.config());
+            *replica = Replica::restored(keys, config, state, meta.last_log_id, meta.last_membership.clone());
+        }
+        *lock(&self.disk.current) = Some(StoredSnapshot {
+            meta: meta.clone(),
+            data,
+        });
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
+        Ok(lock(&self.disk.current).clone().map(|stored| Snapshot {
+            meta: stored.meta,
+            snapshot: Box::new(Cursor::new(stored.data)),
+        }))
+    }
+}

@@ -1,0 +1,140 @@
+//! The vault replicated on openraft: 5 in-process replicas, then a measurement of committed logins per second on
+//! them against the single-node vault doing the same logins.
+//!
+//! `cargo run --release -p vault-core --example replicated -- [logins]`
+//!
+//! A login here is what a client sees end to end: its OPAQUE start, the vault's LoginStart, its OPAQUE finish,
+//! the vault's LoginFinish and the opening of the key release. Replicated, each of the two vault commands is
+//! proposed by the leader, committed by a majority and applied by every replica before the client gets its
+//! answer. The adapter is in `adapter/` (SPEC.md, "Replication").
+
+// The fault tests (tests/replication.rs) use the parts of the adapter this example does not.
+#[allow(dead_code)]
+mod adapter;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapter::client::Client;
+use adapter::cluster::{Cluster, Deadlines, Failure};
+use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, KsfPolicy, UserId};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use vault_core::{Command, FleetKeys, MemoryStore, Request, Response, Vault, VaultConfig};
+
+const PASSWORD: &[u8] = b"purple elephant sunrise 42";
+const REPLICAS: u64 = 5;
+const CONCURRENT_CLIENTS: u64 = 8;
+
+fn config() -> VaultConfig {
+    VaultConfig {
+        ksf_policy: KsfPolicy::INSECURE_TESTING,
+        // Measuring successful logins only: the counter resets after each one, the limit is never reached.
+        ..VaultConfig::default()
+    }
+}
+
+/// `logins` successful retrievals on a single in-process vault, one after the other.
+fn single_node(keys: FleetKeys, logins: u32) -> Result<f64, Failure> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let vault = Vault::new(keys, config(), MemoryStore::new());
+    let client = ClientConfig::insecure_fast_for_testing(vault.keys().backup_pins());
+    let user = UserId::new(b"alice".to_vec())?;
+    let command = |rng: &mut StdRng, request| Command {
+        at_ms: 1_700_000_000_000,
+        entropy: rng.r#gen(),
+        request,
+    };
+    let key = BackupKey::generate(&mut rng);
+    let (registration, request) = ClientRegistration::start(&mut rng, &client, user.clone(), PASSWORD)?;
+    let Response::RegistrationStarted(response) =
+        vault.apply(&command(&mut rng, Request::RegistrationStart(request)))?
+    else {
+        return Err("unexpected response".into());
+    };
+    let upload = registration.finish(&mut rng, &response, &key)?;
+    vault.apply(&command(&mut rng, Request::RegistrationFinish(upload)))?;
+
+    let clock = Instant::now();
+    for _ in 0..logins {
+        let (login, request) = ClientLogin::start(&mut rng, &client, user.clone(), PASSWORD)?;
+        let Response::LoginStarted { session, response } =
+            vault.apply(&command(&mut rng, Request::LoginStart(request)))?
+        else {
+            return Err("unexpected response".into());
+        };
+        let (pending, finalization) = login.finish(&mut rng, &response)?;
+        let Response::KeyReleased(release) =
+            vault.apply(&command(&mut rng, Request::LoginFinish { session, finalization }))?
+        else {
+            return Err("unexpected response".into());
+        };
+        if pending.open(&release)? != key {
+            return Err("wrong key released".into());
+        }
+    }
+    Ok(f64::from(logins) / clock.elapsed().as_secs_f64())
+}
+
+/// `logins` successful retrievals on the replicated vault, shared between `clients` users logging in at once.
+async fn replicated(cluster: &Arc<Cluster>, logins: u32, clients: u64) -> Result<f64, Failure> {
+    let mut devices = Vec::new();
+    for index in 0..clients {
+        let mut device = Client::new(cluster, UserId::new(format!("user-{index}").into_bytes())?, 100 + index);
+        let key = BackupKey::generate(&mut StdRng::seed_from_u64(200 + index));
+        device.register(cluster, PASSWORD, &key).await?;
+        devices.push((device, key));
+    }
+    let per_client = logins / u32::try_from(clients)?;
+    let clock = Instant::now();
+    let mut tasks = Vec::new();
+    for (mut device, key) in devices {
+        let cluster = Arc::clone(cluster);
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..per_client {
+                if device.retrieve(&cluster, PASSWORD).await? != Some(key.clone()) {
+                    return Err("wrong key released".into());
+                }
+            }
+            Ok::<(), Failure>(())
+        }));
+    }
+    for task in tasks {
+        task.await?.map_err(|error| error.to_string())?;
+    }
+    Ok(f64::from(per_client * u32::try_from(clients)?) / clock.elapsed().as_secs_f64())
+}
+
+fn main() -> Result<(), Failure> {
+    let logins: u32 = std::env::args().nth(1).map_or(Ok(200), |arg| arg.parse())?;
+    let keys = FleetKeys::generate(&mut StdRng::seed_from_u64(1));
+
+    let single = single_node(keys.clone(), logins)?;
+    println!("single-node vault, 1 client:           {single:8.1} logins/s");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let deadlines = Deadlines {
+            request: Duration::from_secs(10),
+            ..Deadlines::default()
+        };
+        let cluster = Arc::new(Cluster::start(REPLICAS, keys, config(), 2, deadlines).await?);
+        let one = replicated(&cluster, logins, 1).await?;
+        println!("{REPLICAS} replicas (openraft), 1 client:      {one:8.1} logins/s");
+        let many = replicated(&cluster, logins, CONCURRENT_CLIENTS).await?;
+        println!("{REPLICAS} replicas (openraft), {CONCURRENT_CLIENTS} clients:     {many:8.1} logins/s");
+        let applied = cluster.converge().await?;
+        let states: Vec<_> = (1..=REPLICAS).filter_map(|id| cluster.replica(id)).collect();
+        let identical = states.windows(2).all(|pair| pair[0] == pair[1]);
+        println!("all {REPLICAS} replicas applied {applied} entries; stores identical: {identical}");
+        cluster.shutdown().await?;
+        if identical {
+            Ok(())
+        } else {
+            Err("replicas diverged".into())
+        }
+    })
+}

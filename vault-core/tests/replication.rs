@@ -1,0 +1,301 @@
+//! The vault replicated on openraft (the adapter of `examples/replicated/`), under faults: killed replicas,
+//! lost quorum, dropped replies, restarts and a replica rolled back to an older disk. Five in-process replicas;
+//! every wait is bounded, so a failure shows as a failed assertion or an error, never as a hang.
+
+#[path = "../examples/replicated/adapter/mod.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod adapter;
+
+use adapter::NodeId;
+use adapter::client::Client;
+use adapter::cluster::{Cluster, Deadlines, SubmitError};
+use adapter::proposal::Refusal;
+use backup_protocol::{BackupKey, KsfPolicy, UserId};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use vault_core::{FleetKeys, Response, VaultConfig};
+
+const PASSWORD: &[u8] = b"correct horse battery staple";
+const WRONG: &[u8] = b"correct horse battery stable";
+const REPLICAS: u64 = 5;
+
+fn alice() -> UserId {
+    UserId::new(b"alice".to_vec()).unwrap()
+}
+
+/// Five replicas and alice registered through them.
+async fn cluster_with_alice(seed: u64) -> (Cluster, Client, BackupKey) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let keys = FleetKeys::generate(&mut rng);
+    let config = VaultConfig {
+        ksf_policy: KsfPolicy::INSECURE_TESTING,
+        ..VaultConfig::default()
+    };
+    let cluster = Cluster::start(REPLICAS, keys, config, seed, Deadlines::default())
+        .await
+        .unwrap();
+    let mut client = Client::new(&cluster, alice(), seed + 1);
+    let key = BackupKey::generate(&mut rng);
+    client.register(&cluster, PASSWORD, &key).await.unwrap();
+    (cluster, client, key)
+}
+
+/// Alice's attempt counter in node `id`'s store, read as SPEC.md §2 lays the user state out:
+/// `0x01 || 0x61 || 0x01 (Active) || generation (8) || attempts (4) || ...`. `None` if the record is not Active.
+fn attempts(cluster: &Cluster, id: NodeId) -> Option<u32> {
+    let value = cluster.read_store(id, |store| store.snapshot().get(b"user/alice".as_slice()).cloned())??;
+    let bytes = value.value;
+    (bytes.get(..3)? == [0x01, 0x61, 0x01]).then(|| u32::from_be_bytes(bytes[11..15].try_into().unwrap()))
+}
+
+/// Waits for every connected replica to catch up, then checks that they all hold the same state machine
+/// (store entries, versions and idempotency table) and returns alice's counter there.
+async fn converged_attempts(cluster: &Cluster) -> Option<u32> {
+    cluster.converge().await.unwrap();
+    let up: Vec<NodeId> = cluster.up().into_iter().collect();
+    let first = cluster.replica(up[0]).unwrap();
+    for &id in &up[1..] {
+        assert_eq!(
+            cluster.replica(id).unwrap(),
+            first,
+            "replica {id} differs from replica {}",
+            up[0]
+        );
+    }
+    attempts(cluster, up[0])
+}
+
+/// `count` nodes other than the leader.
+async fn followers(cluster: &Cluster, count: usize) -> Vec<NodeId> {
+    let leader = cluster.leader().await.unwrap();
+    cluster
+        .up()
+        .into_iter()
+        .filter(|&id| id != leader)
+        .take(count)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_of_five_replicas_killed_logins_still_work() {
+    let (cluster, mut client, key) = cluster_with_alice(1).await;
+    // Kill the leader and one follower: the three others elect a leader and keep serving.
+    let leader = cluster.leader().await.unwrap();
+    let follower = followers(&cluster, 1).await[0];
+    cluster.kill(leader);
+    cluster.kill(follower);
+
+    assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    assert_eq!(client.retrieve(&cluster, PASSWORD).await.unwrap(), Some(key));
+    assert_eq!(
+        converged_attempts(&cluster).await,
+        Some(0),
+        "a success resets the counter"
+    );
+    assert_ne!(cluster.leader().await, Some(leader));
+
+    // The killed replicas come back and are brought forward to the same state.
+    cluster.revive(leader);
+    cluster.revive(follower);
+    assert_eq!(converged_attempts(&cluster).await, Some(0));
+    assert_eq!(cluster.up().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_three_of_five_killed_a_login_fails_cleanly_and_costs_at_most_the_guess_its_retry_sees() {
+    let (cluster, mut client, key) = cluster_with_alice(2).await;
+    for _ in 0..2 {
+        assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    }
+    let before = converged_attempts(&cluster).await.unwrap();
+    assert_eq!(before, 2);
+
+    // The leader keeps running with one follower: it can append the login start but never commit it.
+    let killed = followers(&cluster, 3).await;
+    for &id in &killed {
+        cluster.kill(id);
+    }
+    let (login, request) = client.begin_login(PASSWORD).unwrap();
+    let failed = client.send(&cluster, request).await;
+    assert!(
+        matches!(
+            failed,
+            Err(SubmitError::Timeout | SubmitError::NoLeader | SubmitError::LeaderChanged)
+        ),
+        "{failed:?}"
+    );
+    // No replica has applied it: the counter is unchanged everywhere.
+    for id in 1..=REPLICAS {
+        assert_eq!(attempts(&cluster, id), Some(before), "replica {id}");
+    }
+
+    // The killed replicas return. Raft either commits the pending entry (the leader's log wins the election) or
+    // drops it (one of the three shorter logs wins): the counter is `before` or `before + 1`, never lower.
+    for &id in &killed {
+        cluster.revive(id);
+    }
+    let healed = converged_attempts(&cluster).await.unwrap();
+    assert!(healed == before || healed == before + 1, "{healed}");
+
+    // The client retries under the same idempotency key: either the stored outcome of the entry committed late
+    // or a first application. Exactly one guess is charged either way, and it is the one the client now sees.
+    let started = client.retry(&cluster).await.unwrap();
+    assert!(matches!(started, Ok(Response::LoginStarted { .. })));
+    assert_eq!(converged_attempts(&cluster).await, Some(before + 1));
+    assert_eq!(client.finish_login(&cluster, login, started).await.unwrap(), Some(key));
+    assert_eq!(converged_attempts(&cluster).await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_reply_dropped_after_commit_costs_no_extra_guess() {
+    let (cluster, mut client, key) = cluster_with_alice(3).await;
+
+    cluster.drop_next_replies(1);
+    let (login, request) = client.begin_login(PASSWORD).unwrap();
+    assert_eq!(client.send(&cluster, request).await, Err(SubmitError::ReplyLost));
+    assert_eq!(
+        converged_attempts(&cluster).await,
+        Some(1),
+        "the lost reply was charged"
+    );
+
+    // Same key: the stored outcome, byte for byte the response that was lost, and no second charge.
+    let retried = client.retry(&cluster).await.unwrap();
+    assert_eq!(cluster.dropped_replies(), vec![retried.clone()]);
+    assert_eq!(
+        client.retry(&cluster).await.unwrap(),
+        retried,
+        "every retry gets the same answer"
+    );
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    assert_eq!(client.finish_login(&cluster, login, retried).await.unwrap(), Some(key));
+    assert_eq!(converged_attempts(&cluster).await, Some(0));
+
+    // By contrast a new request (a new key) is a new guess, and an old key is not applied again.
+    assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    let stale = cluster.submit([0; 16], 5, client_request(&mut client)).await.unwrap();
+    assert!(stale.is_ok(), "a fresh client id is applied");
+    let stale = cluster.submit([0; 16], 4, client_request(&mut client)).await.unwrap();
+    assert_eq!(stale, Err(Refusal::Stale));
+    assert_eq!(
+        converged_attempts(&cluster).await,
+        Some(2),
+        "the stale request charged nothing"
+    );
+}
+
+/// A fresh login start of alice with a wrong password.
+fn client_request(client: &mut Client) -> vault_core::Request {
+    client.begin_login(WRONG).unwrap().1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_replica_converges_to_the_same_store() {
+    let (cluster, mut client, key) = cluster_with_alice(4).await;
+    let node = followers(&cluster, 1).await[0];
+    cluster.snapshot(node).await.unwrap();
+    let own_snapshot = cluster.snapshot_index(node).unwrap();
+    cluster.stop(node).await.unwrap();
+
+    // Enough commands that the leader snapshots and purges its log: the restarted node needs the snapshot.
+    for _ in 0..3 {
+        for _ in 0..5 {
+            assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+        }
+        assert_eq!(client.retrieve(&cluster, PASSWORD).await.unwrap(), Some(key.clone()));
+    }
+    for _ in 0..3 {
+        assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    }
+    let majority = converged_attempts(&cluster).await;
+    assert_eq!(majority, Some(3));
+
+    cluster.restart(node).await.unwrap();
+    assert_eq!(converged_attempts(&cluster).await, majority);
+    assert!(
+        cluster.snapshot_index(node).unwrap() > own_snapshot,
+        "the leader's log was purged: the node caught up through an installed snapshot"
+    );
+    let leader = cluster.leader().await.unwrap();
+    assert_eq!(cluster.replica(node), cluster.replica(leader));
+    assert_eq!(
+        cluster.read_store(node, vault_core::MemoryStore::snapshot),
+        cluster.read_store(leader, vault_core::MemoryStore::snapshot)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_rolled_back_to_an_older_disk_cannot_rearm_a_counter() {
+    let (cluster, mut client, _) = cluster_with_alice(5).await;
+    let node = followers(&cluster, 1).await[0];
+    cluster.snapshot(node).await.unwrap();
+    let old_disk = cluster.disk_image(node).unwrap();
+    assert_eq!(attempts(&cluster, node), Some(0));
+
+    for _ in 0..3 {
+        assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    }
+    assert_eq!(converged_attempts(&cluster).await, Some(3));
+
+    // The node restarts on its disk as it was before the three guesses, cut off from the others.
+    cluster.stop(node).await.unwrap();
+    cluster.kill(node);
+    cluster.restart_from(node, old_disk).await.unwrap();
+    assert_eq!(
+        attempts(&cluster, node),
+        Some(0),
+        "the rolled-back disk has the counter re-armed"
+    );
+    // Alone it cannot answer: it is no leader and cannot become one without a majority's votes.
+    let others: Vec<NodeId> = (1..=REPLICAS).filter(|&id| id != node).collect();
+    for &id in &others {
+        cluster.kill(id);
+    }
+    cluster.revive(node);
+    let (_, request) = client.begin_login(WRONG).unwrap();
+    assert_eq!(client.send(&cluster, request).await, Err(SubmitError::NoLeader));
+    assert_eq!(attempts(&cluster, node), Some(0));
+
+    // Back in the cluster, Raft brings it forward: it holds the majority's counter, not its own.
+    for &id in &others {
+        cluster.revive(id);
+    }
+    assert_eq!(converged_attempts(&cluster).await, Some(3));
+    assert_eq!(attempts(&cluster, node), Some(3));
+
+    // And as leader it serves the majority's counter: 10 - 3 guesses are left, then the record is destroyed.
+    cluster.make_leader(node).await.unwrap();
+    assert_eq!(cluster.leader().await, Some(node));
+    let mut answered = 0;
+    let refusal = loop {
+        match client.retrieve(&cluster, WRONG).await {
+            Ok(None) => answered += 1,
+            Err(refused) => break refused,
+            Ok(Some(_)) => panic!("a wrong password released the key"),
+        }
+        assert!(answered <= 10, "more guesses than the limit");
+    };
+    assert!(
+        matches!(refusal, adapter::client::Failed::Refused(Refusal::Locked)),
+        "{refusal}"
+    );
+    assert_eq!(answered, 10 - 3);
+    assert_eq!(converged_attempts(&cluster).await, None, "locked everywhere");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leaders_clock_times_every_command() {
+    let (cluster, mut client, _) = cluster_with_alice(6).await;
+    let (login, request) = client.begin_login(PASSWORD).unwrap();
+    let started = client.send(&cluster, request).await.unwrap();
+    // The finish is stamped by the leader after the login's lifetime: every replica refuses it alike.
+    cluster.advance_clock(VaultConfig::default().login_ttl_ms + 1);
+    let finished = client.finish_login(&cluster, login, started).await;
+    assert!(
+        matches!(finished, Err(adapter::client::Failed::Refused(Refusal::SessionExpired))),
+        "{finished:?}"
+    );
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+}
