@@ -18,12 +18,16 @@ pub mod fleet_bundle;
 pub mod ipls_sealing;
 pub mod json;
 pub mod key_wrap;
+pub mod opaque;
+pub mod opaque_messages;
 pub mod recovery_key;
 pub mod schema;
+pub mod security_code;
 pub mod stream;
 pub mod vault_messages;
+pub mod witness_signature;
 
-use schema::Field::{Hex, HexArray, Integer, Text};
+use schema::Field::{Hex, HexArray, HexObject, Integer, Text};
 use serde_json::Value;
 
 /// One vector family: its file name, generator, checker and schema.
@@ -39,7 +43,7 @@ pub struct Family {
 }
 
 /// Every family.
-pub const FAMILIES: [Family; 6] = [
+pub const FAMILIES: [Family; 9] = [
     Family {
         name: "recovery_key",
         generate: recovery_key::generate,
@@ -173,6 +177,84 @@ pub const FAMILIES: [Family; 6] = [
                     ("aad", Hex),
                     ("nonce", Hex),
                     ("sealed", Hex),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "witness_signature",
+        generate: witness_signature::generate,
+        check: witness_signature::check,
+        schema: || {
+            schema::for_family(
+                "Plexi witness signature",
+                &["WitnessSignature"],
+                &[
+                    ("ciphersuite", Integer),
+                    ("namespace", Text),
+                    ("timestampMs", Integer),
+                    ("epoch", Integer),
+                    ("digest", Hex),
+                    ("keyId", Integer),
+                    ("signedMessage", Hex),
+                    ("signature", Hex),
+                    ("signedRoot", Hex),
+                    ("publicKey", Hex),
+                    ("privateKey", Hex),
+                    ("verifierNamespace", Text),
+                    ("notBeforeMs", Integer),
+                    ("maxAgeMs", Integer),
+                    ("nowMs", Integer),
+                    ("source", Text),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "security_code",
+        generate: security_code::generate,
+        check: security_code::check,
+        schema: || {
+            schema::for_family(
+                "security code",
+                &["SecurityCode", "QrPayloadScan"],
+                &[
+                    ("version", Integer),
+                    ("localId", Hex),
+                    ("localKey", Hex),
+                    ("remoteId", Hex),
+                    ("remoteKey", Hex),
+                    ("iterations", Integer),
+                    ("localFingerprintInput", Hex),
+                    ("localHash", Hex),
+                    ("localDigits", Text),
+                    ("remoteFingerprintInput", Hex),
+                    ("remoteHash", Hex),
+                    ("remoteDigits", Text),
+                    ("digits", Text),
+                    ("qrPayload", Hex),
+                    ("scannedPayload", Hex),
+                    ("source", Text),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "opaque_messages",
+        generate: opaque_messages::generate,
+        check: opaque_messages::check,
+        schema: || {
+            schema::for_family(
+                "OPAQUE exchanges in RFC 9807's layout",
+                &["OpaqueExchange", "OpaqueRejection"],
+                &[
+                    ("ksfMemoryKib", Integer),
+                    ("ksfIterations", Integer),
+                    ("ksfParallelism", Integer),
+                    ("inputs", HexObject),
+                    ("intermediates", HexObject),
+                    ("outputs", HexObject),
+                    ("failingStep", Text),
                 ],
             )
         },
