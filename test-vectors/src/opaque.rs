@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use backup_protocol::Suite;
 use hkdf::Hkdf;
-use opaque_ke::errors::ProtocolError;
+use opaque_ke::errors::{InternalError, ProtocolError};
 use opaque_ke::generic_array::GenericArray;
 use opaque_ke::ksf::{Identity, Ksf};
 use opaque_ke::{
@@ -171,7 +171,8 @@ pub enum Failure {
         /// The step: `server_registration_start`, `client_registration_finish`, `server_login_start`,
         /// `client_login_finish` or `server_login_finish`.
         step: &'static str,
-        /// The error category: `InvalidLogin`, `Deserialization`, `ReflectedValue` or `Other`.
+        /// The error category: `InvalidLogin` (a MAC or the envelope did not verify), `Deserialization` (a group
+        /// element or scalar that does not decode), `ReflectedValue` or `Other`.
         error: &'static str,
     },
 }
@@ -185,7 +186,8 @@ impl From<String> for Failure {
 fn category<T>(error: &ProtocolError<T>) -> &'static str {
     match error {
         ProtocolError::InvalidLoginError => "InvalidLogin",
-        ProtocolError::SerializationError => "Deserialization",
+        ProtocolError::SerializationError
+        | ProtocolError::LibraryError(InternalError::OprfError(voprf::Error::Deserialization)) => "Deserialization",
         ProtocolError::ReflectedValueError => "ReflectedValue",
         _ => "Other",
     }
@@ -326,7 +328,8 @@ where
     produced.insert("session_key", finished.session_key.to_vec());
     produced.insert("login_export_key", finished.export_key.to_vec());
 
-    let ke3 = CredentialFinalization::<CS>::deserialize(&pick(produced, "KE3")).map_err(protocol("server_login_finish"))?;
+    let ke3 =
+        CredentialFinalization::<CS>::deserialize(&pick(produced, "KE3")).map_err(protocol("server_login_finish"))?;
     let done = server
         .state
         .finish(

@@ -87,7 +87,10 @@ fn inputs_for(seed: u8, case: &Case) -> Inputs {
         ("server_nonce", draw(32)),
     ];
     Inputs {
-        fields: fields.into_iter().map(|(name, value)| (name.to_string(), value)).collect(),
+        fields: fields
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect(),
     }
 }
 
@@ -146,7 +149,10 @@ fn invalid_test(
         "server_login_finish" => "KE3",
         other => panic!("no message is rejected at {other}"),
     };
-    let shown = &OUTPUTS[..=OUTPUTS.iter().position(|name| *name == last_message).expect("a message")];
+    let shown = &OUTPUTS[..=OUTPUTS
+        .iter()
+        .position(|name| *name == last_message)
+        .expect("a message")];
     given.retain(|name, _| shown.contains(name));
     alter_messages(&mut given);
     let (_, outcome) = opaque::replay::<Suite>(&inputs, &ksf, &given);
@@ -340,7 +346,10 @@ fn check_test(_group: &Map<String, Value>, test: &Map<String, Value>) -> Result<
         .iter()
         .map(|name| (given.get(name) == produced.get(name), *name))
         .collect();
-    checks.push((produced.get("login_export_key") == given.get("export_key"), "login export_key"));
+    checks.push((
+        produced.get("login_export_key") == given.get("export_key"),
+        "login export_key",
+    ));
     checks.push((
         produced.get("server_session_key") == given.get("session_key"),
         "server session_key",

@@ -175,7 +175,11 @@ pub fn generate() -> Value {
             Some(LIBSIGNAL_SOURCE),
         ));
     }
-    assert_eq!(alice(1).code().digits(), LIBSIGNAL_DIGITS, "libsignal's published digits");
+    assert_eq!(
+        alice(1).code().digits(),
+        LIBSIGNAL_DIGITS,
+        "libsignal's published digits"
+    );
     // Raw 32-byte identity keys with opaque account ids, as a key-transparency deployment would bind them.
     let ours_local_key = Sha512::digest(b"local identity key")[..32].to_vec();
     let ours_remote_key = Sha512::digest(b"remote identity key")[..32].to_vec();

@@ -167,7 +167,12 @@ fn add_group_order(signature: &[u8; 64]) -> [u8; 64] {
 }
 
 fn plexi_tests() -> Vec<Value> {
-    let signer = SigningKey::from_bytes(&hex::decode(PLEXI_SIGNING_KEY).expect("hex").try_into().expect("32 bytes"));
+    let signer = SigningKey::from_bytes(
+        &hex::decode(PLEXI_SIGNING_KEY)
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes"),
+    );
     let mut tests = Vec::new();
     for (namespace, suite, signature) in PLEXI_SIGNATURES {
         let root = Root {
@@ -270,7 +275,12 @@ pub fn generate() -> Value {
     // Fields altered after signing: the signature no longer covers them.
     let altered = |comment: &str, flag: &str, root: &Root| {
         with(
-            test(comment, &root.signed(*good.signature(), good.key_id()), &context, Err("BadSignature")),
+            test(
+                comment,
+                &root.signed(*good.signature(), good.key_id()),
+                &context,
+                Err("BadSignature"),
+            ),
             vec![("flags", json!([flag]))],
         )
     };
