@@ -680,7 +680,7 @@ CHECKERS = {
     "vault_messages": (check_vault_messages, "signature"),
     "fleet_bundle": (check_fleet_bundle, "signedBundle"),
     "ipls_sealing": (check_ipls_sealing, "sealed"),
-    "witness_signature": (check_witness_signature, "signature"),
+    "witness_signature": (check_witness_signature, "signedRoot"),
     "security_code": (check_security_code, "localHash"),
     "opaque_messages": (check_opaque_messages, "outputs.export_key"),
 }

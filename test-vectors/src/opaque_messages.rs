@@ -174,6 +174,82 @@ fn flip(message: &mut Outputs, name: &'static str, index: usize) {
     value[index] ^= 0x01;
 }
 
+/// Exchanges that must fail, all from the inputs of the first valid test.
+fn rejections(inputs: &Inputs) -> Vec<Value> {
+    let keep = |_: &mut Inputs| {};
+    let honest = |_: &mut Outputs| {};
+    vec![
+        invalid_test(
+            "wrong password at login",
+            "WrongPassword",
+            inputs,
+            |inputs| {
+                inputs
+                    .fields
+                    .insert("login_password".into(), b"correct horse battery stable".to_vec());
+            },
+            honest,
+            "client_login_finish",
+        ),
+        invalid_test(
+            "client and server disagree on the context (purpose 0x02 against 0x01)",
+            "ContextMismatch",
+            inputs,
+            |inputs| {
+                let mut context = inputs.get("context").expect("context").to_vec();
+                *context.last_mut().expect("purpose byte") = LoginPurpose::DeleteRecord.code();
+                inputs.fields.insert("client_context".into(), context);
+            },
+            honest,
+            "client_login_finish",
+        ),
+        invalid_test(
+            "KE2 server MAC altered",
+            "Tampered",
+            inputs,
+            keep,
+            |given| flip(given, "KE2", 319),
+            "client_login_finish",
+        ),
+        invalid_test(
+            "KE2 masked response altered (the server public key inside it)",
+            "Tampered",
+            inputs,
+            keep,
+            |given| flip(given, "KE2", 64),
+            "client_login_finish",
+        ),
+        invalid_test(
+            "KE2 masking nonce altered",
+            "Tampered",
+            inputs,
+            keep,
+            |given| flip(given, "KE2", 32),
+            "client_login_finish",
+        ),
+        invalid_test(
+            "KE3 client MAC altered",
+            "Tampered",
+            inputs,
+            keep,
+            |given| flip(given, "KE3", 0),
+            "server_login_finish",
+        ),
+        invalid_test(
+            "KE1 blinded element not a canonical ristretto255 encoding",
+            "InvalidElement",
+            inputs,
+            keep,
+            |given| {
+                if let Some(ke1) = given.get_mut("KE1") {
+                    ke1[..32].fill(0xff);
+                }
+            },
+            "server_login_start",
+        ),
+    ]
+}
+
 /// The vector file.
 pub fn generate() -> Value {
     let cases = [
@@ -202,79 +278,7 @@ pub fn generate() -> Value {
         .map(|(case, seed)| valid_test(case, &inputs_for(seed, case)))
         .collect();
 
-    let inputs = inputs_for(1, &cases[0]);
-    let keep = |_: &mut Inputs| {};
-    let honest = |_: &mut Outputs| {};
-    let invalid = vec![
-        invalid_test(
-            "wrong password at login",
-            "WrongPassword",
-            &inputs,
-            |inputs| {
-                inputs
-                    .fields
-                    .insert("login_password".into(), b"correct horse battery stable".to_vec());
-            },
-            honest,
-            "client_login_finish",
-        ),
-        invalid_test(
-            "client and server disagree on the context (purpose 0x02 against 0x01)",
-            "ContextMismatch",
-            &inputs,
-            |inputs| {
-                let mut context = inputs.get("context").expect("context").to_vec();
-                *context.last_mut().expect("purpose byte") = LoginPurpose::DeleteRecord.code();
-                inputs.fields.insert("client_context".into(), context);
-            },
-            honest,
-            "client_login_finish",
-        ),
-        invalid_test(
-            "KE2 server MAC altered",
-            "Tampered",
-            &inputs,
-            keep,
-            |given| flip(given, "KE2", 319),
-            "client_login_finish",
-        ),
-        invalid_test(
-            "KE2 masked response altered (the server public key inside it)",
-            "Tampered",
-            &inputs,
-            keep,
-            |given| flip(given, "KE2", 64),
-            "client_login_finish",
-        ),
-        invalid_test(
-            "KE2 masking nonce altered",
-            "Tampered",
-            &inputs,
-            keep,
-            |given| flip(given, "KE2", 32),
-            "client_login_finish",
-        ),
-        invalid_test(
-            "KE3 client MAC altered",
-            "Tampered",
-            &inputs,
-            keep,
-            |given| flip(given, "KE3", 0),
-            "server_login_finish",
-        ),
-        invalid_test(
-            "KE1 blinded element not a canonical ristretto255 encoding",
-            "InvalidElement",
-            &inputs,
-            keep,
-            |given| {
-                if let Some(ke1) = given.get_mut("KE1") {
-                    ke1[..32].fill(0xff);
-                }
-            },
-            "server_login_start",
-        ),
-    ];
+    let invalid = rejections(&inputs_for(1, &cases[0]));
     json::file(
         "OPAQUE-3DH-RISTRETTO255-SHA512-ARGON2ID",
         "opaque_messages.schema.json",
@@ -294,8 +298,11 @@ fn hex_fields(test: &Map<String, Value>, field: &str) -> Result<Outputs, String>
     let mut out = Outputs::new();
     for name in OUTPUTS {
         if let Some(value) = object.get(name) {
-            let text = value.as_str().ok_or_else(|| fail(test, name))?;
-            out.insert(name, hex::decode(text).map_err(|error| fail(test, &error.to_string()))?);
+            let encoded = value.as_str().ok_or_else(|| fail(test, name))?;
+            out.insert(
+                name,
+                hex::decode(encoded).map_err(|error| fail(test, &error.to_string()))?,
+            );
         }
     }
     if out.len() != object.len() {

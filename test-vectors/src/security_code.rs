@@ -1,6 +1,8 @@
 //! Security-code vectors (kt-verify `SecurityCode`): each party's iterated SHA-512 fingerprint, its 30 digits, the
 //! 60-digit code and the QR payload; and scanned payloads that must not match (other key, other version, malformed).
 
+use std::fmt::Write as _;
+
 use kt_verify::{ITERATIONS, SecurityCode, SecurityCodeError};
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha512};
@@ -32,14 +34,12 @@ impl Party {
         for _ in 1..ITERATIONS {
             hash = Sha512::new().chain_update(hash).chain_update(key).finalize().into();
         }
-        let digits = hash
-            .chunks_exact(5)
-            .take(6)
-            .map(|chunk| {
-                let value = chunk.iter().fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
-                format!("{:05}", value % 100_000)
-            })
-            .collect();
+        let mut digits = String::with_capacity(30);
+        for chunk in hash.chunks_exact(5).take(6) {
+            let value = chunk.iter().fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
+            // Writing to a String cannot fail.
+            let _ = write!(digits, "{:05}", value % 100_000);
+        }
         Self { input, hash, digits }
     }
 }
@@ -151,6 +151,79 @@ fn scan_test(comment: &str, flag: &str, side: &Side<'_>, scanned: &[u8]) -> Valu
     test
 }
 
+/// Payloads scanned by Alice (libsignal's vector parties).
+fn scan_tests(alice_key: &[u8], bob_key: &[u8]) -> Vec<Value> {
+    let alice = |version| Side {
+        version,
+        local_id: ALICE_ID,
+        local_key: alice_key,
+        remote_id: BOB_ID,
+        remote_key: bob_key,
+    };
+    let bob_payload = alice(1).swapped().code().qr_payload();
+    let mut mallory_key = bob_key.to_vec();
+    mallory_key[5] ^= 0x01;
+    let mallory_payload = Side {
+        remote_key: &mallory_key,
+        ..alice(1)
+    }
+    .swapped()
+    .code()
+    .qr_payload();
+    let mut non_minimal = bob_payload.clone();
+    non_minimal.splice(1..2, [0x81, 0x00]);
+    let mut flipped = bob_payload.clone();
+    flipped[10] ^= 0x01;
+    vec![
+        scan_test("Bob's payload scanned by Alice", "", &alice(1), &bob_payload),
+        scan_test(
+            "Bob's version-2 payload scanned by Alice",
+            "",
+            &alice(2),
+            &alice(2).swapped().code().qr_payload(),
+        ),
+        scan_test(
+            "Alice scans her own payload",
+            "Mismatch",
+            &alice(1),
+            &alice(1).code().qr_payload(),
+        ),
+        scan_test(
+            "payload of a substituted key for Bob",
+            "Mismatch",
+            &alice(1),
+            &mallory_payload,
+        ),
+        scan_test("a hash byte flipped", "Mismatch", &alice(1), &flipped),
+        scan_test(
+            "version-2 payload scanned by a version-1 client",
+            "WrongVersion",
+            &alice(1),
+            &alice(2).swapped().code().qr_payload(),
+        ),
+        scan_test(
+            "version-1 payload scanned by a version-2 client",
+            "WrongVersion",
+            &alice(2),
+            &bob_payload,
+        ),
+        scan_test(
+            "truncated by one byte",
+            "Malformed",
+            &alice(1),
+            &bob_payload[..bob_payload.len() - 1],
+        ),
+        scan_test(
+            "trailing byte",
+            "Malformed",
+            &alice(1),
+            &[bob_payload.as_slice(), &[0]].concat(),
+        ),
+        scan_test("version as a non-minimal varint", "Malformed", &alice(1), &non_minimal),
+        scan_test("empty", "Malformed", &alice(1), &[]),
+    ]
+}
+
 /// The vector file.
 pub fn generate() -> Value {
     let alice_key = hex::decode(ALICE_KEY).expect("hex");
@@ -200,68 +273,7 @@ pub fn generate() -> Value {
     };
     codes.push(code_test("empty ids", &empty, None));
 
-    let bob_payload = alice(1).swapped().code().qr_payload();
-    let mut mallory_key = bob_key.clone();
-    mallory_key[5] ^= 0x01;
-    let mallory_payload = Side {
-        remote_key: &mallory_key,
-        ..alice(1)
-    }
-    .swapped()
-    .code()
-    .qr_payload();
-    let mut non_minimal = bob_payload.clone();
-    non_minimal.splice(1..2, [0x81, 0x00]);
-    let mut flipped = bob_payload.clone();
-    flipped[10] ^= 0x01;
-    let scans = vec![
-        scan_test("Bob's payload scanned by Alice", "", &alice(1), &bob_payload),
-        scan_test(
-            "Bob's version-2 payload scanned by Alice",
-            "",
-            &alice(2),
-            &alice(2).swapped().code().qr_payload(),
-        ),
-        scan_test(
-            "Alice scans her own payload",
-            "Mismatch",
-            &alice(1),
-            &alice(1).code().qr_payload(),
-        ),
-        scan_test(
-            "payload of a substituted key for Bob",
-            "Mismatch",
-            &alice(1),
-            &mallory_payload,
-        ),
-        scan_test("a hash byte flipped", "Mismatch", &alice(1), &flipped),
-        scan_test(
-            "version-2 payload scanned by a version-1 client",
-            "WrongVersion",
-            &alice(1),
-            &alice(2).swapped().code().qr_payload(),
-        ),
-        scan_test(
-            "version-1 payload scanned by a version-2 client",
-            "WrongVersion",
-            &alice(2),
-            &bob_payload,
-        ),
-        scan_test(
-            "truncated by one byte",
-            "Malformed",
-            &alice(1),
-            &bob_payload[..bob_payload.len() - 1],
-        ),
-        scan_test(
-            "trailing byte",
-            "Malformed",
-            &alice(1),
-            &[bob_payload.as_slice(), &[0]].concat(),
-        ),
-        scan_test("version as a non-minimal varint", "Malformed", &alice(1), &non_minimal),
-        scan_test("empty", "Malformed", &alice(1), &[]),
-    ];
+    let scans = scan_tests(&alice_key, &bob_key);
     json::file(
         "SECURITY-CODE-SHA512-FINGERPRINT",
         "security_code.schema.json",

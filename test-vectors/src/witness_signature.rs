@@ -437,8 +437,8 @@ pub fn generate() -> Value {
                 comment,
                 &good,
                 &Context {
-                    now_ms,
                     not_before_ms,
+                    now_ms,
                     ..context_like(&context)
                 },
                 Err(error),

@@ -25,7 +25,7 @@ fn output_field(family: &str) -> &'static str {
         "vault_messages" => "signature",
         "fleet_bundle" => "signedBundle",
         "ipls_sealing" => "sealed",
-        "witness_signature" => "signature",
+        "witness_signature" => "signedRoot",
         "security_code" => "localHash",
         "opaque_messages" => "outputs.export_key",
         other => panic!("no output field for {other}"),
@@ -34,7 +34,7 @@ fn output_field(family: &str) -> &'static str {
 
 /// A JSON pointer for a dotted field path.
 fn pointer(field: &str) -> String {
-    field.split('.').map(|part| format!("/{part}")).collect()
+    format!("/{}", field.replace('.', "/"))
 }
 
 #[test]
