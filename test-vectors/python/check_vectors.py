@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Independent consumer of the workspace's test vectors.
 
-Re-derives every value it can from the specifications alone, with the `cryptography` package (HKDF-SHA256,
-AES-256-GCM, Ed25519) and no code of this workspace; validates every file against its JSON Schema; checks that
-every negative vector fails. Prints the number of vectors checked per file and exits non-zero on any
-disagreement.
+Re-derives every value it can from the specifications alone, with the `cryptography` package (HKDF-SHA256 and
+-SHA512, AES-256-GCM, Ed25519, Argon2id), `hashlib`/`hmac` and a few lines of Edwards25519 arithmetic (point
+decoding and the small-order test, which `cryptography` does not expose), and no code of this workspace; validates
+every file against its JSON Schema; checks that every negative vector fails. Prints the number of vectors checked
+per file and exits non-zero on any disagreement.
 
     python3 test-vectors/python/check_vectors.py              # check every file
     python3 test-vectors/python/check_vectors.py --self-test  # also prove that a flipped byte is caught
 
-What it cannot re-derive: the OPAQUE (ristretto255) values inside the vault messages; for those it checks the
-framing, lengths and the vault's Ed25519 signatures over them.
+What it cannot re-derive: ristretto255 group operations (the OPRF, OPAQUE key pairs and Diffie-Hellman values).
+In the vault messages it checks the framing, lengths and the vault's Ed25519 signatures over them; in the OPAQUE
+exchanges it re-derives everything downstream of the OPRF output and the 3DH shared secrets, which the vectors
+carry as intermediates (see the file's `notes`).
 """
 
 import copy

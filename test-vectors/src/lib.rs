@@ -9,7 +9,14 @@
 //!   committed files are exactly what the generator produces (it is deterministic: fixed seeds, no clock).
 //! - The Rust consumer ([`Family::check`], run by this crate's tests) checks every vector against the crates.
 //! - `python/check_vectors.py` is an independent consumer: it re-derives every value it can with the
-//!   `cryptography` package, without any of this workspace's code.
+//!   `cryptography` package and `hashlib`, without any of this workspace's code. What it cannot re-derive (it has
+//!   no ristretto255) is named in each file's `notes`.
+//! - `tests/opaque_rfc9807.rs` runs RFC 9807's own vectors (`third_party/`) through opaque-ke with our OPAQUE
+//!   configuration ([`opaque::RfcSuite`]: ours with the RFC's `Identity` KSF).
+//!
+//! Families: `recovery_key`, `backup_key_wrap`, `backup_stream`, `vault_messages` (backup-protocol),
+//! `opaque_messages` (our OPAQUE exchanges in RFC 9807's layout), `fleet_bundle` (fleet-bundle), `ipls_sealing`
+//! (ipls), `witness_signature` and `security_code` (kt-verify).
 
 // The generators run the crates on fixed, valid inputs; their `expect`s state why those cannot fail.
 #![allow(clippy::missing_panics_doc)]

@@ -439,3 +439,138 @@ where
         ("server_public_key", setup.keypair().public().serialize().to_vec()),
     ]))
 }
+
+/// HMAC-SHA512, as HKDF-Extract with the key as salt (RFC 5869: Extract(salt, ikm) = HMAC(salt, ikm)).
+fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
+    Hkdf::<Sha512>::extract(Some(key), message).0.to_vec()
+}
+
+fn sha512(data: &[u8]) -> Vec<u8> {
+    <Sha512 as sha2::Digest>::digest(data).to_vec()
+}
+
+fn len16(data: &[u8]) -> Vec<u8> {
+    let length = u16::try_from(data.len()).unwrap_or(u16::MAX);
+    [&length.to_be_bytes()[..], data].concat()
+}
+
+/// RFC 9807 section 6.4.1: `Expand-Label(secret, label, context, 64)` with the `"OPAQUE-"` label prefix.
+fn derive_secret(secret: &[u8], label: &[u8], context: &[u8]) -> Result<Vec<u8>, String> {
+    let full_label = [b"OPAQUE-", label].concat();
+    let info = [
+        &(NH as u16).to_be_bytes()[..],
+        &[full_label.len() as u8],
+        &full_label,
+        &[context.len() as u8],
+        context,
+    ]
+    .concat();
+    expand(secret, &[&info], NH)
+}
+
+fn element(bytes: &[u8]) -> Result<<Ristretto255 as voprf::Group>::Elem, String> {
+    <Ristretto255 as voprf::Group>::deserialize_elem(bytes).map_err(|_| "not a ristretto255 element".to_string())
+}
+
+/// The login's intermediates, by name: `login_oprf_output` (ours: the client's OPRF output at login, with the
+/// login password, if KE2 is present), and the 3DH key schedule of RFC 9807 section 6.4 as the server computes it:
+/// `ikm` (dh1 || dh2 || dh3), `preamble`, `handshake_secret`, `server_mac_key`, `client_mac_key`.
+///
+/// The server's ephemeral key is re-derived from `server_keyshare_seed` with voprf's `DeriveKeyPair` and checked
+/// against KE2; if `honest` is set, the server MAC in KE2, KE3 and the session key are recomputed from this
+/// schedule and must equal the messages, so opaque-ke's run and this derivation check each other.
+pub fn login_intermediates(
+    inputs: &Inputs,
+    outputs: &Outputs,
+    honest: bool,
+) -> Result<BTreeMap<&'static str, Vec<u8>>, String> {
+    use voprf::Group as _;
+    let mut out = BTreeMap::new();
+    let (Some(ke1), Some(upload), Some(response)) = (
+        outputs.get("KE1"),
+        outputs.get("registration_upload"),
+        outputs.get("registration_response"),
+    ) else {
+        return Err("KE1 and the registration messages are needed".into());
+    };
+    if ke1.len() != 3 * N || upload.len() != N + NH + N + NH || response.len() != 2 * N {
+        return Err("messages of the wrong length".into());
+    }
+    let ke2 = outputs.get("KE2");
+    if let Some(ke2) = ke2 {
+        if ke2.len() != 8 * N + NH {
+            return Err("KE2 of the wrong length".into());
+        }
+        let password = inputs.login_password()?;
+        let mut rng = ReplayRng::new(&[&blind_draw(inputs.get("blind_login")?)]);
+        let blinded =
+            voprf::OprfClient::<Ristretto255>::blind(password, &mut rng).map_err(|error| error.to_string())?;
+        let evaluation =
+            voprf::EvaluationElement::<Ristretto255>::deserialize(&ke2[..N]).map_err(|error| error.to_string())?;
+        let output = blinded
+            .state
+            .finalize(password, &evaluation)
+            .map_err(|error| error.to_string())?;
+        out.insert("login_oprf_output", output.to_vec());
+    }
+    let Ok(client_keyshare) = element(&ke1[2 * N..]) else {
+        // A KE1 the server cannot decode: there is no key schedule.
+        return Ok(out);
+    };
+    let server_keyshare_secret = voprf::derive_key::<Ristretto255>(
+        inputs.get("server_keyshare_seed")?,
+        b"OPAQUE-DeriveDiffieHellmanKeyPair",
+        voprf::Mode::Oprf,
+    )
+    .map_err(|error| error.to_string())?;
+    let server_secret = <Ristretto255 as voprf::Group>::deserialize_scalar(inputs.get("server_private_key")?)
+        .map_err(|_| "server_private_key is not a scalar".to_string())?;
+    let server_keyshare =
+        <Ristretto255 as voprf::Group>::serialize_elem(Ristretto255::base_elem() * &server_keyshare_secret);
+    let ikm = [
+        <Ristretto255 as voprf::Group>::serialize_elem(client_keyshare * &server_keyshare_secret),
+        <Ristretto255 as voprf::Group>::serialize_elem(client_keyshare * &server_secret),
+        <Ristretto255 as voprf::Group>::serialize_elem(element(&upload[..N])? * &server_keyshare_secret),
+    ]
+    .concat();
+    out.insert("ikm", ikm.clone());
+    let Some(ke2) = ke2 else {
+        return Ok(out);
+    };
+    if ke2[7 * N..8 * N] != server_keyshare[..] {
+        return Err("KE2's server keyshare is not DeriveDiffieHellmanKeyPair(server_keyshare_seed)".into());
+    }
+    let server_public_key = &response[N..];
+    let preamble = [
+        &b"OPAQUEv1-"[..],
+        &len16(inputs.get("context")?),
+        &len16(inputs.optional("client_identity").unwrap_or(&upload[..N])),
+        ke1,
+        &len16(inputs.optional("server_identity").unwrap_or(server_public_key)),
+        &ke2[..8 * N],
+    ]
+    .concat();
+    let (prk, _) = Hkdf::<Sha512>::extract(None, &ikm);
+    let handshake_secret = derive_secret(&prk, b"HandshakeSecret", &sha512(&preamble))?;
+    let session_key = derive_secret(&prk, b"SessionKey", &sha512(&preamble))?;
+    let server_mac_key = derive_secret(&handshake_secret, b"ServerMAC", b"")?;
+    let client_mac_key = derive_secret(&handshake_secret, b"ClientMAC", b"")?;
+    if honest {
+        let server_mac = hmac(&server_mac_key, &sha512(&preamble));
+        let client_mac = hmac(&client_mac_key, &sha512(&[&preamble[..], &server_mac].concat()));
+        if ke2[8 * N..] != server_mac[..] {
+            return Err("KE2's server MAC differs from the key schedule's".into());
+        }
+        if outputs.get("KE3") != Some(&client_mac) {
+            return Err("KE3 differs from the key schedule's client MAC".into());
+        }
+        if outputs.get("session_key") != Some(&session_key) {
+            return Err("session_key differs from the key schedule's".into());
+        }
+    }
+    out.insert("preamble", preamble);
+    out.insert("handshake_secret", handshake_secret);
+    out.insert("server_mac_key", server_mac_key);
+    out.insert("client_mac_key", client_mac_key);
+    Ok(out)
+}

@@ -6,6 +6,8 @@
 use backup_protocol::labels::OPAQUE_CONTEXT;
 use backup_protocol::{KsfParams, LoginPurpose, Suite};
 use opaque_ke::argon2::{Algorithm, Argon2, Params, Version};
+use std::collections::BTreeMap;
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde_json::{Map, Value, json};
@@ -38,9 +40,10 @@ fn notes() -> Value {
         "configuration": "RFC 9807 OPAQUE-3DH: OPRF ristretto255-SHA512, key exchange 3DH over ristretto255, Hash SHA-512, KDF HKDF-SHA512, MAC HMAC-SHA512, KSF Argon2id (version 0x13, 16 zero bytes of salt, 64-byte output, parameters in ksfMemoryKib / ksfIterations / ksfParallelism), as opaque-ke 4.0.1 with backup_protocol::Suite",
         "layout": "inputs / intermediates / outputs named as in RFC 9807 appendix C; inputs also carry client_identity (the user id; server_identity is absent: it defaults to the server public key), context (OPAQUE_CONTEXT || purpose code) and credential_identifier (len8(user id) || user id || registration challenge), as backup-protocol/SPEC.md sets them",
         "randomness": "the blinds are canonical scalars below 2^252; opaque-ke draws: registration blind, envelope_nonce; login blind, client_keyshare_seed, client_nonce; masking_nonce, server_keyshare_seed, server_nonce",
-        "intermediates": "oprf_output = the OPRF output (RFC 9497 Finalize); randomized_password = HKDF-Extract(salt = empty, oprf_output || Argon2id(oprf_output)); masking_key = Expand(randomized_password, \"MaskingKey\", 64); auth_key = Expand(randomized_password, envelope_nonce || \"AuthKey\", 64); export_key = Expand(randomized_password, envelope_nonce || \"ExportKey\", 64); envelope = envelope_nonce || HMAC(auth_key, envelope_nonce || server_public_key || len16(server_identity) || server_identity || len16(client_identity) || client_identity); registration_upload = client_public_key || masking_key || envelope; KE2's masked_response = (server_public_key || envelope) XOR Expand(masking_key, masking_nonce || \"CredentialResponsePad\", 128)",
-        "negative": "invalid tests replay the exchange feeding each party the vector's messages; the party named by failingStep must reject with error. login_password (used by the client at login instead of password) and client_context (the client's context instead of context) are our extensions for these cases",
-        "python": "check_vectors.py has no ristretto255: it re-derives randomized_password (Argon2id from the cryptography package), masking_key, auth_key, export_key, the envelope, the registration upload and KE2's masked_response and nonces from the intermediates and inputs, and checks lengths and the other messages' structure; the OPRF, the key pairs and the 3DH key schedule (KE2's MAC, KE3, session_key) it cannot re-derive, so the wrong-password, altered-MAC, altered-KE3 and context-mismatch vectors are checked structurally only there (the Rust consumer replays all of them)",
+        "intermediates": "oprf_output = the OPRF output (RFC 9497 Finalize) at registration, login_oprf_output the client's at login (with login_password if present); randomized_password = HKDF-Extract(salt = empty, oprf_output || Argon2id(oprf_output)); masking_key = Expand(randomized_password, \"MaskingKey\", 64); auth_key = Expand(randomized_password, envelope_nonce || \"AuthKey\", 64); export_key = Expand(randomized_password, envelope_nonce || \"ExportKey\", 64); envelope = envelope_nonce || HMAC(auth_key, envelope_nonce || server_public_key || len16(server_identity) || server_identity || len16(client_identity) || client_identity); registration_upload = client_public_key || masking_key || envelope; KE2's masked_response = (server_public_key || envelope) XOR Expand(masking_key, masking_nonce || \"CredentialResponsePad\", 128)",
+        "keySchedule": "RFC 9807 section 6.4, as the server computes it: ikm = dh1 || dh2 || dh3 (server ephemeral x client ephemeral, server static x client ephemeral, server ephemeral x client static); preamble = \"OPAQUEv1-\" || len16(context) || context || len16(client_identity) || client_identity || KE1 || len16(server_identity) || server_identity || KE2 without its MAC; prk = HKDF-Extract(empty, ikm); handshake_secret = Expand-Label(prk, \"HandshakeSecret\", SHA-512(preamble)); session_key = Expand-Label(prk, \"SessionKey\", SHA-512(preamble)); server_mac_key / client_mac_key = Expand-Label(handshake_secret, \"ServerMAC\" / \"ClientMAC\", empty); KE2's MAC = HMAC(server_mac_key, SHA-512(preamble)); KE3 = HMAC(client_mac_key, SHA-512(preamble || KE2's MAC)); Expand-Label(secret, label, context) = HKDF-Expand(secret, u16(64) || len8(\"OPAQUE-\" || label) || \"OPAQUE-\" || label || len8(context) || context, 64). The Rust consumer checks this schedule against opaque-ke's messages and RFC 9807's own intermediates",
+        "negative": "invalid tests replay the exchange feeding each party the vector's messages; the party named by failingStep must reject with error. login_password (used by the client at login instead of password) and client_context (the client's context instead of context) are our extensions for these cases; their intermediates are the login's (login_oprf_output and the server's key schedule)",
+        "python": "check_vectors.py has no ristretto255, so it takes oprf_output, login_oprf_output and ikm from the intermediates and re-derives everything downstream with the cryptography package: randomized_password (Argon2id), masking_key, auth_key, export_key, the envelope, the registration upload, KE2's masked response, the preamble, the key schedule, both MACs, KE3 and session_key, playing the client (with its own context and password) and the server; the OPRF evaluation, the key pairs and the Diffie-Hellman values themselves it cannot check, and checks those for length and encoding only",
     })
 }
 
@@ -120,7 +123,8 @@ fn valid_test(case: &Case, inputs: &Inputs) -> Value {
     outcome.expect("an honest exchange succeeds");
     assert_eq!(outputs["export_key"], outputs["login_export_key"]);
     assert_eq!(outputs["session_key"], outputs["server_session_key"]);
-    let intermediates = opaque::intermediates::<Suite>(inputs, &ksf, &outputs).expect("consistent");
+    let mut intermediates = opaque::intermediates::<Suite>(inputs, &ksf, &outputs).expect("consistent");
+    intermediates.extend(opaque::login_intermediates(inputs, &outputs, true).expect("consistent"));
     let mut test = base_test(case.comment, case.ksf, inputs);
     test["result"] = json!("valid");
     test["intermediates"] = hex_object(intermediates.iter().map(|(name, value)| (*name, value)));
@@ -165,6 +169,8 @@ fn invalid_test(
     test["result"] = json!("invalid");
     test["failingStep"] = json!(failing_step);
     test["error"] = json!(error);
+    let intermediates = opaque::login_intermediates(&inputs, &given, false).expect("computable");
+    test["intermediates"] = hex_object(intermediates.iter().map(|(name, value)| (*name, value)));
     test["outputs"] = hex_object(given.iter().map(|(name, value)| (*name, value)));
     test
 }
@@ -344,7 +350,11 @@ fn check_test(_group: &Map<String, Value>, test: &Map<String, Value>) -> Result<
             Err(Failure::Protocol {
                 step: failed,
                 error: found,
-            }) if failed == step && found == error => Ok(()),
+            }) if failed == step && found == error => {
+                let derived =
+                    opaque::login_intermediates(&inputs, &given, false).map_err(|error| fail(test, &error))?;
+                same_intermediates(test, &derived)
+            }
             other => Err(fail(test, &format!("expected {error} at {step}, got {other:?}"))),
         };
     }
@@ -362,7 +372,13 @@ fn check_test(_group: &Map<String, Value>, test: &Map<String, Value>) -> Result<
         "server session_key",
     ));
     json::all_hold(test, &checks)?;
-    let derived = opaque::intermediates::<Suite>(&inputs, &ksf, &produced).map_err(|error| fail(test, &error))?;
+    let mut derived = opaque::intermediates::<Suite>(&inputs, &ksf, &produced).map_err(|error| fail(test, &error))?;
+    derived.extend(opaque::login_intermediates(&inputs, &produced, true).map_err(|error| fail(test, &error))?);
+    same_intermediates(test, &derived)
+}
+
+/// The test's `intermediates` are exactly `derived`.
+fn same_intermediates(test: &Map<String, Value>, derived: &BTreeMap<&str, Vec<u8>>) -> Result<(), String> {
     let recorded = test
         .get("intermediates")
         .and_then(Value::as_object)
@@ -370,7 +386,7 @@ fn check_test(_group: &Map<String, Value>, test: &Map<String, Value>) -> Result<
     if recorded.len() != derived.len() {
         return Err(fail(test, "intermediates differ in number"));
     }
-    for (name, value) in &derived {
+    for (name, value) in derived {
         if recorded.get(*name).and_then(Value::as_str) != Some(hex::encode(value).as_str()) {
             return Err(fail(test, &format!("intermediate {name} differs")));
         }

@@ -120,6 +120,15 @@ fn check_real(index: usize, vector: &Value) {
             "vector {index}: {name}"
         );
     }
+    let schedule =
+        opaque::login_intermediates(&inputs, &produced, true).unwrap_or_else(|error| panic!("vector {index}: {error}"));
+    for name in ["handshake_secret", "server_mac_key", "client_mac_key"] {
+        assert_eq!(
+            hex::encode(&schedule[name]),
+            hex::encode(bytes(&expected, name)),
+            "vector {index}: {name}"
+        );
+    }
     assert_eq!(
         derived["server_public_key"],
         bytes(&hex_map(vector, "inputs"), "server_public_key"),
