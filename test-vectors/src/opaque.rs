@@ -526,11 +526,11 @@ pub fn login_intermediates(
     let server_secret = <Ristretto255 as voprf::Group>::deserialize_scalar(inputs.get("server_private_key")?)
         .map_err(|_| "server_private_key is not a scalar".to_string())?;
     let server_keyshare =
-        <Ristretto255 as voprf::Group>::serialize_elem(Ristretto255::base_elem() * &server_keyshare_secret);
+        <Ristretto255 as voprf::Group>::serialize_elem(Ristretto255::base_elem() * server_keyshare_secret);
     let ikm = [
-        <Ristretto255 as voprf::Group>::serialize_elem(client_keyshare * &server_keyshare_secret),
-        <Ristretto255 as voprf::Group>::serialize_elem(client_keyshare * &server_secret),
-        <Ristretto255 as voprf::Group>::serialize_elem(element(&upload[..N])? * &server_keyshare_secret),
+        <Ristretto255 as voprf::Group>::serialize_elem(client_keyshare * server_keyshare_secret),
+        <Ristretto255 as voprf::Group>::serialize_elem(client_keyshare * server_secret),
+        <Ristretto255 as voprf::Group>::serialize_elem(element(&upload[..N])? * server_keyshare_secret),
     ]
     .concat();
     out.insert("ikm", ikm.clone());
