@@ -205,6 +205,16 @@ fn protocol<T>(step: &'static str) -> impl FnOnce(ProtocolError<T>) -> Failure {
 /// `server_session_key`, the other party's copies.
 pub type Outputs = BTreeMap<&'static str, Vec<u8>>;
 
+/// Every replayed byte must be drawn: otherwise opaque-ke did not consume the vector's randomness as the table in
+/// the module documentation says.
+fn drawn_all(rng: &ReplayRng) -> Result<(), Failure> {
+    if rng.is_exhausted() {
+        Ok(())
+    } else {
+        Err(Failure::Vector("a replayed random input was not drawn".into()))
+    }
+}
+
 /// The blind as the 64 bytes opaque-ke's rng draw reduces mod l to that scalar.
 fn blind_draw(blind: &[u8]) -> Vec<u8> {
     [blind, &[0; 32]].concat()
@@ -254,6 +264,7 @@ where
     // Registration.
     let mut rng = ReplayRng::new(&[&blind_draw(inputs.get("blind_registration")?)]);
     let client = ClientRegistration::<CS>::start(&mut rng, password).map_err(protocol("client_registration_start"))?;
+    drawn_all(&rng)?;
     produced.insert("registration_request", client.message.serialize().to_vec());
 
     let request = RegistrationRequest::<CS>::deserialize(&pick(produced, "registration_request"))
@@ -274,6 +285,7 @@ where
             ClientRegistrationFinishParameters::new(inputs.identifiers(), Some(ksf)),
         )
         .map_err(protocol("client_registration_finish"))?;
+    drawn_all(&rng)?;
     produced.insert("registration_upload", finished.message.serialize().to_vec());
     produced.insert("export_key", finished.export_key.to_vec());
 
@@ -289,6 +301,7 @@ where
         inputs.get("client_nonce")?,
     ]);
     let client = ClientLogin::<CS>::start(&mut rng, login_password).map_err(protocol("client_login_start"))?;
+    drawn_all(&rng)?;
     produced.insert("KE1", client.message.serialize().to_vec());
 
     let context = inputs.get("context")?;
@@ -311,6 +324,7 @@ where
         },
     )
     .map_err(protocol("server_login_start"))?;
+    drawn_all(&rng)?;
     produced.insert("KE2", server.message.serialize().to_vec());
 
     let ke2 = CredentialResponse::<CS>::deserialize(&pick(produced, "KE2")).map_err(protocol("client_login_finish"))?;
@@ -370,9 +384,7 @@ where
         },
     )
     .map_err(protocol("server_login_start"))?;
-    if !rng.is_exhausted() {
-        return Err(Failure::Vector("the fake KE2 did not draw every input".into()));
-    }
+    drawn_all(&rng)?;
     Ok(server.message.serialize().to_vec())
 }
 
