@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """Independent consumer of the workspace's test vectors.
 
-Re-derives every value it can from the specifications alone, with the `cryptography` package (HKDF-SHA256,
-AES-256-GCM, Ed25519) and no code of this workspace; validates every file against its JSON Schema; checks that
-every negative vector fails. Prints the number of vectors checked per file and exits non-zero on any
-disagreement.
+Re-derives every value it can from the specifications alone, with the `cryptography` package (HKDF-SHA256 and
+-SHA512, AES-256-GCM, Ed25519, Argon2id), `hashlib`/`hmac` and a few lines of Edwards25519 arithmetic (point
+decoding and the small-order test, which `cryptography` does not expose), and no code of this workspace; validates
+every file against its JSON Schema; checks that every negative vector fails. Prints the number of vectors checked
+per file and exits non-zero on any disagreement.
 
     python3 test-vectors/python/check_vectors.py              # check every file
     python3 test-vectors/python/check_vectors.py --self-test  # also prove that a flipped byte is caught
 
-What it cannot re-derive: the OPAQUE (ristretto255) values inside the vault messages; for those it checks the
-framing, lengths and the vault's Ed25519 signatures over them.
+What it cannot re-derive: ristretto255 group operations (the OPRF, OPAQUE key pairs and Diffie-Hellman values).
+In the vault messages it checks the framing, lengths and the vault's Ed25519 signatures over them; in the OPAQUE
+exchanges it re-derives everything downstream of the OPRF output and the 3DH shared secrets, which the vectors
+carry as intermediates (see the file's `notes`).
 """
 
 import copy
 import hashlib
+import hmac
 import json
 import sys
 from pathlib import Path
@@ -22,9 +26,10 @@ from pathlib import Path
 import jsonschema
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = 0x01
@@ -374,6 +379,372 @@ def check_ipls_sealing(group, test):
     expect(resealed == sealed, test, "sealed")
 
 
+# --- Plexi witness signatures (kt-verify SPEC, witness.rs) ---------------------------------------------------
+
+ED_P = 2**255 - 19
+ED_D = (-121665 * pow(121666, ED_P - 2, ED_P)) % ED_P
+ED_L = 2**252 + 27742317777372353535851937790883648493
+ED_SQRT_M1 = pow(2, (ED_P - 1) // 4, ED_P)
+MAX_SKEW_MS = 60_000
+
+
+def ed_decompress(encoding):
+    """The Edwards point of a 32-byte encoding, as curve25519-dalek decodes it (y taken mod p), or None."""
+    y = (int.from_bytes(encoding, "little") & ((1 << 255) - 1)) % ED_P
+    u, v = (y * y - 1) % ED_P, (ED_D * y * y + 1) % ED_P
+    x2 = u * pow(v, ED_P - 2, ED_P) % ED_P
+    x = pow(x2, (ED_P + 3) // 8, ED_P)
+    if (x * x - x2) % ED_P:
+        x = x * ED_SQRT_M1 % ED_P
+    if (x * x - x2) % ED_P:
+        return None
+    if x & 1 != encoding[31] >> 7:
+        x = -x % ED_P
+    return x, y
+
+
+def ed_add(a, b):
+    (x1, y1), (x2, y2) = a, b
+    t = ED_D * x1 * x2 * y1 * y2 % ED_P
+    return ((x1 * y2 + y1 * x2) * pow(1 + t, ED_P - 2, ED_P) % ED_P, (y1 * y2 + x1 * x2) * pow(1 - t, ED_P - 2, ED_P) % ED_P)
+
+
+def ed_small_order(point):
+    for _ in range(3):
+        point = ed_add(point, point)
+    return point == (0, 1)
+
+
+def varint(value):
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def pb_varint(field, value):
+    return varint(field << 3) + varint(value)
+
+
+def pb_bytes(field, data):
+    return varint(field << 3 | 2) + varint(len(data)) + data
+
+
+def pb_fields(data):
+    """Decodes varint (0) and length-delimited (2) fields; raises ValueError on anything else."""
+    fields, i = [], 0
+
+    def read_varint():
+        nonlocal i
+        value = 0
+        for shift in range(0, 70, 7):
+            if i >= len(data):
+                raise ValueError("truncated")
+            byte = data[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                if value >= 1 << 64:
+                    raise ValueError("varint overflow")
+                return value
+        raise ValueError("varint too long")
+
+    while i < len(data):
+        tag = read_varint()
+        field, wire = tag >> 3, tag & 7
+        if wire == 0:
+            fields.append((field, read_varint()))
+        elif wire == 2:
+            length = read_varint()
+            if i + length > len(data):
+                raise ValueError("truncated")
+            fields.append((field, data[i : i + length]))
+            i += length
+        else:
+            raise ValueError("wire type")
+    return fields
+
+
+def plexi_protobuf(ciphersuite, namespace, timestamp, epoch, digest):
+    return pb_varint(1, ciphersuite) + pb_bytes(2, namespace) + pb_varint(3, timestamp) + pb_bytes(4, pb_varint(1, epoch)) + pb_bytes(5, digest)
+
+
+def plexi_bincode(ciphersuite, namespace, timestamp, epoch, digest):
+    u64 = lambda n: n.to_bytes(8, "little")
+    return ciphersuite.to_bytes(4, "little") + u64(len(namespace)) + namespace + u64(timestamp) + u64(epoch) + u64(len(digest)) + digest
+
+
+def witness_outcome(test, message):
+    """None if the verifier accepts, else the first failing check's name, in kt-verify's order."""
+    public_key, signature = b(test, "publicKey"), b(test, "signature")
+    point = ed_decompress(public_key)
+    if point is None:
+        return "InvalidKey"
+    if ed_small_order(point):
+        return "WeakKey"
+    if test["namespace"] != test["verifierNamespace"]:
+        return "WrongNamespace"
+    if test["keyId"] != public_key[31]:
+        return "UnknownKeyId"
+    timestamp, now = test["timestampMs"], test["nowMs"]
+    if timestamp < test["notBeforeMs"]:
+        return "KeyNotYetValid"
+    if timestamp > now + MAX_SKEW_MS:
+        return "FromTheFuture"
+    if now - timestamp > test["maxAgeMs"]:
+        return "Stale"
+    # S < l ourselves: whether `cryptography` (OpenSSL) rejects an unreduced S is not something to rely on.
+    if int.from_bytes(signature[32:], "little") >= ED_L:
+        return "BadSignature"
+    return None if ed25519_verifies(public_key, message, signature) else "BadSignature"
+
+
+def check_witness_signature(group, test):
+    fields = (test["namespace"].encode(), test["timestampMs"], test["epoch"], b(test, "digest"))
+    protobuf = plexi_protobuf(test["ciphersuite"], *fields)
+    message = {1: protobuf, 2: plexi_bincode(test["ciphersuite"], *fields)}.get(test["ciphersuite"])
+    expect(message is not None and b(test, "signedMessage") == message, test, "signedMessage")
+    root = pb_bytes(1, protobuf) + pb_bytes(2, b(test, "signature")) + pb_varint(3, test["keyId"])
+    expect(b(test, "signedRoot") == root, test, "signedRoot")
+    outcome = witness_outcome(test, message)
+    if not valid(test):
+        expect(outcome == test["error"], test, f"expected {test['error']}, got {outcome}")
+        return
+    expect(outcome is None, test, f"valid root refused: {outcome}")
+    if "privateKey" in test:
+        signer = Ed25519PrivateKey.from_private_bytes(b(test, "privateKey"))
+        expect(signer.public_key().public_bytes_raw() == b(test, "publicKey"), test, "publicKey")
+        expect(signer.sign(message) == b(test, "signature"), test, "signature")
+
+
+# --- security code (kt-verify SPEC, security_code.rs; libsignal's numeric fingerprint) -----------------------
+
+FINGERPRINT_ITERATIONS = 5200
+
+
+def fingerprint(identifier, key):
+    """(first hash input, final hash, 30 digits) of one party."""
+    first = b"\x00\x00" + key + identifier + key
+    digest = hashlib.sha512(first).digest()
+    for _ in range(FINGERPRINT_ITERATIONS - 1):
+        digest = hashlib.sha512(digest + key).digest()
+    digits = "".join(f"{int.from_bytes(digest[i : i + 5], 'big') % 100000:05d}" for i in range(0, 30, 5))
+    return first, digest, digits
+
+
+def qr_payload(version, local, remote):
+    return pb_varint(1, version) + pb_bytes(2, pb_bytes(1, local[:32])) + pb_bytes(3, pb_bytes(1, remote[:32]))
+
+
+def decode_qr_payload(data):
+    """(version, local, remote) of a canonical payload, or None."""
+    try:
+        fields = pb_fields(data)
+        if [field for field, _ in fields] != [1, 2, 3] or not isinstance(fields[0][1], int):
+            return None
+        inner = [pb_fields(value) if isinstance(value, bytes) else None for _, value in fields[1:]]
+        if any(part is None or len(part) != 1 or part[0][0] != 1 or not isinstance(part[0][1], bytes) or len(part[0][1]) != 32 for part in inner):
+            return None
+        version, local, remote = fields[0][1], inner[0][0][1], inner[1][0][1]
+    except ValueError:
+        return None
+    if version >= 1 << 32 or qr_payload(version, local, remote) != data:
+        return None
+    return version, local, remote
+
+
+def check_security_code(group, test):
+    local_id, local_key, remote_id, remote_key = (b(test, f) for f in ("localId", "localKey", "remoteId", "remoteKey"))
+    local, remote = fingerprint(local_id, local_key), fingerprint(remote_id, remote_key)
+    if group["type"] == "SecurityCode":
+        expect(test["iterations"] == FINGERPRINT_ITERATIONS, test, "iterations")
+        expect(b(test, "localFingerprintInput") == local[0] and b(test, "remoteFingerprintInput") == remote[0], test, "fingerprint inputs")
+        expect(b(test, "localHash") == local[1] and b(test, "remoteHash") == remote[1], test, "hashes")
+        expect(test["localDigits"] == local[2] and test["remoteDigits"] == remote[2], test, "party digits")
+        expect(test["digits"] == "".join(sorted([local[2], remote[2]])), test, "digits")
+        expect(b(test, "qrPayload") == qr_payload(test["version"], local[1], remote[1]), test, "qrPayload")
+        return
+    decoded = decode_qr_payload(b(test, "scannedPayload"))
+    if decoded is None:
+        outcome = "Malformed"
+    elif decoded[0] != test["version"]:
+        outcome = "VersionMismatch"
+    elif decoded[1] == remote[1][:32] and decoded[2] == local[1][:32]:
+        outcome = None
+    else:
+        outcome = "Mismatch"
+    if valid(test):
+        expect(outcome is None, test, f"scan refused: {outcome}")
+    else:
+        expect(outcome == test["error"], test, f"expected {test['error']}, got {outcome}")
+
+
+# --- OPAQUE exchanges (RFC 9807 with backup-protocol's configuration) ----------------------------------------
+
+OPAQUE_LENGTHS = {
+    "registration_request": 32,
+    "registration_response": 64,
+    "registration_upload": 192,
+    "KE1": 96,
+    "KE2": 320,
+    "KE3": 64,
+    "export_key": 64,
+    "session_key": 64,
+}
+RISTRETTO_P = 2**255 - 19
+
+
+def ristretto_encoding_plausible(element):
+    """RFC 9496 decoding, steps 1-2: a canonical (below p) non-negative (even) field element. A full decode needs
+    square roots over the ristretto group, which this consumer does not implement."""
+    s = int.from_bytes(element, "little")
+    return s < RISTRETTO_P and s % 2 == 0
+
+
+def expand64(prk, info, length=64):
+    return HKDFExpand(algorithm=hashes.SHA512(), length=length, info=info).derive(prk)
+
+
+def len16(data):
+    return len(data).to_bytes(2, "big") + data
+
+
+def hmac512(key, message):
+    return hmac.new(key, message, hashlib.sha512).digest()
+
+
+def randomized_password(test, oprf_output):
+    stretched = Argon2id(salt=bytes(16), length=64, iterations=test["ksfIterations"], lanes=test["ksfParallelism"],
+                         memory_cost=test["ksfMemoryKib"]).derive(oprf_output)
+    return hmac512(b"", oprf_output + stretched)  # HKDF-Extract with an empty salt
+
+
+def cleartext_credentials(inputs, server_public_key, client_public_key):
+    server_identity = inputs.get("server_identity", server_public_key)
+    client_identity = inputs.get("client_identity", client_public_key)
+    return server_public_key + len16(server_identity) + len16(client_identity)
+
+
+def expand_label(secret, label, context):
+    label = b"OPAQUE-" + label
+    return expand64(secret, (64).to_bytes(2, "big") + bytes([len(label)]) + label + bytes([len(context)]) + context)
+
+
+def key_schedule(ikm, preamble):
+    """(session_key, server_mac_key, client_mac_key, handshake_secret), RFC 9807 section 6.4."""
+    prk = hmac512(b"", ikm)
+    transcript = hashlib.sha512(preamble).digest()
+    handshake_secret = expand_label(prk, b"HandshakeSecret", transcript)
+    session_key = expand_label(prk, b"SessionKey", transcript)
+    return session_key, expand_label(handshake_secret, b"ServerMAC", b""), expand_label(handshake_secret, b"ClientMAC", b""), handshake_secret
+
+
+def preamble_of(context, client_identity, ke1, server_identity, ke2):
+    return b"OPAQUEv1-" + len16(context) + len16(client_identity) + ke1 + len16(server_identity) + ke2[:256]
+
+
+def opaque_client_login(test, inputs, outputs, intermediates):
+    """The client's login finish: (None, (KE3, session_key)) or (error, None)."""
+    ke2 = outputs["KE2"]
+    rwd = randomized_password(test, intermediates["login_oprf_output"])
+    masking_key = expand64(rwd, b"MaskingKey")
+    unmasked = bytes(x ^ y for x, y in zip(ke2[64:192], expand64(masking_key, ke2[32:64] + b"CredentialResponsePad", 128)))
+    server_public_key, envelope = unmasked[:32], unmasked[32:]
+    nonce = envelope[:32]
+    auth_key = expand64(rwd, nonce + b"AuthKey")
+    # The client's own public key comes from the envelope seed (ristretto255): our vectors always name the client
+    # identity, so the cleartext credentials do not need it.
+    if "client_identity" not in inputs:
+        raise Disagreement(f"tcId {test['tcId']}: no client_identity")
+    if hmac512(auth_key, nonce + cleartext_credentials(inputs, server_public_key, None)) != envelope[32:]:
+        return "InvalidLogin", None
+    context = inputs.get("client_context", inputs["context"])
+    preamble = preamble_of(context, inputs["client_identity"], outputs["KE1"], inputs.get("server_identity", server_public_key), ke2)
+    session_key, server_mac_key, client_mac_key, _ = key_schedule(intermediates["ikm"], preamble)
+    if hmac512(server_mac_key, hashlib.sha512(preamble).digest()) != ke2[256:]:
+        return "InvalidLogin", None
+    ke3 = hmac512(client_mac_key, hashlib.sha512(preamble + ke2[256:]).digest())
+    return None, (ke3, session_key)
+
+
+def opaque_server_finish(inputs, outputs, intermediates):
+    """The server's login finish: None if it accepts KE3, else the error."""
+    upload, ke2 = outputs["registration_upload"], outputs["KE2"]
+    server_public_key = outputs["registration_response"][32:]
+    preamble = preamble_of(inputs["context"], inputs.get("client_identity", upload[:32]), outputs["KE1"],
+                           inputs.get("server_identity", server_public_key), ke2)
+    _, _, client_mac_key, _ = key_schedule(intermediates["ikm"], preamble)
+    expected = hmac512(client_mac_key, hashlib.sha512(preamble + ke2[256:]).digest())
+    return None if hmac.compare_digest(expected, outputs["KE3"]) else "InvalidLogin"
+
+
+def opaque_outcome(test, inputs, outputs, intermediates):
+    """Replays the login as far as the vector goes: (failing step, error) or None, and what the client produced."""
+    ke1 = outputs["KE1"]
+    expect(ke1[32:64] == inputs["client_nonce"], test, "KE1 client nonce")
+    if not (ristretto_encoding_plausible(ke1[:32]) and ristretto_encoding_plausible(ke1[64:])):
+        return ("server_login_start", "Deserialization"), None
+    ke2 = outputs["KE2"]
+    expect(ke2[32:64] == inputs["masking_nonce"] or not valid(test), test, "KE2 masking nonce")
+    expect(ke2[192:224] == inputs["server_nonce"], test, "KE2 server nonce")
+    expect(ristretto_encoding_plausible(ke2[:32]) and ristretto_encoding_plausible(ke2[224:256]), test, "KE2 group elements")
+    error, produced = opaque_client_login(test, inputs, outputs, intermediates)
+    if error:
+        return ("client_login_finish", error), None
+    if "KE3" not in outputs:
+        return None, produced
+    error = opaque_server_finish(inputs, outputs, intermediates)
+    return (("server_login_finish", error) if error else None), produced
+
+
+def check_opaque_messages(group, test):
+    inputs = {name: bytes.fromhex(value) for name, value in test["inputs"].items()}
+    outputs = {name: bytes.fromhex(value) for name, value in test["outputs"].items()}
+    intermediates = {name: bytes.fromhex(value) for name, value in test.get("intermediates", {}).items()}
+    for name, value in outputs.items():
+        expect(OPAQUE_LENGTHS.get(name) == len(value), test, f"{name} length")
+    for name, value in intermediates.items():
+        expect(len(value) == {"ikm": 96, "client_public_key": 32, "server_public_key": 32, "envelope": 96}.get(name, len(value) if name == "preamble" else 64), test, f"{name} length")
+    for element in (outputs["registration_request"], outputs["registration_response"][:32], outputs["registration_response"][32:],
+                    outputs["registration_upload"][:32]):
+        expect(ristretto_encoding_plausible(element), test, "group element encoding")
+    upload = outputs["registration_upload"]
+    expect(upload[96:128] == inputs["envelope_nonce"], test, "envelope nonce")
+    failure, produced = opaque_outcome(test, inputs, outputs, intermediates)
+    if not valid(test):
+        expected = (test["failingStep"], test["error"])
+        expect(failure == expected, test, f"expected {expected}, got {failure}")
+        return
+    expect(failure is None, test, f"valid exchange refused: {failure}")
+    # Registration: everything downstream of the OPRF output.
+    server_public_key, client_public_key = outputs["registration_response"][32:], upload[:32]
+    rwd = randomized_password(test, intermediates["oprf_output"])
+    nonce = inputs["envelope_nonce"]
+    auth_key = expand64(rwd, nonce + b"AuthKey")
+    masking_key = expand64(rwd, b"MaskingKey")
+    envelope = nonce + hmac512(auth_key, nonce + cleartext_credentials(inputs, server_public_key, client_public_key))
+    expect(intermediates["randomized_password"] == rwd, test, "randomized_password")
+    expect(intermediates["masking_key"] == masking_key, test, "masking_key")
+    expect(intermediates["auth_key"] == auth_key, test, "auth_key")
+    expect(intermediates["server_public_key"] == server_public_key, test, "server_public_key")
+    expect(intermediates["client_public_key"] == client_public_key, test, "client_public_key")
+    expect(intermediates["envelope"] == envelope, test, "envelope")
+    expect(upload == client_public_key + masking_key + envelope, test, "registration_upload")
+    expect(outputs["export_key"] == expand64(rwd, nonce + b"ExportKey"), test, "export_key")
+    expect(intermediates["login_oprf_output"] == intermediates["oprf_output"], test, "same password, same OPRF output")
+    # Login: the key schedule, the MACs and the session key.
+    pad = expand64(masking_key, inputs["masking_nonce"] + b"CredentialResponsePad", 128)
+    expect(outputs["KE2"][64:192] == bytes(x ^ y for x, y in zip(server_public_key + envelope, pad)), test, "KE2 masked response")
+    preamble = preamble_of(inputs["context"], inputs["client_identity"], outputs["KE1"], inputs.get("server_identity", server_public_key), outputs["KE2"])
+    session_key, server_mac_key, client_mac_key, handshake_secret = key_schedule(intermediates["ikm"], preamble)
+    expect(intermediates["preamble"] == preamble, test, "preamble")
+    expect(intermediates["handshake_secret"] == handshake_secret, test, "handshake_secret")
+    expect(intermediates["server_mac_key"] == server_mac_key and intermediates["client_mac_key"] == client_mac_key, test, "MAC keys")
+    expect(produced == (outputs["KE3"], outputs["session_key"]), test, "KE3 and session_key")
+
+
 CHECKERS = {
     "recovery_key": (check_recovery_key, "key"),
     "backup_key_wrap": (check_key_wrap, "ek"),
@@ -381,6 +752,9 @@ CHECKERS = {
     "vault_messages": (check_vault_messages, "signature"),
     "fleet_bundle": (check_fleet_bundle, "signedBundle"),
     "ipls_sealing": (check_ipls_sealing, "sealed"),
+    "witness_signature": (check_witness_signature, "signedRoot"),
+    "security_code": (check_security_code, "localHash"),
+    "opaque_messages": (check_opaque_messages, "outputs.export_key"),
 }
 
 
@@ -402,10 +776,17 @@ def self_test(name, document):
     """A flipped byte in the output of the first valid test must be caught."""
     _, field = CHECKERS[name]
     flipped = copy.deepcopy(document)
-    test = next(t for g in flipped["testGroups"] for t in g["tests"] if t["result"] == "valid" and field in t)
-    value = bytearray(bytes.fromhex(test[field]))
+    *path, last = field.split(".")
+
+    def holder(test):
+        for part in path:
+            test = test.get(part, {})
+        return test
+
+    test = next(t for g in flipped["testGroups"] for t in g["tests"] if t["result"] == "valid" and last in holder(t))
+    value = bytearray(bytes.fromhex(holder(test)[last]))
     value[0] ^= 0x01
-    test[field] = value.hex()
+    holder(test)[last] = value.hex()
     try:
         check_file(name, flipped)
     except (Disagreement, jsonschema.ValidationError):

@@ -9,7 +9,14 @@
 //!   committed files are exactly what the generator produces (it is deterministic: fixed seeds, no clock).
 //! - The Rust consumer ([`Family::check`], run by this crate's tests) checks every vector against the crates.
 //! - `python/check_vectors.py` is an independent consumer: it re-derives every value it can with the
-//!   `cryptography` package, without any of this workspace's code.
+//!   `cryptography` package and `hashlib`, without any of this workspace's code. What it cannot re-derive (it has
+//!   no ristretto255) is named in each file's `notes`.
+//! - `tests/opaque_rfc9807.rs` runs RFC 9807's own vectors (`third_party/`) through opaque-ke with our OPAQUE
+//!   configuration ([`opaque::RfcSuite`]: ours with the RFC's `Identity` KSF).
+//!
+//! Families: `recovery_key`, `backup_key_wrap`, `backup_stream`, `vault_messages` (backup-protocol),
+//! `opaque_messages` (our OPAQUE exchanges in RFC 9807's layout), `fleet_bundle` (fleet-bundle), `ipls_sealing`
+//! (ipls), `witness_signature` and `security_code` (kt-verify).
 
 // The generators run the crates on fixed, valid inputs; their `expect`s state why those cannot fail.
 #![allow(clippy::missing_panics_doc)]
@@ -18,12 +25,16 @@ pub mod fleet_bundle;
 pub mod ipls_sealing;
 pub mod json;
 pub mod key_wrap;
+pub mod opaque;
+pub mod opaque_messages;
 pub mod recovery_key;
 pub mod schema;
+pub mod security_code;
 pub mod stream;
 pub mod vault_messages;
+pub mod witness_signature;
 
-use schema::Field::{Hex, HexArray, Integer, Text};
+use schema::Field::{Hex, HexArray, HexObject, Integer, Text};
 use serde_json::Value;
 
 /// One vector family: its file name, generator, checker and schema.
@@ -39,7 +50,7 @@ pub struct Family {
 }
 
 /// Every family.
-pub const FAMILIES: [Family; 6] = [
+pub const FAMILIES: [Family; 9] = [
     Family {
         name: "recovery_key",
         generate: recovery_key::generate,
@@ -173,6 +184,84 @@ pub const FAMILIES: [Family; 6] = [
                     ("aad", Hex),
                     ("nonce", Hex),
                     ("sealed", Hex),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "witness_signature",
+        generate: witness_signature::generate,
+        check: witness_signature::check,
+        schema: || {
+            schema::for_family(
+                "Plexi witness signature",
+                &["WitnessSignature"],
+                &[
+                    ("ciphersuite", Integer),
+                    ("namespace", Text),
+                    ("timestampMs", Integer),
+                    ("epoch", Integer),
+                    ("digest", Hex),
+                    ("keyId", Integer),
+                    ("signedMessage", Hex),
+                    ("signature", Hex),
+                    ("signedRoot", Hex),
+                    ("publicKey", Hex),
+                    ("privateKey", Hex),
+                    ("verifierNamespace", Text),
+                    ("notBeforeMs", Integer),
+                    ("maxAgeMs", Integer),
+                    ("nowMs", Integer),
+                    ("source", Text),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "security_code",
+        generate: security_code::generate,
+        check: security_code::check,
+        schema: || {
+            schema::for_family(
+                "security code",
+                &["SecurityCode", "QrPayloadScan"],
+                &[
+                    ("version", Integer),
+                    ("localId", Hex),
+                    ("localKey", Hex),
+                    ("remoteId", Hex),
+                    ("remoteKey", Hex),
+                    ("iterations", Integer),
+                    ("localFingerprintInput", Hex),
+                    ("localHash", Hex),
+                    ("localDigits", Text),
+                    ("remoteFingerprintInput", Hex),
+                    ("remoteHash", Hex),
+                    ("remoteDigits", Text),
+                    ("digits", Text),
+                    ("qrPayload", Hex),
+                    ("scannedPayload", Hex),
+                    ("source", Text),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "opaque_messages",
+        generate: opaque_messages::generate,
+        check: opaque_messages::check,
+        schema: || {
+            schema::for_family(
+                "OPAQUE exchanges in RFC 9807's layout",
+                &["OpaqueExchange", "OpaqueRejection"],
+                &[
+                    ("ksfMemoryKib", Integer),
+                    ("ksfIterations", Integer),
+                    ("ksfParallelism", Integer),
+                    ("inputs", HexObject),
+                    ("intermediates", HexObject),
+                    ("outputs", HexObject),
+                    ("failingStep", Text),
                 ],
             )
         },

@@ -14,6 +14,8 @@ pub enum Field {
     Integer,
     /// Array of hex strings.
     HexArray,
+    /// Object whose values are hex strings, keyed by name (RFC 9807's `inputs`, `intermediates`, `outputs`).
+    HexObject,
 }
 
 impl Field {
@@ -23,6 +25,9 @@ impl Field {
             Self::Text => json!({"type": "string"}),
             Self::Integer => json!({"type": "integer", "minimum": 0}),
             Self::HexArray => json!({"type": "array", "items": {"type": "string", "pattern": "^([0-9a-f]{2})*$"}}),
+            Self::HexObject => {
+                json!({"type": "object", "additionalProperties": {"type": "string", "pattern": "^([0-9a-f]{2})*$"}})
+            }
         }
     }
 }

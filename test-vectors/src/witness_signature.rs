@@ -1,0 +1,548 @@
+//! Plexi witness-signature vectors (kt-verify `SignedRoot` / `WitnessVerifier`): the signed root's fields, the
+//! exact message the witness signs in each ciphersuite's encoding, the Ed25519 key and signature, the protobuf
+//! transport of the signed root, and the verifier's context (namespace, key validity, freshness); and roots or
+//! keys that the verifier must reject with the named reason.
+
+use ed25519_dalek::{Signer, SigningKey};
+use kt_verify::{Ciphersuite, SignedRoot, WitnessError, WitnessKey, WitnessVerifier};
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::json::{self, fail};
+
+/// cloudflare/plexi `plexi_core/tests/test-vectors.json`: one signing key, two namespaces, one per ciphersuite.
+const PLEXI_SOURCE: &str = "cloudflare/plexi plexi_core/tests/test-vectors.json";
+const PLEXI_SIGNING_KEY: &str = "d6af1bca3db4fc2766b0c483706c20bf4837a46d54c1d39c2a34a9088572d712";
+const PLEXI_TIMESTAMP: u64 = 1_717_084_639_921;
+const PLEXI_DIGEST: [u8; 32] = [0x11; 32];
+const PLEXI_SIGNATURES: [(&str, u32, &str); 2] = [
+    (
+        "log1.example.test",
+        1,
+        "31fbef3ed02ea0c8570e3740857d343857118102698a0822ee070a03d7a20637d6507fc855669ac30b959d6a0d35cba455a39e287ce2a101dbc16236027a400c",
+    ),
+    (
+        "log2.example.test",
+        2,
+        "9e666ec61efb48e7d0a4c63f9eb50ab3d1674ac7841d97e1a2d85946a7da00bde6ce2dff0d56bcf40d61f4cfcac290001cf20b662c5e223f5e8ce192bb0f7101",
+    ),
+];
+
+/// Our own roots: namespace, key validity and the verifier's clock.
+const NAMESPACE: &str = "kt.example/whatsapp";
+const NOT_BEFORE_MS: u64 = 1_700_000_000_000;
+const SIGNED_AT_MS: u64 = 1_750_000_000_000;
+const MAX_AGE_MS: u64 = 3_600_000;
+const WITNESS_SEED: [u8; 32] = [0x21; 32];
+
+/// The order of the Ed25519 base point, little-endian.
+const GROUP_ORDER: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+fn reason(error: &WitnessError) -> &'static str {
+    match error {
+        WitnessError::InvalidKey => "InvalidKey",
+        WitnessError::WeakKey => "WeakKey",
+        WitnessError::WrongNamespace => "WrongNamespace",
+        WitnessError::UnknownKeyId { .. } => "UnknownKeyId",
+        WitnessError::KeyNotYetValid { .. } => "KeyNotYetValid",
+        WitnessError::FromTheFuture { .. } => "FromTheFuture",
+        WitnessError::Stale { .. } => "Stale",
+        WitnessError::BadSignature => "BadSignature",
+        _ => "Other",
+    }
+}
+
+fn notes() -> Value {
+    json!({
+        "format": "kt-verify/SPEC.md and src/witness.rs, after cloudflare/plexi plexi_core: the witness signs SignatureMessage{ciphersuite, namespace, timestamp (ms), epoch, digest}",
+        "ciphersuite1": "signedMessage = protobuf: field 1 varint ciphersuite, 2 bytes namespace, 3 varint timestamp, 4 bytes Epoch{1 varint epoch}, 5 bytes digest; every field written, in this order, minimal varints",
+        "ciphersuite2": "signedMessage = bincode (legacy): u32 ciphersuite, u64 length || namespace, u64 timestamp, u64 epoch, u64 length || digest; all little-endian",
+        "signedRoot": "protobuf SignatureResponse{1 bytes message (the ciphersuite-1 protobuf SignatureMessage, whatever the ciphersuite), 2 bytes signature, 3 varint keyId}",
+        "keyId": "the last byte of the Ed25519 public key; it selects the verifier's key",
+        "verification": "in this order: public key a canonical-or-not curve point (else InvalidKey) of large order (else WeakKey); namespace == verifierNamespace (WrongNamespace); keyId of the trusted key (UnknownKeyId); timestampMs >= notBeforeMs (KeyNotYetValid); timestampMs <= nowMs + 60000 (FromTheFuture); nowMs - timestampMs <= maxAgeMs (Stale); S < l, then strict Ed25519 (BadSignature)",
+        "privateKey": "the Ed25519 seed where known: Ed25519 is deterministic, so signing signedMessage with it gives signature",
+        "source": "tests naming a source carry that project's published values; the others are ours",
+    })
+}
+
+struct Root {
+    ciphersuite: Ciphersuite,
+    namespace: String,
+    timestamp_ms: u64,
+    epoch: u64,
+    digest: [u8; 32],
+}
+
+impl Root {
+    fn ours(ciphersuite: Ciphersuite, epoch: u64) -> Self {
+        Self {
+            ciphersuite,
+            namespace: NAMESPACE.into(),
+            timestamp_ms: SIGNED_AT_MS,
+            epoch,
+            digest: Sha256::digest(format!("AKD root of epoch {epoch}")).into(),
+        }
+    }
+
+    fn signed(&self, signature: [u8; 64], key_id: u8) -> SignedRoot {
+        SignedRoot::new(
+            self.ciphersuite,
+            self.namespace.clone(),
+            self.timestamp_ms,
+            self.epoch,
+            self.digest,
+            signature,
+            key_id,
+        )
+    }
+
+    fn message(&self) -> Vec<u8> {
+        self.signed([0; 64], 0).signed_message()
+    }
+
+    fn sign(&self, signer: &SigningKey) -> SignedRoot {
+        let key_id = signer.verifying_key().to_bytes()[31];
+        self.signed(signer.sign(&self.message()).to_bytes(), key_id)
+    }
+}
+
+/// The verifier's side of a test.
+struct Context {
+    namespace: String,
+    public_key: [u8; 32],
+    not_before_ms: u64,
+    max_age_ms: u64,
+    now_ms: u64,
+}
+
+fn test(comment: &str, root: &SignedRoot, context: &Context, outcome: Result<(), &str>) -> Value {
+    let mut test = json!({
+        "comment": comment,
+        "flags": [],
+        "ciphersuite": root.ciphersuite().id(),
+        "namespace": root.namespace(),
+        "timestampMs": root.timestamp_ms(),
+        "epoch": root.epoch(),
+        "digest": hex::encode(root.digest()),
+        "keyId": root.key_id(),
+        "signedMessage": hex::encode(root.signed_message()),
+        "signature": hex::encode(root.signature()),
+        "signedRoot": hex::encode(root.to_protobuf()),
+        "publicKey": hex::encode(context.public_key),
+        "verifierNamespace": context.namespace,
+        "notBeforeMs": context.not_before_ms,
+        "maxAgeMs": context.max_age_ms,
+        "nowMs": context.now_ms,
+    });
+    match outcome {
+        Ok(()) => test["result"] = json!("valid"),
+        Err(error) => {
+            test["result"] = json!("invalid");
+            test["error"] = json!(error);
+        }
+    }
+    test
+}
+
+fn with(mut test: Value, fields: Vec<(&str, Value)>) -> Value {
+    for (field, value) in fields {
+        test[field] = value;
+    }
+    test
+}
+
+/// `s + l`, little-endian: the same point equation, an unreduced encoding.
+fn add_group_order(signature: &[u8; 64]) -> [u8; 64] {
+    let mut out = *signature;
+    let mut carry = 0u16;
+    for (s, l) in out[32..].iter_mut().zip(GROUP_ORDER) {
+        let sum = u16::from(*s) + u16::from(l) + carry;
+        *s = sum as u8;
+        carry = sum >> 8;
+    }
+    out
+}
+
+fn plexi_tests() -> Vec<Value> {
+    let signer = SigningKey::from_bytes(
+        &hex::decode(PLEXI_SIGNING_KEY)
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes"),
+    );
+    let mut tests = Vec::new();
+    for (namespace, suite, signature) in PLEXI_SIGNATURES {
+        let root = Root {
+            ciphersuite: Ciphersuite::from_id(suite).expect("known"),
+            namespace: namespace.into(),
+            timestamp_ms: PLEXI_TIMESTAMP,
+            epoch: 1,
+            digest: PLEXI_DIGEST,
+        };
+        let signature: [u8; 64] = hex::decode(signature).expect("hex").try_into().expect("64 bytes");
+        let key_id = signer.verifying_key().to_bytes()[31];
+        let context = Context {
+            namespace: namespace.into(),
+            public_key: signer.verifying_key().to_bytes(),
+            not_before_ms: 0,
+            max_age_ms: 1_000,
+            now_ms: PLEXI_TIMESTAMP + 500,
+        };
+        tests.push(with(
+            test(
+                &format!("Plexi published vector, ciphersuite {suite}"),
+                &root.signed(signature, key_id),
+                &context,
+                Ok(()),
+            ),
+            vec![
+                ("privateKey", json!(PLEXI_SIGNING_KEY)),
+                ("source", json!(PLEXI_SOURCE)),
+            ],
+        ));
+        let other = Ciphersuite::from_id(3 - suite).expect("known");
+        let mismatched = Root {
+            ciphersuite: other,
+            ..root
+        };
+        tests.push(with(
+            test(
+                &format!("Plexi vector's signature presented as ciphersuite {}", other.id()),
+                &mismatched.signed(signature, key_id),
+                &context,
+                Err("BadSignature"),
+            ),
+            vec![
+                ("flags", json!(["CiphersuiteMismatch"])),
+                ("source", json!(PLEXI_SOURCE)),
+            ],
+        ));
+    }
+    tests
+}
+
+/// A signing key other than `signer` whose public key ends in the same byte (so has the same key id).
+fn same_key_id_as(signer: &SigningKey) -> SigningKey {
+    let target = signer.verifying_key().to_bytes()[31];
+    (0u16..=u16::MAX)
+        .map(|index| {
+            let mut seed = [0x5e; 32];
+            seed[..2].copy_from_slice(&index.to_le_bytes());
+            SigningKey::from_bytes(&seed)
+        })
+        .find(|candidate| candidate.verifying_key().to_bytes()[31] == target && candidate != signer)
+        .expect("one key in 256 shares the last byte")
+}
+
+/// The vector file.
+#[allow(clippy::too_many_lines)] // the table of rejected cases, one per reason
+pub fn generate() -> Value {
+    let signer = SigningKey::from_bytes(&WITNESS_SEED);
+    let context = Context {
+        namespace: NAMESPACE.into(),
+        public_key: signer.verifying_key().to_bytes(),
+        not_before_ms: NOT_BEFORE_MS,
+        max_age_ms: MAX_AGE_MS,
+        now_ms: SIGNED_AT_MS + 1_000,
+    };
+    let seed = json!(hex::encode(WITNESS_SEED));
+    let valid = |comment: &str, root: &Root| {
+        with(
+            test(comment, &root.sign(&signer), &context, Ok(())),
+            vec![("privateKey", seed.clone())],
+        )
+    };
+    let protobuf = Root::ours(Ciphersuite::ProtobufEd25519, 1234);
+    let good = protobuf.sign(&signer);
+    let mut tests = plexi_tests();
+    tests.push(valid("ciphersuite 1 (protobuf)", &protobuf));
+    tests.push(valid(
+        "ciphersuite 2 (bincode)",
+        &Root::ours(Ciphersuite::BincodeEd25519, 1234),
+    ));
+    tests.push(valid(
+        "epoch 0 is still written",
+        &Root::ours(Ciphersuite::ProtobufEd25519, 0),
+    ));
+    tests.push(valid(
+        "epoch needing a 9-byte varint",
+        &Root::ours(Ciphersuite::ProtobufEd25519, 1 << 56),
+    ));
+
+    // Fields altered after signing: the signature no longer covers them.
+    let altered = |comment: &str, flag: &str, root: &Root| {
+        with(
+            test(
+                comment,
+                &root.signed(*good.signature(), good.key_id()),
+                &context,
+                Err("BadSignature"),
+            ),
+            vec![("flags", json!([flag]))],
+        )
+    };
+    tests.push(altered(
+        "epoch altered",
+        "Tampered",
+        &Root {
+            epoch: 1235,
+            ..Root::ours(Ciphersuite::ProtobufEd25519, 1234)
+        },
+    ));
+    let mut digest = protobuf.digest;
+    digest[31] ^= 0x01;
+    tests.push(altered(
+        "digest altered",
+        "Tampered",
+        &Root {
+            digest,
+            ..Root::ours(Ciphersuite::ProtobufEd25519, 1234)
+        },
+    ));
+    tests.push(altered(
+        "timestamp altered by 1 ms",
+        "Tampered",
+        &Root {
+            timestamp_ms: SIGNED_AT_MS + 1,
+            ..Root::ours(Ciphersuite::ProtobufEd25519, 1234)
+        },
+    ));
+    tests.push(altered(
+        "ciphersuite-1 signature presented as ciphersuite 2",
+        "CiphersuiteMismatch",
+        &Root::ours(Ciphersuite::BincodeEd25519, 1234),
+    ));
+    let renamed = Root {
+        namespace: "kt.example/other".into(),
+        ..Root::ours(Ciphersuite::ProtobufEd25519, 1234)
+    };
+    tests.push(with(
+        test(
+            "namespace altered, verifier of the altered namespace",
+            &renamed.signed(*good.signature(), good.key_id()),
+            &Context {
+                namespace: renamed.namespace.clone(),
+                ..context_like(&context)
+            },
+            Err("BadSignature"),
+        ),
+        vec![("flags", json!(["Tampered"]))],
+    ));
+    tests.push(with(
+        test(
+            "signed for another namespace",
+            &renamed.sign(&signer),
+            &context,
+            Err("WrongNamespace"),
+        ),
+        vec![("flags", json!(["WrongNamespace"]))],
+    ));
+    tests.push(with(
+        test(
+            "S + l (unreduced scalar, same point equation)",
+            &protobuf.signed(add_group_order(good.signature()), good.key_id()),
+            &context,
+            Err("BadSignature"),
+        ),
+        vec![("flags", json!(["UnreducedS"]))],
+    ));
+
+    // Keys.
+    let impostor = same_key_id_as(&signer);
+    tests.push(with(
+        test(
+            "signed by another key with the same key id",
+            &protobuf.sign(&impostor),
+            &context,
+            Err("BadSignature"),
+        ),
+        vec![("flags", json!(["WrongKey"]))],
+    ));
+    let stranger = SigningKey::from_bytes(&[0x22; 32]);
+    tests.push(with(
+        test(
+            "signed by an untrusted key",
+            &protobuf.sign(&stranger),
+            &context,
+            Err("UnknownKeyId"),
+        ),
+        vec![("flags", json!(["WrongKey"]))],
+    ));
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut identity_non_canonical = [0xff; 32];
+    identity_non_canonical[0] = 0xee; // y = p + 1
+    identity_non_canonical[31] = 0x7f;
+    let mut order_four_non_canonical = [0xff; 32];
+    order_four_non_canonical[0] = 0xed; // y = p, i.e. 0: the points (±sqrt(-1), 0) of order 4
+    order_four_non_canonical[31] = 0x7f;
+    let mut not_a_point = [0u8; 32];
+    not_a_point[0] = 2; // y = 2: (y^2 - 1) / (d y^2 + 1) is not a square
+    for (comment, key, flag, error) in [
+        ("small-order public key (identity)", identity, "WeakKey", "WeakKey"),
+        (
+            "non-canonical encoding (y = p + 1) of the identity",
+            identity_non_canonical,
+            "NonCanonicalKey",
+            "WeakKey",
+        ),
+        (
+            "non-canonical encoding (y = p) of a point of order 4",
+            order_four_non_canonical,
+            "NonCanonicalKey",
+            "WeakKey",
+        ),
+        ("public key not on the curve", not_a_point, "InvalidKey", "InvalidKey"),
+    ] {
+        tests.push(with(
+            test(
+                comment,
+                &protobuf.signed(*good.signature(), key[31]),
+                &Context {
+                    public_key: key,
+                    ..context_like(&context)
+                },
+                Err(error),
+            ),
+            vec![("flags", json!([flag]))],
+        ));
+    }
+
+    // Time.
+    for (comment, now_ms, not_before_ms, error) in [
+        (
+            "signed before the key's not_before",
+            SIGNED_AT_MS,
+            SIGNED_AT_MS + 1,
+            "KeyNotYetValid",
+        ),
+        (
+            "timestamp more than 60 s ahead of the verifier's clock",
+            SIGNED_AT_MS - 60_001,
+            NOT_BEFORE_MS,
+            "FromTheFuture",
+        ),
+        (
+            "older than maxAgeMs",
+            SIGNED_AT_MS + MAX_AGE_MS + 1,
+            NOT_BEFORE_MS,
+            "Stale",
+        ),
+    ] {
+        tests.push(with(
+            test(
+                comment,
+                &good,
+                &Context {
+                    not_before_ms,
+                    now_ms,
+                    ..context_like(&context)
+                },
+                Err(error),
+            ),
+            vec![("flags", json!(["Freshness"]))],
+        ));
+    }
+    for (comment, now_ms) in [
+        ("exactly 60 s ahead of the verifier's clock", SIGNED_AT_MS - 60_000),
+        ("exactly maxAgeMs old", SIGNED_AT_MS + MAX_AGE_MS),
+    ] {
+        tests.push(with(
+            test(
+                comment,
+                &good,
+                &Context {
+                    now_ms,
+                    ..context_like(&context)
+                },
+                Ok(()),
+            ),
+            vec![("privateKey", seed.clone()), ("flags", json!(["Freshness"]))],
+        ));
+    }
+
+    json::file(
+        "PLEXI-WITNESS-SIGNATURE-ED25519",
+        "witness_signature.schema.json",
+        &notes(),
+        vec![json!({"type": "WitnessSignature", "tests": tests})],
+    )
+}
+
+fn context_like(context: &Context) -> Context {
+    Context {
+        namespace: context.namespace.clone(),
+        ..*context
+    }
+}
+
+fn integer(test: &Map<String, Value>, field: &str) -> Result<u64, String> {
+    test.get(field)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format!("missing integer {field}"))
+}
+
+fn check_test(_group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(), String> {
+    let suite = u32::try_from(integer(test, "ciphersuite")?).map_err(|_| fail(test, "ciphersuite"))?;
+    let ciphersuite = Ciphersuite::from_id(suite).map_err(|error| fail(test, &error.to_string()))?;
+    let root = SignedRoot::from_protobuf(&json::bytes(test, "signedRoot")?)
+        .map_err(|error| fail(test, &format!("signedRoot: {error}")))?;
+    let fields = SignedRoot::new(
+        ciphersuite,
+        json::text(test, "namespace")?,
+        integer(test, "timestampMs")?,
+        integer(test, "epoch")?,
+        json::array(test, "digest")?,
+        json::array(test, "signature")?,
+        u8::try_from(integer(test, "keyId")?).map_err(|_| fail(test, "keyId"))?,
+    );
+    json::all_hold(
+        test,
+        &[
+            (root == fields, "signedRoot"),
+            (
+                root.signed_message() == json::bytes(test, "signedMessage")?,
+                "signedMessage",
+            ),
+        ],
+    )?;
+    let (namespace, max_age_ms, now_ms) = (
+        json::text(test, "verifierNamespace")?,
+        integer(test, "maxAgeMs")?,
+        integer(test, "nowMs")?,
+    );
+    let outcome = WitnessKey::new(json::array(test, "publicKey")?, integer(test, "notBeforeMs")?)
+        .and_then(|key| WitnessVerifier::new(namespace, [key], max_age_ms))
+        .and_then(|verifier| verifier.verify(&root, now_ms));
+    if !json::valid(test)? {
+        return match outcome {
+            Err(error) if reason(&error) == json::text(test, "error")? => Ok(()),
+            _ => Err(fail(test, "root was not rejected as specified")),
+        };
+    }
+    let verified = outcome.map_err(|error| fail(test, &error.to_string()))?;
+    let mut checks = vec![(
+        verified.epoch() == root.epoch() && verified.digest() == root.digest(),
+        "verified root",
+    )];
+    if test.contains_key("privateKey") {
+        let signer = SigningKey::from_bytes(&json::array(test, "privateKey")?);
+        checks.push((
+            signer.verifying_key().to_bytes() == json::array::<32>(test, "publicKey")?,
+            "publicKey",
+        ));
+        checks.push((
+            signer.sign(&root.signed_message()).to_bytes() == *root.signature(),
+            "signature",
+        ));
+    }
+    json::all_hold(test, &checks)
+}
+
+/// Checks every vector against this implementation; returns how many were checked.
+pub fn check(file: &Value) -> Result<usize, String> {
+    json::check_each(file, check_test)
+}
