@@ -66,11 +66,16 @@ impl World {
         self.now_ms += 10;
         let mut entropy = [0u8; 32];
         self.rng.fill_bytes(&mut entropy);
-        self.vault.apply(&Command {
+        let command = Command {
             at_ms: self.now_ms,
             entropy,
             request,
-        })
+        };
+        // Commands and responses survive their log and transport encodings.
+        assert_eq!(Command::from_bytes(&command.to_bytes()).as_ref(), Ok(&command));
+        let response = self.vault.apply(&command)?;
+        assert_eq!(Response::from_bytes(&response.to_bytes()).as_ref(), Ok(&response));
+        Ok(response)
     }
 
     /// Runs one escrow session: uploads `upload` if given, else retrieves; signs with `signer`, proves with `proof`.

@@ -5,7 +5,7 @@ mod common;
 use backup_protocol::{BackupKey, ClientLogin};
 use common::{Harness, PASSWORD, user};
 use proptest::prelude::*;
-use vault_core::{Command, FleetKeys, Request, Store, VaultError};
+use vault_core::{Command, FleetKeys, Request, Response, Store, VaultError};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
@@ -13,17 +13,28 @@ proptest! {
     #[test]
     fn command_decoder_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..700)) {
         let _ = Command::from_bytes(&bytes);
+        let _ = Response::from_bytes(&bytes);
         let _ = FleetKeys::from_bytes(&bytes);
     }
 
     #[test]
-    fn framed_commands_never_panic(kind in 0u8..6, body in prop::collection::vec(any::<u8>(), 0..600)) {
+    fn framed_commands_never_panic(kind in 0u8..8, body in prop::collection::vec(any::<u8>(), 0..600)) {
         let mut bytes = vec![1, 0x51];
         bytes.extend_from_slice(&[0; 40]);
         bytes.push(kind);
         bytes.extend_from_slice(&body);
         let decoded = Command::from_bytes(&bytes);
-        if kind == 0 || kind == 5 {
+        if kind == 0 || kind == 7 {
+            prop_assert!(decoded.is_err(), "kind {} does not exist", kind);
+        }
+    }
+
+    #[test]
+    fn framed_responses_never_panic(kind in 0u8..9, body in prop::collection::vec(any::<u8>(), 0..600)) {
+        let mut bytes = vec![1, 0x52, kind];
+        bytes.extend_from_slice(&body);
+        let decoded = Response::from_bytes(&bytes);
+        if kind == 0 || kind == 8 {
             prop_assert!(decoded.is_err(), "kind {} does not exist", kind);
         }
     }

@@ -72,9 +72,14 @@ where
         }
     }
 
+    /// Applies `request`; every command and response also goes through its byte encoding, as over a log and a
+    /// transport.
     pub fn apply(&mut self, request: Request) -> Result<Response, VaultError<S::Error>> {
         let command = self.command(request);
-        self.vault.apply(&command)
+        assert_eq!(Command::from_bytes(&command.to_bytes()).as_ref(), Ok(&command));
+        let response = self.vault.apply(&command)?;
+        assert_eq!(Response::from_bytes(&response.to_bytes()).as_ref(), Ok(&response));
+        Ok(response)
     }
 
     /// Registers `key` for `user` under `password`.

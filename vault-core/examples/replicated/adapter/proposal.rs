@@ -4,9 +4,9 @@
 use core::fmt;
 use std::convert::Infallible;
 
+use backup_protocol::DecodeError;
 use backup_protocol::codec::Reader;
-use backup_protocol::{DecodeError, KeyRelease, LoginResponse, RegistrationResponse};
-use vault_core::{Response, SESSION_ID_LEN, VaultError};
+use vault_core::{Response, VaultError};
 use zeroize::Zeroizing;
 
 /// Names one client (one device session) for idempotency. Chosen at random by the client.
@@ -80,11 +80,8 @@ impl From<VaultError<Infallible>> for Refusal {
 
 /// Outcome codes in a snapshot.
 mod code {
-    pub(super) const REGISTRATION_STARTED: u8 = 1;
-    pub(super) const REGISTERED: u8 = 2;
-    pub(super) const LOGIN_STARTED: u8 = 3;
-    pub(super) const KEY_RELEASED: u8 = 4;
-    pub(super) const DELETED: u8 = 5;
+    /// A response, in vault-core's encoding (`Response::to_bytes`).
+    pub(super) const RESPONSE: u8 = 1;
     pub(super) const LOCKED: u8 = 0x81;
     pub(super) const NO_PENDING_REGISTRATION: u8 = 0x82;
     pub(super) const CHALLENGE_EXPIRED: u8 = 0x83;
@@ -108,25 +105,14 @@ pub(crate) fn u32_vec<'a>(reader: &mut Reader<'a>) -> Result<&'a [u8], DecodeErr
     reader.take(usize::try_from(len).map_err(|_| DecodeError::Truncated)?)
 }
 
-/// Appends the encoding of an outcome: `code || fields`, where the messages are their backup-protocol encodings
-/// prefixed by a four-byte length.
+/// Appends the encoding of an outcome: `code || fields`; a response is vault-core's encoding prefixed by a
+/// four-byte length.
 pub(crate) fn put_outcome(out: &mut Vec<u8>, outcome: &Outcome) {
     match outcome {
-        Ok(Response::RegistrationStarted(response)) => {
-            out.push(code::REGISTRATION_STARTED);
+        Ok(response) => {
+            out.push(code::RESPONSE);
             put_u32_vec(out, &response.to_bytes());
         }
-        Ok(Response::Registered) => out.push(code::REGISTERED),
-        Ok(Response::LoginStarted { session, response }) => {
-            out.push(code::LOGIN_STARTED);
-            out.extend_from_slice(session);
-            put_u32_vec(out, &response.to_bytes());
-        }
-        Ok(Response::KeyReleased(release)) => {
-            out.push(code::KEY_RELEASED);
-            put_u32_vec(out, &release.to_bytes());
-        }
-        Ok(Response::Deleted) => out.push(code::DELETED),
         Err(Refusal::Locked) => out.push(code::LOCKED),
         Err(Refusal::NoPendingRegistration) => out.push(code::NO_PENDING_REGISTRATION),
         Err(Refusal::ChallengeExpired) => out.push(code::CHALLENGE_EXPIRED),
@@ -143,21 +129,8 @@ pub(crate) fn put_outcome(out: &mut Vec<u8>, outcome: &Outcome) {
 
 /// Reads an outcome written by [`put_outcome`]. Total: any input gives an outcome or an error.
 pub(crate) fn read_outcome(reader: &mut Reader<'_>) -> Result<Outcome, DecodeError> {
-    let message = |_| DecodeError::InvalidField("stored response");
     Ok(match reader.u8()? {
-        code::REGISTRATION_STARTED => Ok(Response::RegistrationStarted(
-            RegistrationResponse::from_bytes(u32_vec(reader)?).map_err(message)?,
-        )),
-        code::REGISTERED => Ok(Response::Registered),
-        code::LOGIN_STARTED => {
-            let session: [u8; SESSION_ID_LEN] = reader.array()?;
-            let response = LoginResponse::from_bytes(u32_vec(reader)?).map_err(message)?;
-            Ok(Response::LoginStarted { session, response })
-        }
-        code::KEY_RELEASED => Ok(Response::KeyReleased(
-            KeyRelease::from_bytes(u32_vec(reader)?).map_err(message)?,
-        )),
-        code::DELETED => Ok(Response::Deleted),
+        code::RESPONSE => Ok(Response::from_bytes(u32_vec(reader)?)?),
         code::LOCKED => Err(Refusal::Locked),
         code::NO_PENDING_REGISTRATION => Err(Refusal::NoPendingRegistration),
         code::CHALLENGE_EXPIRED => Err(Refusal::ChallengeExpired),
