@@ -2,7 +2,7 @@
 """Independent consumer of the workspace's test vectors.
 
 Re-derives every value it can from the specifications alone, with the `cryptography` package (HKDF-SHA256 and
--SHA512, AES-256-GCM, Ed25519, Argon2id), `hashlib`/`hmac` and a few lines of Edwards25519 arithmetic (point
+-SHA512, AES-256-GCM, Ed25519, X25519, Argon2id), `hashlib`/`hmac` and a few lines of Edwards25519 arithmetic (point
 decoding and the small-order test, which `cryptography` does not expose), and no code of this workspace; validates
 every file against its JSON Schema; checks that every negative vector fails. Prints the number of vectors checked
 per file and exits non-zero on any disagreement.
@@ -27,6 +27,7 @@ import jsonschema
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
@@ -377,6 +378,137 @@ def check_ipls_sealing(group, test):
     expect(opened == b(test, "record"), test, "record")
     resealed = bytes([VERSION, 0x71]) + b(test, "nonce") + AESGCM(account_key).encrypt(b(test, "nonce"), b(test, "record"), aad)
     expect(resealed == sealed, test, "sealed")
+
+
+# --- IPLS escrow sessions (ipls SPEC sections 6-9) ----------------------------------------------------------
+
+ESCROW_NONCE_FIRST = bytes(12)
+ESCROW_NONCE_SECOND = bytes(11) + b"\x01"
+
+
+class Refused(Exception):
+    """A side of the escrow session refuses, with the ipls error name."""
+
+
+def x25519_public(secret):
+    return X25519PrivateKey.from_private_bytes(secret).public_key().public_bytes_raw()
+
+
+def x25519(secret, public):
+    try:
+        return X25519PrivateKey.from_private_bytes(secret).exchange(X25519PublicKey.from_public_bytes(public))
+    except ValueError:  # an all-zero shared secret: the peer's share has small order
+        raise Refused("WeakKeyShare")
+
+
+def escrow_keys(shared, hello):
+    info = b"ipls/v1/escrow-session-keys" + hello
+    keys = hkdf(None, shared, info, 64)
+    return info, keys[:32], keys[32:]
+
+
+def escrow_transcript(hello, challenge_body):
+    return hashlib.sha256(b"ipls/v1/escrow-transcript" + hello + challenge_body).digest()
+
+
+def escrow_open(key, nonce, aad, ciphertext, error):
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise Refused(error)
+
+
+def escrow_device_hello(test):
+    purpose = b"\x01" if test["purpose"] == "upload" else b"\x02"
+    vault_public = x25519_public(b(test, "vaultSecret"))
+    share = x25519_public(b(test, "clientSecret"))
+    return bytes([VERSION, 0x72]) + purpose + vault_public + share + len8(b(test, "accountId"))
+
+
+def escrow_auth(test, hello, challenge_message, to_vault):
+    """What the device sends: its signature over the transcript and the payload, sealed."""
+    th = escrow_transcript(hello, challenge_message[:34])
+    account = Ed25519PrivateKey.from_private_bytes(b(test, "accountSeed"))
+    signed = b"ipls/v1/escrow-account-signature" + th
+    signature = account.sign(signed)
+    upload = b(test, "contactKey") if test["purpose"] == "upload" else b""
+    payload = account.public_key().public_bytes_raw() + signature + b(test, "identityProof")[2:] + upload
+    aad = b"ipls/v1/escrow-auth" + th
+    auth = bytes([VERSION, 0x74]) + challenge_message[2:34] + AESGCM(to_vault).encrypt(ESCROW_NONCE_FIRST, payload, aad)
+    return th, signed, signature, payload, aad, auth
+
+
+def escrow_vault(test):
+    """The vault's side on the vector's messages: returns the payload, or raises Refused."""
+    vault_secret, hello = b(test, "vaultSecret"), b(test, "hello")
+    if len(hello) < 68 or hello[:2] != bytes([VERSION, 0x72]) or hello[2] not in (1, 2) or len(hello) != 68 + hello[67]:
+        raise Refused("InvalidField")
+    if hello[3:35] != x25519_public(vault_secret):
+        raise Refused("WrongVaultKey")
+    shared = x25519(vault_secret, hello[35:67])
+    _, to_vault, _ = escrow_keys(shared, hello)
+    challenge, auth = b(test, "challengeMessage"), b(test, "auth")
+    if auth[2:34] != challenge[2:34]:
+        raise Refused("WrongChallenge")
+    th = escrow_transcript(hello, challenge[:34])
+    payload = escrow_open(to_vault, ESCROW_NONCE_FIRST, b"ipls/v1/escrow-auth" + th, auth[34:], "Rejected")
+    public, signature = payload[:32], payload[32:96]
+    if not ed25519_verifies(public, b"ipls/v1/escrow-account-signature" + th, signature):
+        raise Refused("BadSignature")
+    return payload
+
+
+def escrow_device(test):
+    """The device's side on the vector's messages: returns what the reply holds, or raises Refused."""
+    hello = escrow_device_hello(test)
+    shared = x25519(b(test, "clientSecret"), x25519_public(b(test, "vaultSecret")))
+    _, to_vault, to_device = escrow_keys(shared, hello)
+    challenge = b(test, "challengeMessage")
+    th = escrow_transcript(hello, challenge[:34])
+    escrow_open(to_device, ESCROW_NONCE_FIRST, b"ipls/v1/escrow-confirm" + th, challenge[34:], "VaultNotAuthenticated")
+    _, _, _, _, _, auth = escrow_auth(test, hello, challenge, to_vault)
+    th_reply = hashlib.sha256(b"ipls/v1/escrow-transcript" + th + auth).digest()
+    reply = b(test, "reply")
+    return escrow_open(to_device, ESCROW_NONCE_SECOND, b"ipls/v1/escrow-reply" + th_reply, reply[2:], "VaultNotAuthenticated")
+
+
+def check_ipls_escrow(group, test):
+    if not valid(test):
+        side = escrow_vault if test["refusedBy"] == "vault" else escrow_device
+        try:
+            side(test)
+        except Refused as refusal:
+            expect(str(refusal) == test["error"], test, f"refused with {refusal}, not {test['error']}")
+            return
+        raise Disagreement(f"tcId {test['tcId']}: the {test['refusedBy']} accepted it")
+
+    hello = escrow_device_hello(test)
+    vault_public, share = hello[3:35], hello[35:67]
+    shared = x25519(b(test, "clientSecret"), vault_public)
+    expect(shared == x25519(b(test, "vaultSecret"), share), test, "both sides' X25519")
+    info, to_vault, to_device = escrow_keys(shared, hello)
+    challenge_body = bytes([VERSION, 0x73]) + b(test, "challenge")
+    th = escrow_transcript(hello, challenge_body)
+    confirm_aad = b"ipls/v1/escrow-confirm" + th
+    challenge_message = challenge_body + AESGCM(to_device).encrypt(ESCROW_NONCE_FIRST, b"", confirm_aad)
+    _, signed, signature, payload, auth_aad, auth = escrow_auth(test, hello, challenge_message, to_vault)
+    th_reply = hashlib.sha256(b"ipls/v1/escrow-transcript" + th + auth).digest()
+    reply_aad = b"ipls/v1/escrow-reply" + th_reply
+    reply_plaintext = b"" if test["purpose"] == "upload" else b(test, "contactKey")
+    reply = bytes([VERSION, 0x75]) + AESGCM(to_device).encrypt(ESCROW_NONCE_SECOND, reply_plaintext, reply_aad)
+    derived = {
+        "vaultPublic": vault_public, "clientShare": share,
+        "accountPublic": Ed25519PrivateKey.from_private_bytes(b(test, "accountSeed")).public_key().public_bytes_raw(),
+        "hello": hello, "sharedSecret": shared, "sessionKeysInfo": info, "clientToVaultKey": to_vault,
+        "vaultToClientKey": to_device, "transcript": th, "confirmAad": confirm_aad,
+        "challengeMessage": challenge_message, "signedMessage": signed, "signature": signature, "payload": payload,
+        "authAad": auth_aad, "auth": auth, "replyTranscript": th_reply, "replyAad": reply_aad, "reply": reply,
+    }
+    for field, value in derived.items():
+        expect(b(test, field) == value, test, field)
+    # And each side accepts the other's messages.
+    expect(escrow_vault(test) == payload, test, "the vault opens the auth")
+    expect(escrow_device(test) == reply_plaintext, test, "the device opens the reply")
 
 
 # --- Plexi witness signatures (kt-verify SPEC, witness.rs) ---------------------------------------------------
@@ -752,6 +884,7 @@ CHECKERS = {
     "vault_messages": (check_vault_messages, "signature"),
     "fleet_bundle": (check_fleet_bundle, "signedBundle"),
     "ipls_sealing": (check_ipls_sealing, "sealed"),
+    "ipls_escrow": (check_ipls_escrow, "auth"),
     "witness_signature": (check_witness_signature, "signedRoot"),
     "security_code": (check_security_code, "localHash"),
     "opaque_messages": (check_opaque_messages, "outputs.export_key"),

@@ -15,13 +15,14 @@
 //!   configuration ([`opaque::RfcSuite`]: ours with the RFC's `Identity` KSF).
 //!
 //! Families: `recovery_key`, `backup_key_wrap`, `backup_stream`, `vault_messages` (backup-protocol),
-//! `opaque_messages` (our OPAQUE exchanges in RFC 9807's layout), `fleet_bundle` (fleet-bundle), `ipls_sealing`
-//! (ipls), `witness_signature` and `security_code` (kt-verify).
+//! `opaque_messages` (our OPAQUE exchanges in RFC 9807's layout), `fleet_bundle` (fleet-bundle), `ipls_sealing` and
+//! `ipls_escrow` (ipls), `witness_signature` and `security_code` (kt-verify).
 
 // The generators run the crates on fixed, valid inputs; their `expect`s state why those cannot fail.
 #![allow(clippy::missing_panics_doc)]
 
 pub mod fleet_bundle;
+pub mod ipls_escrow;
 pub mod ipls_sealing;
 pub mod json;
 pub mod key_wrap;
@@ -50,7 +51,7 @@ pub struct Family {
 }
 
 /// Every family.
-pub const FAMILIES: [Family; 9] = [
+pub const FAMILIES: [Family; 10] = [
     Family {
         name: "recovery_key",
         generate: recovery_key::generate,
@@ -184,6 +185,47 @@ pub const FAMILIES: [Family; 9] = [
                     ("aad", Hex),
                     ("nonce", Hex),
                     ("sealed", Hex),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "ipls_escrow",
+        generate: ipls_escrow::generate,
+        check: ipls_escrow::check,
+        schema: || {
+            schema::for_family(
+                "IPLS escrow session",
+                &["EscrowSession", "EscrowReject"],
+                &[
+                    ("vaultSecret", Hex),
+                    ("clientSecret", Hex),
+                    ("challenge", Hex),
+                    ("accountId", Hex),
+                    ("accountSeed", Hex),
+                    ("contactKey", Hex),
+                    ("purpose", Text),
+                    ("identityProof", Hex),
+                    ("vaultPublic", Hex),
+                    ("clientShare", Hex),
+                    ("accountPublic", Hex),
+                    ("hello", Hex),
+                    ("sharedSecret", Hex),
+                    ("sessionKeysInfo", Hex),
+                    ("clientToVaultKey", Hex),
+                    ("vaultToClientKey", Hex),
+                    ("transcript", Hex),
+                    ("confirmAad", Hex),
+                    ("challengeMessage", Hex),
+                    ("signedMessage", Hex),
+                    ("signature", Hex),
+                    ("payload", Hex),
+                    ("authAad", Hex),
+                    ("auth", Hex),
+                    ("replyTranscript", Hex),
+                    ("replyAad", Hex),
+                    ("reply", Hex),
+                    ("refusedBy", Text),
                 ],
             )
         },

@@ -25,6 +25,7 @@ fn output_field(family: &str) -> &'static str {
         "vault_messages" => "signature",
         "fleet_bundle" => "signedBundle",
         "ipls_sealing" => "sealed",
+        "ipls_escrow" => "auth",
         "witness_signature" => "signedRoot",
         "security_code" => "localHash",
         "opaque_messages" => "outputs.export_key",
