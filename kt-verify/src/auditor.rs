@@ -73,6 +73,8 @@ pub enum AuditError {
         /// The blob's epoch.
         epoch: u64,
     },
+    /// The chain already ends at the last epoch (2^64 - 1): no blob can extend it.
+    ChainEnded,
     /// The blob is not a valid protobuf `SingleAppendOnlyProof`.
     Malformed,
     /// The blob decodes, but is not the canonical encoding of what it decodes to.
@@ -92,6 +94,7 @@ impl fmt::Display for AuditError {
             Self::TooLarge { len, max } => write!(f, "audit blob of {len} bytes exceeds {max}"),
             Self::EpochGap { expected, found } => write!(f, "audit blob for epoch {found}, expected {expected}"),
             Self::ChainBroken { epoch } => write!(f, "audit blob for epoch {epoch} does not extend the chain"),
+            Self::ChainEnded => f.write_str("the audited chain ends at the last epoch"),
             Self::Malformed => f.write_str("malformed audit proof"),
             Self::NonCanonical => f.write_str("non-canonical audit proof encoding"),
             Self::Rejected { epoch } => write!(f, "append-only proof for epoch {epoch} does not verify"),
@@ -404,7 +407,8 @@ impl<TC: Configuration> ChainAuditor<TC> {
     fn check_name(&self, name: &str) -> Result<AuditBlobName, AuditError> {
         let name = AuditBlobName::parse(name)?;
         if let Some(chain) = &self.chain {
-            let expected = chain.end_epoch.saturating_add(1);
+            // A chain at epoch 2^64 - 1 has no next epoch; saturating here would accept a second blob for it.
+            let expected = chain.end_epoch.checked_add(1).ok_or(AuditError::ChainEnded)?;
             if name.epoch != expected {
                 return Err(AuditError::EpochGap {
                     expected,

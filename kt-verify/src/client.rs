@@ -108,6 +108,8 @@ pub enum ProofError {
     NonCanonical,
     /// A proof for version 0, which no label has (akd_core would panic on it).
     ZeroVersion,
+    /// A proof for version 2^64 - 1: akd_core computes the next version's marker from it, which overflows.
+    VersionOutOfRange,
     /// A version above the root's epoch (each epoch adds at most one version).
     VersionAfterEpoch {
         /// The version in the proof.
@@ -135,6 +137,7 @@ impl fmt::Display for ProofError {
             Self::Malformed => f.write_str("malformed proof encoding"),
             Self::NonCanonical => f.write_str("non-canonical proof encoding"),
             Self::ZeroVersion => f.write_str("proof for version 0"),
+            Self::VersionOutOfRange => f.write_str("proof for version 2^64 - 1"),
             Self::VersionAfterEpoch { version, epoch } => write!(f, "version {version} after root epoch {epoch}"),
             Self::ValueEpochAfterRoot { value_epoch, epoch } => {
                 write!(f, "value from epoch {value_epoch} after root epoch {epoch}")
@@ -345,6 +348,9 @@ impl<TC: Configuration> DirectoryVerifier<TC> {
 fn check_version(version: u64, value_epoch: u64, epoch: u64) -> Result<(), ProofError> {
     if version == 0 {
         return Err(ProofError::ZeroVersion);
+    }
+    if version == u64::MAX {
+        return Err(ProofError::VersionOutOfRange);
     }
     if version > epoch {
         return Err(ProofError::VersionAfterEpoch { version, epoch });

@@ -96,6 +96,15 @@ fn chain_check_rejects_gaps_replays_and_branches() {
         auditor.verify_blob(&other_branch[1].0, &other_branch[1].1).err(),
         Some(AuditError::ChainBroken { epoch: 2 })
     );
+    // A chain that ends at the last epoch cannot be extended, not even by a blob that names that epoch again.
+    let mut ended = ChainAuditor::<WhatsAppV1Configuration>::starting_at(u64::MAX, roots[1]).expect("runtime");
+    let again = AuditBlobName::new(u64::MAX, roots[1], roots[2])
+        .expect("name")
+        .to_string();
+    assert_eq!(
+        ended.verify_blob(&again, &blobs[1].1).err(),
+        Some(AuditError::ChainEnded)
+    );
     // A name that lies about the current root.
     let lying = AuditBlobName::new(2, roots[1], roots[3]).expect("name").to_string();
     assert_eq!(

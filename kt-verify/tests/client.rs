@@ -133,10 +133,18 @@ fn version_zero_is_rejected_before_akd_core() {
     let mut history = pb::HistoryProof::parse_from_bytes(&p.history_complete).expect("decode");
     history.update_proofs[0].set_version(u64::MAX);
     let bytes = history.write_to_bytes().expect("encode");
-    assert!(matches!(
+    // Refused before any epoch comparison: against a root at epoch 2^64 - 1, akd_core would overflow on it.
+    assert_eq!(
         verifier.verify_history(&root, &label(0), &bytes, HistoryScope::Complete),
-        Err(ProofError::VersionAfterEpoch { .. })
-    ));
+        Err(ProofError::VersionOutOfRange)
+    );
+    let mut proof = pb::LookupProof::parse_from_bytes(&p.lookup_last).expect("decode");
+    proof.set_version(u64::MAX);
+    let bytes = proof.write_to_bytes().expect("encode");
+    assert_eq!(
+        verifier.verify_lookup(&root, &label(3), &bytes),
+        Err(ProofError::VersionOutOfRange)
+    );
 
     let mut history = pb::HistoryProof::parse_from_bytes(&p.history_complete).expect("decode");
     history.update_proofs.clear();
