@@ -57,6 +57,10 @@ pub enum Request {
     IplsHello(EscrowHello),
     /// Authenticate an IPLS escrow session with the account key and its key-transparency proof.
     IplsAuth(EscrowAuth),
+    /// Delete every registration challenge, login session and escrow session that has expired at the command's
+    /// time. Sent by the operator (for example the leader, periodically): unauthenticated requests store sessions,
+    /// and nothing else removes the ones never finished.
+    Sweep,
 }
 
 /// The vault's answer to a command that succeeded.
@@ -83,13 +87,18 @@ pub enum Response {
     IplsChallenge(EscrowChallenge),
     /// The IPLS reply: CK (retrieval) or the acknowledgement (upload), encrypted to the session.
     IplsReply(EscrowReply),
+    /// How many expired challenges and sessions the sweep deleted.
+    Swept {
+        /// Entries deleted.
+        removed: u32,
+    },
 }
 
 impl Command {
     /// Encodes the command for the log:
     /// `version || 0x51 || at_ms (8) || entropy (32) || kind (1) || [session (16) if kind = 4] || message`,
     /// where kind is 1 registration start, 2 registration finish, 3 login start, 4 login finish, 5 IPLS hello,
-    /// 6 IPLS auth, and the message is the backup-protocol or ipls encoding (last).
+    /// 6 IPLS auth, 7 sweep (no message), and the message is the backup-protocol or ipls encoding (last).
     /// The encoding holds the entropy, so it is zeroized on drop.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(codec::header(COMMAND_TYPE, 64 + 400));
@@ -121,6 +130,7 @@ impl Command {
                 out.push(6);
                 out.extend_from_slice(&message.to_bytes());
             }
+            Request::Sweep => out.push(7),
         }
         out
     }
@@ -143,6 +153,7 @@ impl Command {
             },
             5 => Request::IplsHello(EscrowHello::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             6 => Request::IplsAuth(EscrowAuth::from_bytes(reader.rest()).map_err(invalid_ipls)?),
+            7 => Request::Sweep,
             _ => return Err(DecodeError::InvalidField("request kind")),
         };
         reader.finish()?;
@@ -157,8 +168,8 @@ impl Command {
 impl Response {
     /// Encodes the response, for a transport or for a replicated log's record of answered requests:
     /// `version || 0x52 || kind (1) || [session (16) if kind = 3] || message`, where kind is 1 registration
-    /// started, 2 registered, 3 login started, 4 key released, 5 deleted, 6 IPLS challenge, 7 IPLS reply, and the
-    /// message is the backup-protocol or ipls encoding (none for kinds 2 and 5).
+    /// started, 2 registered, 3 login started, 4 key released, 5 deleted, 6 IPLS challenge, 7 IPLS reply, 8 swept
+    /// (`removed`, 4 bytes), and the message is the backup-protocol or ipls encoding (none for kinds 2, 5 and 8).
     ///
     /// ```
     /// use vault_core::Response;
@@ -191,6 +202,10 @@ impl Response {
                 out.push(7);
                 out.extend_from_slice(&message.to_bytes());
             }
+            Self::Swept { removed } => {
+                out.push(8);
+                out.extend_from_slice(&removed.to_be_bytes());
+            }
         }
         out
     }
@@ -211,6 +226,7 @@ impl Response {
             5 => Self::Deleted,
             6 => Self::IplsChallenge(EscrowChallenge::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             7 => Self::IplsReply(EscrowReply::from_bytes(reader.rest()).map_err(invalid_ipls)?),
+            8 => Self::Swept { removed: reader.u32()? },
             _ => return Err(DecodeError::InvalidField("response kind")),
         };
         reader.finish()?;

@@ -5,6 +5,8 @@ use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::vec::Vec;
 
+use zeroize::Zeroize;
+
 use crate::store::{Cas, Store, Versioned};
 
 #[derive(Default)]
@@ -14,7 +16,8 @@ struct Inner {
     last_version: u64,
 }
 
-/// A [`Store`] in a `BTreeMap` behind a mutex: safe to share between threads.
+/// A [`Store`] in a `BTreeMap` behind a mutex: safe to share between threads. Overwritten and deleted values are
+/// zeroized (copies handed out by `get` and `snapshot` are the caller's to protect).
 ///
 /// ```
 /// use vault_core::{Cas, MemoryStore, Store};
@@ -100,10 +103,8 @@ impl Store for MemoryStore {
         if current != expected {
             return Ok(Cas::Conflict);
         }
-        match value {
-            None => {
-                inner.entries.remove(key);
-            }
+        let replaced = match value {
+            None => inner.entries.remove(key),
             Some(value) => {
                 inner.last_version += 1;
                 let version = inner.last_version;
@@ -113,9 +114,24 @@ impl Store for MemoryStore {
                         version,
                         value: value.to_vec(),
                     },
-                );
+                )
             }
+        };
+        // Values hold login session keys and escrowed contact keys: wipe what is overwritten or deleted.
+        if let Some(mut old) = replaced {
+            old.value.zeroize();
         }
         Ok(Cas::Written)
+    }
+
+    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, Infallible> {
+        Ok(self
+            .lock()
+            .entries
+            .range(prefix.to_vec()..)
+            .map(|(key, _)| key)
+            .take_while(|key| key.starts_with(prefix))
+            .cloned()
+            .collect())
     }
 }

@@ -36,12 +36,16 @@ pub(crate) fn user_key(user_id: &UserId) -> Vec<u8> {
     [b"user/".as_slice(), user_id.as_bytes()].concat()
 }
 
+pub(crate) const PENDING_PREFIX: &[u8] = b"pending/";
+pub(crate) const LOGIN_PREFIX: &[u8] = b"login/";
+pub(crate) const ESCROW_SESSION_PREFIX: &[u8] = b"ipls-session/";
+
 pub(crate) fn pending_key(user_id: &UserId) -> Vec<u8> {
-    [b"pending/".as_slice(), user_id.as_bytes()].concat()
+    [PENDING_PREFIX, user_id.as_bytes()].concat()
 }
 
 pub(crate) fn login_key(session: &[u8; SESSION_ID_LEN]) -> Vec<u8> {
-    [b"login/".as_slice(), session.as_slice()].concat()
+    [LOGIN_PREFIX, session.as_slice()].concat()
 }
 
 pub(crate) fn escrowed_key_key(account: &AccountId) -> Vec<u8> {
@@ -49,8 +53,19 @@ pub(crate) fn escrowed_key_key(account: &AccountId) -> Vec<u8> {
 }
 
 pub(crate) fn escrow_session_key(challenge: &[u8; CHALLENGE_LEN]) -> Vec<u8> {
-    [b"ipls-session/".as_slice(), challenge.as_slice()].concat()
+    [ESCROW_SESSION_PREFIX, challenge.as_slice()].concat()
 }
+
+/// When a stored challenge or session was issued: the first field of each (`issued_at_ms`), read without decoding
+/// the rest. Total.
+pub(crate) fn issued_at_ms(value: &[u8], type_byte: u8) -> Result<u64, DecodeError> {
+    Reader::header(value, type_byte)?.u64()
+}
+
+/// The type codes of the values that expire, for the sweep.
+pub(crate) const PENDING_TYPE: u8 = type_code::PENDING;
+pub(crate) const LOGIN_TYPE: u8 = type_code::LOGIN;
+pub(crate) const ESCROW_SESSION_TYPE: u8 = type_code::ESCROW_SESSION;
 
 pub(crate) const KT_HEAD_KEY: &[u8] = b"kt-head";
 

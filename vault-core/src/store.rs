@@ -36,6 +36,10 @@ pub trait Store {
     /// Writes `value` (or deletes the key, for `None`) only if the key's current version is `expected` (`None`:
     /// the key must be absent).
     fn compare_and_swap(&self, key: &[u8], expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, Self::Error>;
+
+    /// Every key that starts with `prefix`, in byte order. The vault uses it only to sweep expired sessions and
+    /// challenges ([`Request::Sweep`](crate::Request::Sweep)).
+    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, Self::Error>;
 }
 
 /// A shared reference to a store is a store: several vaults (or a vault and a test) can use one.
@@ -48,5 +52,9 @@ impl<T: Store + ?Sized> Store for &T {
 
     fn compare_and_swap(&self, key: &[u8], expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, Self::Error> {
         (**self).compare_and_swap(key, expected, value)
+    }
+
+    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, Self::Error> {
+        (**self).keys_with_prefix(prefix)
     }
 }

@@ -14,8 +14,9 @@ use crate::error::{IdentityError, VaultError};
 use crate::identity::KeyTransparency;
 use crate::keys::FleetKeys;
 use crate::records::{
-    EscrowedKey, KT_HEAD_KEY, KtHead, SESSION_ID_LEN, StoredEscrowSession, StoredLogin, StoredPending, UserState,
-    escrow_session_key, escrowed_key_key, login_key, pending_key, user_key,
+    ESCROW_SESSION_PREFIX, ESCROW_SESSION_TYPE, EscrowedKey, KT_HEAD_KEY, KtHead, LOGIN_PREFIX, LOGIN_TYPE,
+    PENDING_PREFIX, PENDING_TYPE, SESSION_ID_LEN, StoredEscrowSession, StoredLogin, StoredPending, UserState,
+    escrow_session_key, escrowed_key_key, issued_at_ms, login_key, pending_key, user_key,
 };
 use crate::store::{Cas, Store, Versioned};
 
@@ -136,6 +137,7 @@ impl<S: Store> Vault<S> {
             }
             Request::IplsHello(hello) => self.ipls_hello(command.at_ms, &mut rng, hello),
             Request::IplsAuth(auth) => self.ipls_auth(command.at_ms, auth),
+            Request::Sweep => self.sweep(command.at_ms),
         }
     }
 
@@ -388,6 +390,44 @@ impl<S: Store> Vault<S> {
             self.write(KT_HEAD_KEY, expected, Some(&seen.to_bytes()))?;
         }
         Ok(Response::IplsReply(reply))
+    }
+
+    /// Deletes what has expired. Everything is read and decoded first, so a corrupt entry refuses the sweep
+    /// before any write; what it deletes could no longer be used (an expired challenge or session is refused), so
+    /// a sweep cut short by a store failure changes no answer but `SessionExpired` into `UnknownSession`.
+    fn sweep(&self, now: u64) -> Outcome<Response, S> {
+        let expiring = [
+            (
+                PENDING_PREFIX,
+                PENDING_TYPE,
+                self.config.challenge_ttl_ms,
+                "pending registration",
+            ),
+            (LOGIN_PREFIX, LOGIN_TYPE, self.config.login_ttl_ms, "login session"),
+            (
+                ESCROW_SESSION_PREFIX,
+                ESCROW_SESSION_TYPE,
+                self.config.escrow_ttl_ms,
+                "escrow session",
+            ),
+        ];
+        let mut expired = Vec::new();
+        for (prefix, type_byte, ttl, what) in expiring {
+            for key in self.store.keys_with_prefix(prefix).map_err(VaultError::Store)? {
+                let Some(entry) = self.store.get(&key).map_err(VaultError::Store)? else {
+                    continue;
+                };
+                let issued = issued_at_ms(&entry.value, type_byte).map_err(|_| VaultError::Corrupt(what))?;
+                if now.saturating_sub(issued) > ttl {
+                    expired.push((key, entry.version));
+                }
+            }
+        }
+        for (key, version) in &expired {
+            self.write(key, Some(*version), None)?;
+        }
+        let removed = u32::try_from(expired.len()).unwrap_or(u32::MAX);
+        Ok(Response::Swept { removed })
     }
 
     fn version(&self, key: &[u8]) -> Outcome<Option<u64>, S> {

@@ -47,6 +47,13 @@ impl Store for CrashingStore<'_> {
             .compare_and_swap(key, expected, value)
             .unwrap_or_else(|never| match never {}))
     }
+
+    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, Crashed> {
+        Ok(self
+            .inner
+            .keys_with_prefix(prefix)
+            .unwrap_or_else(|never| match never {}))
+    }
 }
 
 fn crashing(shared: &MemoryStore, crash_at: Option<usize>) -> CrashingStore<'_> {

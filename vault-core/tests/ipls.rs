@@ -371,7 +371,21 @@ fn sessions_expire() {
     };
     let (_, auth) = device.authenticate(&challenge, &alice.key, &proof).unwrap();
     world.now_ms += VaultConfig::default().escrow_ttl_ms + 1;
-    assert_eq!(world.apply(Request::IplsAuth(auth)), Err(VaultError::SessionExpired));
+    assert_eq!(
+        world.apply(Request::IplsAuth(auth.clone())),
+        Err(VaultError::SessionExpired)
+    );
+    // The operator's sweep removes it.
+    assert_eq!(world.apply(Request::Sweep), Ok(Response::Swept { removed: 1 }));
+    assert_eq!(world.apply(Request::IplsAuth(auth)), Err(VaultError::UnknownSession));
+    assert!(
+        world
+            .vault
+            .store()
+            .snapshot()
+            .keys()
+            .all(|key| !key.starts_with(b"ipls-session/"))
+    );
 }
 
 #[test]

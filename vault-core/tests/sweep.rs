@@ -1,0 +1,77 @@
+//! The sweep deletes exactly the challenges and sessions that have expired, nothing else, and refuses a corrupt
+//! entry before deleting anything.
+
+mod common;
+
+use backup_protocol::{BackupKey, ClientLogin, ClientRegistration};
+use common::{Harness, PASSWORD, config, user};
+use vault_core::{Request, Response, Store, VaultError};
+
+#[test]
+fn expired_challenges_and_sessions_go_and_the_rest_stays() {
+    let mut harness = Harness::new(21);
+    let alice = user("alice");
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &key);
+    let registered = harness.vault.store().snapshot();
+
+    // A registration that is never finished, and logins (of alice and of a user who does not exist) never finished.
+    let (_, request) = ClientRegistration::start(&mut harness.rng, &harness.client, user("bob"), PASSWORD).unwrap();
+    harness.apply(Request::RegistrationStart(request)).unwrap();
+    for name in ["alice", "nobody"] {
+        let (_, request) = ClientLogin::start(&mut harness.rng, &harness.client, user(name), PASSWORD).unwrap();
+        harness.apply(Request::LoginStart(request)).unwrap();
+    }
+    let with_sessions = harness.vault.store().snapshot();
+    assert_eq!(with_sessions.len(), registered.len() + 3);
+
+    // Nothing has expired yet.
+    assert_eq!(harness.apply(Request::Sweep), Ok(Response::Swept { removed: 0 }));
+    assert_eq!(harness.vault.store().snapshot(), with_sessions);
+
+    // Past the login lifetime, but within the challenge's: the two login sessions go.
+    harness.now_ms += config().login_ttl_ms;
+    assert_eq!(harness.apply(Request::Sweep), Ok(Response::Swept { removed: 2 }));
+    // Past the challenge lifetime: the pending registration goes too.
+    harness.now_ms += config().challenge_ttl_ms;
+    assert_eq!(harness.apply(Request::Sweep), Ok(Response::Swept { removed: 1 }));
+
+    // Alice's record (with the charge of her unfinished login) is all that is left.
+    let left = harness.vault.store().snapshot();
+    assert_eq!(left.keys().collect::<Vec<_>>(), [&b"user/alice".to_vec()]);
+    assert_eq!(harness.retrieve(&alice, PASSWORD).map(|key| key.is_some()), Ok(true));
+}
+
+#[test]
+fn a_corrupt_entry_refuses_the_sweep_before_any_deletion() {
+    let mut harness = Harness::new(22);
+    for name in ["alice", "bob"] {
+        let (_, request) = ClientLogin::start(&mut harness.rng, &harness.client, user(name), PASSWORD).unwrap();
+        harness.apply(Request::LoginStart(request)).unwrap();
+    }
+    let keys = harness.vault.store().keys_with_prefix(b"login/").unwrap();
+    assert_eq!(keys.len(), 2);
+    let last = harness.vault.store().get(&keys[1]).unwrap().unwrap();
+    harness
+        .vault
+        .store()
+        .compare_and_swap(&keys[1], Some(last.version), Some(&[0x01, 0x63, 0x00]))
+        .unwrap();
+    let before = harness.vault.store().snapshot();
+    harness.now_ms += config().login_ttl_ms + 1;
+    assert_eq!(harness.apply(Request::Sweep), Err(VaultError::Corrupt("login session")));
+    assert_eq!(harness.vault.store().snapshot(), before);
+}
+
+#[test]
+fn prefix_listing_is_exact() {
+    let store = vault_core::MemoryStore::new();
+    for key in [&b"login/a"[..], b"login/b", b"login", b"logio/x", b"loginx", b"user/a"] {
+        store.compare_and_swap(key, None, Some(b"v")).unwrap();
+    }
+    assert_eq!(
+        store.keys_with_prefix(b"login/").unwrap(),
+        [b"login/a".to_vec(), b"login/b".to_vec()]
+    );
+    assert!(store.keys_with_prefix(b"zzz").unwrap().is_empty());
+}
