@@ -15,8 +15,8 @@ use serde_json::{Map, Value, json};
 use crate::json::{self, fail};
 use crate::opaque::{self, Failure, Inputs, Outputs};
 
-/// The messages and keys of an exchange, in the order they are produced.
-const OUTPUTS: [&str; 8] = [
+/// The messages and keys of an exchange, in the order they are produced (RFC 9807's `outputs`).
+pub const OUTPUTS: [&str; 8] = [
     "registration_request",
     "registration_response",
     "registration_upload",
