@@ -57,16 +57,16 @@ fn sealing(c: &mut Criterion) {
             for (record, aad) in records.iter().zip(&aads) {
                 let mut nonce = [0u8; 12];
                 rng.fill_bytes(&mut nonce);
-                let mut sealed = Vec::with_capacity(record.len() + 28);
-                sealed.extend_from_slice(&nonce);
-                sealed.extend_from_slice(record);
+                let mut stored = Vec::with_capacity(record.len() + 28);
+                stored.extend_from_slice(&nonce);
+                stored.extend_from_slice(record);
                 let tag = aead
-                    .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut sealed[12..])
+                    .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut stored[12..])
                     .unwrap();
-                sealed.extend_from_slice(&tag);
-                let (body, tag) = sealed[12..].split_at(record.len());
+                stored.extend_from_slice(&tag);
+                let (body, tag) = stored[12..].split_at(record.len());
                 let mut plaintext = body.to_vec();
-                aead.decrypt_in_place_detached(Nonce::from_slice(&sealed[..12]), aad, &mut plaintext, tag.into())
+                aead.decrypt_in_place_detached(Nonce::from_slice(&stored[..12]), aad, &mut plaintext, tag.into())
                     .unwrap();
                 assert_eq!(plaintext.len(), record.len());
             }

@@ -20,7 +20,8 @@ use crate::session::{self, SessionKeys};
 /// [`finish`](AwaitingReply::finish) with the reply. Each step consumes the previous state, so no session key
 /// can serve twice. The example on [`IplsVaultKey`](crate::IplsVaultKey) runs the whole exchange.
 pub struct EscrowClient {
-    keys: SessionKeys,
+    secret: Zeroizing<[u8; 32]>,
+    static_shared: Zeroizing<[u8; 32]>,
     hello: Vec<u8>,
     upload: Option<ContactKey>,
 }
@@ -65,11 +66,12 @@ impl EscrowClient {
             key_share: curve25519_dalek::MontgomeryPoint::mul_base_clamped(*secret).to_bytes(),
             account,
         };
-        let hello_bytes = hello.to_bytes();
-        let shared = session::diffie_hellman(&secret, vault_key)?;
+        // Refuse a small-order vault key now, before anything is sent.
+        let static_shared = session::diffie_hellman(&secret, vault_key)?;
         let client = Self {
-            keys: SessionKeys::derive(&shared, &hello_bytes),
-            hello: hello_bytes,
+            secret,
+            static_shared,
+            hello: hello.to_bytes(),
             upload,
         };
         Ok((client, hello))
@@ -79,16 +81,18 @@ impl EscrowClient {
     /// account key and sends, encrypted to the session: the account public key, the signature, `proof` (that the
     /// key is the account's current one in key transparency) and, for an upload, CK.
     ///
-    /// Fails with [`Error::VaultNotAuthenticated`] if the challenge's confirmation does not verify: nothing is
-    /// signed or sent then.
+    /// Fails with [`Error::VaultNotAuthenticated`] if the challenge's confirmation does not verify, or with
+    /// [`Error::WeakKeyShare`] if the vault's key share has small order: nothing is signed or sent then.
     pub fn authenticate(
         self,
         challenge: &EscrowChallenge,
         account_key: &SigningKey,
         proof: &IdentityProof,
     ) -> Result<(AwaitingReply, EscrowAuth), Error> {
+        let ephemeral_shared = session::diffie_hellman(&self.secret, &challenge.key_share)?;
+        let keys = SessionKeys::derive(&self.static_shared, &ephemeral_shared, &self.hello, challenge);
         let th = session::transcript(&self.hello, challenge);
-        self.keys.check_confirmation(&th, &challenge.confirmation)?;
+        keys.check_confirmation(&th, &challenge.confirmation)?;
 
         let signature = account_key.sign(&session::signed_message(&th));
         let mut payload = Zeroizing::new(Vec::with_capacity(32 + 64 + 4 + 4096 + 32));
@@ -100,11 +104,11 @@ impl EscrowClient {
         }
         let auth = EscrowAuth {
             challenge: challenge.challenge,
-            ciphertext: self.keys.seal_auth(&th, &payload),
+            ciphertext: keys.seal_auth(&th, &payload),
         };
         let pending = AwaitingReply {
             th_reply: session::reply_transcript(&th, &auth.to_bytes()),
-            keys: self.keys,
+            keys,
             uploaded: self.upload.is_some(),
         };
         Ok((pending, auth))

@@ -11,8 +11,8 @@
 //!   IPLS key from the fleet bundle, HKDF-SHA256 session keys, AES-256-GCM, everything bound to a transcript hash.
 //!   It authenticates with the account's Ed25519 key by signing the vault's challenge and the transcript, and
 //!   sends an [`IdentityProof`]: a witness-signed key-transparency root and the lookup proof of its key.
-//! - [`IplsVaultKey`] (the vault) answers with a challenge and a key confirmation, opens the device's answer and
-//!   checks the signature; the caller (vault-core) verifies the identity proof with kt-verify and stores or
+//! - [`IplsVaultKey`] (the vault) answers with a challenge, a fresh key share of its own and a key confirmation
+//!   (keeping a [`PendingEscrow`]), opens the device's answer and checks the signature; the caller (vault-core) verifies the identity proof with kt-verify and stores or
 //!   releases CK ([`OpenedEscrow`]).
 //!
 //! The key belongs to the account, not to a device: any device holding the account's current key (as proven by
@@ -56,7 +56,7 @@ pub use messages::{
 };
 pub use seal::{CONTACT_AAD, CONTACT_KEY_INFO, ContactSealer, SEAL_OVERHEAD, SEALS_PER_KEY_LIMIT};
 pub use session::{AUTH_AAD, AUTH_CONTEXT, CONFIRM_AAD, REPLY_AAD, SESSION_KEYS_INFO, TRANSCRIPT_LABEL};
-pub use vault::{IplsVaultKey, OpenedEscrow};
+pub use vault::{IplsVaultKey, OpenedEscrow, PendingEscrow};
 
 /// The Ed25519 crate whose key types the escrow API takes, re-exported so callers name the same version.
 pub use ed25519_dalek;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! hello     = 0x01 || 0x72 || purpose (1) || vault key (32) || client key share (32) || len8(account) || account
-//! challenge = 0x01 || 0x73 || challenge (32) || confirmation tag (16)
+//! challenge = 0x01 || 0x73 || challenge (32) || vault key share (32) || confirmation tag (16)
 //! auth      = 0x01 || 0x74 || challenge (32) || AES-256-GCM ciphertext (at least 16)
 //! reply     = 0x01 || 0x75 || AES-256-GCM ciphertext (16, or 48 with CK)
 //! identity  = 0x01 || 0x76 || u16be(len) || witness-signed root || u16be(len) || lookup proof
@@ -106,25 +106,36 @@ impl EscrowHello {
     }
 }
 
-/// The vault's answer to a hello: a fresh challenge, and a tag that proves it holds the IPLS secret key.
+/// The vault's answer to a hello: a fresh challenge, a fresh X25519 key share of its own (so that every session
+/// has fresh keys, even for a replayed hello, and recorded sessions stay secret if the IPLS key leaks later), and
+/// a tag that proves it holds the IPLS secret key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EscrowChallenge {
     pub(crate) challenge: [u8; CHALLENGE_LEN],
+    pub(crate) key_share: [u8; 32],
     pub(crate) confirmation: [u8; TAG_LEN],
 }
 
+/// Length of the challenge message's body: version, type, challenge, vault key share.
+pub(crate) const CHALLENGE_BODY_LEN: usize = 2 + CHALLENGE_LEN + 32;
+
 impl EscrowChallenge {
+    /// Length of the message.
+    pub(crate) const LEN: usize = CHALLENGE_BODY_LEN + TAG_LEN;
+
     /// The challenge; the device's answer names it, and the vault finds the session by it.
     pub fn challenge(&self) -> &[u8; CHALLENGE_LEN] {
         &self.challenge
     }
 
-    /// `0x01 || 0x73 || challenge`: the part of the message the transcript hashes (the tag is computed over it).
-    pub(crate) fn body(&self) -> [u8; 2 + CHALLENGE_LEN] {
-        let mut body = [0u8; 2 + CHALLENGE_LEN];
+    /// `0x01 || 0x73 || challenge || vault key share`: the part of the message the key schedule and the transcript
+    /// take in (the tag is computed over it).
+    pub(crate) fn body(&self) -> [u8; CHALLENGE_BODY_LEN] {
+        let mut body = [0u8; CHALLENGE_BODY_LEN];
         body[0] = codec::VERSION;
         body[1] = CHALLENGE;
-        body[2..].copy_from_slice(&self.challenge);
+        body[2..2 + CHALLENGE_LEN].copy_from_slice(&self.challenge);
+        body[2 + CHALLENGE_LEN..].copy_from_slice(&self.key_share);
         body
     }
 
@@ -139,10 +150,12 @@ impl EscrowChallenge {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut reader = Reader::header(bytes, CHALLENGE)?;
         let challenge = reader.array()?;
+        let key_share = reader.array()?;
         let confirmation = reader.array()?;
         reader.finish()?;
         Ok(Self {
             challenge,
+            key_share,
             confirmation,
         })
     }

@@ -1,8 +1,9 @@
 //! The escrow session's key schedule and transcript, shared by the device and the vault.
 //!
 //! ```text
-//! dh        = X25519(client ephemeral secret, vault IPLS key) = X25519(vault IPLS secret, client key share)
-//! k_c2v || k_v2c = HKDF-SHA256(salt absent, ikm = dh, info = SESSION_KEYS_INFO || hello, 64)
+//! dh_s      = X25519(client ephemeral secret, vault IPLS key) = X25519(vault IPLS secret, client key share)
+//! dh_e      = X25519(client ephemeral secret, vault key share) = X25519(vault ephemeral secret, client key share)
+//! k_c2v || k_v2c = HKDF-SHA256(salt absent, ikm = dh_s || dh_e, info = SESSION_KEYS_INFO || hello || challenge body, 64)
 //! th        = SHA-256(TRANSCRIPT_LABEL || hello || challenge body)
 //! confirm   = AES-256-GCM(k_v2c, nonce 0, aad = CONFIRM_AAD || th, empty)          (the tag)
 //! signature = Ed25519(account key, AUTH_CONTEXT || th)
@@ -11,9 +12,13 @@
 //! reply     = AES-256-GCM(k_v2c, nonce 1, aad = REPLY_AAD || th_reply, CK or empty)
 //! ```
 //!
-//! Each direction has its own key, and each (key, nonce) pair is used once per session: the vault-to-device key
-//! seals the confirmation with nonce 0 and the reply with nonce 1, the device-to-vault key seals the one auth
-//! message with nonce 0. Fresh ephemeral X25519 shares make every session's keys fresh.
+//! Each direction has its own key, and each (key, nonce) pair is used once: the vault-to-device key seals the
+//! confirmation with nonce 0 and the reply with nonce 1, the device-to-vault key seals the one auth message with
+//! nonce 0. Both sides' fresh X25519 shares are in the key schedule, so no key serves two sessions: a hello
+//! replayed to the vault gets a new vault share and new keys (with the client's share alone, every challenge
+//! answering one hello would seal its confirmation under the same key and nonce, and AES-GCM would leak its
+//! authentication key). `dh_s` authenticates the vault; `dh_e` also keeps recorded sessions secret if the IPLS
+//! key leaks after the vault has forgotten its ephemeral secret.
 
 use alloc::vec::Vec;
 
@@ -61,12 +66,23 @@ pub(crate) struct SessionKeys {
 }
 
 impl SessionKeys {
-    pub(crate) fn derive(shared: &[u8; 32], hello: &[u8]) -> Self {
-        let mut info = Vec::with_capacity(SESSION_KEYS_INFO.len() + hello.len());
+    /// The keys from the two shared secrets, the hello and the challenge body.
+    pub(crate) fn derive(
+        static_shared: &[u8; 32],
+        ephemeral_shared: &[u8; 32],
+        hello: &[u8],
+        challenge: &EscrowChallenge,
+    ) -> Self {
+        let mut ikm = Zeroizing::new([0u8; 64]);
+        ikm[..32].copy_from_slice(static_shared);
+        ikm[32..].copy_from_slice(ephemeral_shared);
+        let body = challenge.body();
+        let mut info = Vec::with_capacity(SESSION_KEYS_INFO.len() + hello.len() + body.len());
         info.extend_from_slice(SESSION_KEYS_INFO);
         info.extend_from_slice(hello);
+        info.extend_from_slice(&body);
         let mut okm = Zeroizing::new([0u8; 64]);
-        Hkdf::<Sha256>::new(None, shared)
+        Hkdf::<Sha256>::new(None, ikm.as_ref())
             .expand(&info, okm.as_mut())
             .expect("64 bytes is a valid HKDF-SHA256 output length");
         Self {

@@ -1,5 +1,6 @@
-//! The vault's half of the escrow session: stateless functions of the vault's IPLS key and the messages, so that
-//! a replicated vault can store the hello and challenge it issued and finish the session on any replica.
+//! The vault's half of the escrow session: functions of the vault's IPLS key, the messages and a
+//! [`PendingEscrow`] that the vault stores between them, so that a replicated vault can finish the session on any
+//! replica.
 
 use core::fmt;
 
@@ -35,9 +36,9 @@ use crate::session::{self, SessionKeys};
 /// // Device 1 uploads CK.
 /// let ck = ContactKey::generate(&mut rng);
 /// let (device, hello) = EscrowClient::upload(&mut rng, &vault.public_key(), account.clone(), &ck)?;
-/// let challenge = vault.challenge(&mut rng, &hello)?;
+/// let (pending, challenge) = vault.challenge(&mut rng, &hello)?; // the vault stores `pending`
 /// let (device, auth) = device.authenticate(&challenge, &account_key, &proof)?;
-/// let opened = vault.open(&hello, &challenge, &auth)?;
+/// let opened = vault.open(&pending, &auth)?;
 /// assert_eq!(opened.account_key(), account_key.verifying_key().as_bytes());
 /// assert_eq!(opened.identity_proof(), &proof);
 /// let stored = opened.uploaded_key().expect("an upload").clone(); // the vault stores it
@@ -45,9 +46,9 @@ use crate::session::{self, SessionKeys};
 ///
 /// // Device 2 retrieves it.
 /// let (device, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account)?;
-/// let challenge = vault.challenge(&mut rng, &hello)?;
+/// let (pending, challenge) = vault.challenge(&mut rng, &hello)?;
 /// let (device, auth) = device.authenticate(&challenge, &account_key, &proof)?;
-/// let opened = vault.open(&hello, &challenge, &auth)?;
+/// let opened = vault.open(&pending, &auth)?;
 /// assert_eq!(device.finish(&opened.reply_released(&stored))?, EscrowOutcome::Released(ck));
 /// # Ok::<(), ipls::Error>(())
 /// ```
@@ -85,58 +86,67 @@ impl IplsVaultKey {
         self.public
     }
 
-    /// Answers a hello with a fresh challenge and a key confirmation. Refuses a hello addressed to another vault
-    /// key ([`Error::WrongVaultKey`]) or with a small-order key share ([`Error::WeakKeyShare`]).
+    /// Answers a hello with a fresh challenge, a fresh vault key share and a key confirmation. Refuses a hello
+    /// addressed to another vault key ([`Error::WrongVaultKey`]) or with a small-order key share
+    /// ([`Error::WeakKeyShare`]).
     ///
-    /// The vault keeps the hello and the challenge (they hold no secret) to [`open`](Self::open) the answer.
+    /// The vault keeps the returned [`PendingEscrow`] (it holds the vault's ephemeral secret: store it as a
+    /// secret, use it once, delete it) to [`open`](Self::open) the device's answer.
     pub fn challenge<R: CryptoRng + RngCore>(
         &self,
         rng: &mut R,
         hello: &EscrowHello,
-    ) -> Result<EscrowChallenge, Error> {
-        let (keys, hello_bytes) = self.session(hello)?;
+    ) -> Result<(PendingEscrow, EscrowChallenge), Error> {
+        if !bool::from(hello.vault_key.ct_eq(&self.public)) {
+            return Err(Error::WrongVaultKey);
+        }
         let mut challenge = EscrowChallenge {
             challenge: [0u8; CHALLENGE_LEN],
+            key_share: [0u8; 32],
             confirmation: [0u8; 16],
         };
         rng.fill_bytes(&mut challenge.challenge);
-        challenge.confirmation = keys.confirmation(&session::transcript(&hello_bytes, &challenge));
-        Ok(challenge)
+        let mut ephemeral = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(ephemeral.as_mut());
+        challenge.key_share = MontgomeryPoint::mul_base_clamped(*ephemeral).to_bytes();
+        let mut pending = PendingEscrow {
+            hello: hello.clone(),
+            challenge,
+            ephemeral,
+        };
+        let (keys, th) = self.session(&pending)?;
+        pending.challenge.confirmation = keys.confirmation(&th);
+        let challenge = pending.challenge.clone();
+        Ok((pending, challenge))
     }
 
-    /// Opens the device's answer to `challenge` (issued for `hello`) and checks the account's signature over the
-    /// transcript with the account key the device presents.
+    /// Opens the device's answer to the session `pending` and checks the account's signature over the transcript
+    /// with the account key the device presents.
     ///
     /// What this does not check, and the caller must: that the presented key is the account's current key, by
-    /// verifying [`OpenedEscrow::identity_proof`] (vault-core does, with kt-verify), and that the challenge is
-    /// fresh and unused.
-    pub fn open(
-        &self,
-        hello: &EscrowHello,
-        challenge: &EscrowChallenge,
-        auth: &EscrowAuth,
-    ) -> Result<OpenedEscrow, Error> {
-        if !bool::from(auth.challenge.ct_eq(&challenge.challenge)) {
+    /// verifying [`OpenedEscrow::identity_proof`] (vault-core does, with kt-verify), and that the session is fresh
+    /// and used once.
+    pub fn open(&self, pending: &PendingEscrow, auth: &EscrowAuth) -> Result<OpenedEscrow, Error> {
+        if !bool::from(auth.challenge.ct_eq(&pending.challenge.challenge)) {
             return Err(Error::WrongChallenge);
         }
-        let (keys, hello_bytes) = self.session(hello)?;
-        let th = session::transcript(&hello_bytes, challenge);
+        let (keys, th) = self.session(pending)?;
         let payload = keys.open_auth(&th, &auth.ciphertext)?;
 
         let mut reader = Reader::new(&payload);
         let account_key: [u8; 32] = reader.array()?;
         let signature: [u8; 64] = reader.array()?;
         let identity_proof = IdentityProof::read(&mut reader)?;
-        let uploaded_key = match hello.purpose {
-            EscrowPurpose::Upload => Some(ContactKey::from_bytes(reader.array()?)),
+        let uploaded_key = match pending.hello.purpose {
+            EscrowPurpose::Upload => Some(ContactKey::from_bytes(*Zeroizing::new(reader.array()?))),
             EscrowPurpose::Retrieve => None,
         };
         reader.finish()?;
         verify_signature(&account_key, &signature, &session::signed_message(&th))?;
 
         Ok(OpenedEscrow {
-            account: hello.account.clone(),
-            purpose: hello.purpose,
+            account: pending.hello.account.clone(),
+            purpose: pending.hello.purpose,
             account_key,
             identity_proof,
             uploaded_key,
@@ -145,15 +155,73 @@ impl IplsVaultKey {
         })
     }
 
-    fn session(&self, hello: &EscrowHello) -> Result<(SessionKeys, alloc::vec::Vec<u8>), Error> {
-        if !bool::from(hello.vault_key.ct_eq(&self.public)) {
-            return Err(Error::WrongVaultKey);
-        }
-        let shared = session::diffie_hellman(&self.secret, &hello.key_share)?;
-        let hello_bytes = hello.to_bytes();
-        Ok((SessionKeys::derive(&shared, &hello_bytes), hello_bytes))
+    /// The session keys and transcript hash of `pending` (its confirmation is not read).
+    fn session(&self, pending: &PendingEscrow) -> Result<(SessionKeys, [u8; 32]), Error> {
+        let static_shared = session::diffie_hellman(&self.secret, &pending.hello.key_share)?;
+        let ephemeral_shared = session::diffie_hellman(&pending.ephemeral, &pending.hello.key_share)?;
+        let hello = pending.hello.to_bytes();
+        let keys = SessionKeys::derive(&static_shared, &ephemeral_shared, &hello, &pending.challenge);
+        Ok((keys, session::transcript(&hello, &pending.challenge)))
     }
 }
+
+/// The vault's state of one escrow session between its challenge and the device's answer: the hello, the
+/// challenge it sent and its ephemeral X25519 secret. Zeroized on drop; `Debug` prints no secret.
+#[derive(Clone)]
+pub struct PendingEscrow {
+    hello: EscrowHello,
+    challenge: EscrowChallenge,
+    ephemeral: Zeroizing<[u8; 32]>,
+}
+
+impl PendingEscrow {
+    /// The hello of the session.
+    pub fn hello(&self) -> &EscrowHello {
+        &self.hello
+    }
+
+    /// The challenge the vault sent; its challenge bytes name the session.
+    pub fn challenge(&self) -> &EscrowChallenge {
+        &self.challenge
+    }
+
+    /// Encodes the state for the vault's storage: `0x01 || 0x77 || ephemeral secret (32) || challenge message (82)
+    /// || hello message`. Holds a secret: zeroized on drop.
+    pub fn to_bytes(&self) -> Zeroizing<alloc::vec::Vec<u8>> {
+        let hello = self.hello.to_bytes();
+        let challenge = self.challenge.to_bytes();
+        let mut out = Zeroizing::new(crate::codec::header(PENDING_ESCROW, 32 + challenge.len() + hello.len()));
+        out.extend_from_slice(self.ephemeral.as_ref());
+        out.extend_from_slice(&challenge);
+        out.extend_from_slice(&hello);
+        out
+    }
+
+    /// Decodes the state. Total.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut reader = Reader::header(bytes, PENDING_ESCROW)?;
+        let ephemeral = Zeroizing::new(reader.array()?);
+        let challenge = EscrowChallenge::from_bytes(reader.take(EscrowChallenge::LEN)?)?;
+        let hello = EscrowHello::from_bytes(reader.rest())?;
+        Ok(Self {
+            hello,
+            challenge,
+            ephemeral,
+        })
+    }
+}
+
+impl fmt::Debug for PendingEscrow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingEscrow")
+            .field("hello", &self.hello)
+            .field("challenge", &self.challenge)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The type byte of a stored [`PendingEscrow`].
+const PENDING_ESCROW: u8 = 0x77;
 
 /// Strict Ed25519: a canonical, not small-order key, `S < l` (checked here because ed25519-dalek's
 /// `legacy_compatibility`, which a sibling dependency may turn on, would relax `verify_strict`), then

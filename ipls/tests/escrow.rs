@@ -4,7 +4,7 @@
 use ed25519_dalek::SigningKey;
 use ipls::{
     AccountId, ContactKey, Error, EscrowAuth, EscrowChallenge, EscrowClient, EscrowHello, EscrowOutcome, EscrowReply,
-    IdentityProof, IplsVaultKey,
+    IdentityProof, IplsVaultKey, PendingEscrow,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -24,10 +24,13 @@ fn upload_and_retrieve_round_trip_and_the_vault_learns_the_signing_key() {
     let ck = ContactKey::generate(&mut rng);
     let (device, hello) = EscrowClient::upload(&mut rng, &vault.public_key(), account.clone(), &ck).unwrap();
     let hello = EscrowHello::from_bytes(&hello.to_bytes()).unwrap();
-    let challenge = EscrowChallenge::from_bytes(&vault.challenge(&mut rng, &hello).unwrap().to_bytes()).unwrap();
+    let (pending, challenge) = vault.challenge(&mut rng, &hello).unwrap();
+    let challenge = EscrowChallenge::from_bytes(&challenge.to_bytes()).unwrap();
+    // The vault's state survives its storage encoding.
+    let pending = PendingEscrow::from_bytes(&pending.to_bytes()).unwrap();
     let (device, auth) = device.authenticate(&challenge, &signer, &proof).unwrap();
     let auth = EscrowAuth::from_bytes(&auth.to_bytes()).unwrap();
-    let opened = vault.open(&hello, &challenge, &auth).unwrap();
+    let opened = vault.open(&pending, &auth).unwrap();
     assert_eq!(opened.account(), &account);
     assert_eq!(opened.account_key(), signer.verifying_key().as_bytes());
     assert_eq!(opened.identity_proof(), &proof);
@@ -42,9 +45,9 @@ fn a_reply_from_another_session_or_another_kind_is_refused() {
     let ck = ContactKey::generate(&mut rng);
     let run = |rng: &mut StdRng| {
         let (device, hello) = EscrowClient::retrieve(rng, &vault.public_key(), account.clone()).unwrap();
-        let challenge = vault.challenge(rng, &hello).unwrap();
+        let (pending, challenge) = vault.challenge(rng, &hello).unwrap();
         let (device, auth) = device.authenticate(&challenge, &signer, &proof).unwrap();
-        (device, vault.open(&hello, &challenge, &auth).unwrap())
+        (device, vault.open(&pending, &auth).unwrap())
     };
     let (first, _) = run(&mut rng);
     let (second, opened) = run(&mut rng);
@@ -84,29 +87,56 @@ fn small_order_shares_are_refused_on_both_sides() {
 fn the_transcript_binds_purpose_account_and_challenge() {
     let (mut rng, vault, account, signer, proof) = setup(4);
     let (device, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account).unwrap();
-    let challenge = vault.challenge(&mut rng, &hello).unwrap();
+    let (pending, challenge) = vault.challenge(&mut rng, &hello).unwrap();
     let (_, auth) = device.authenticate(&challenge, &signer, &proof).unwrap();
-    // The same auth against a hello for another account, or for an upload, does not open.
-    let other_account = EscrowHello::from_bytes(&{
-        let mut bytes = hello.to_bytes();
-        *bytes.last_mut().unwrap() ^= 0x20;
-        bytes
-    })
-    .unwrap();
+    let stored = pending.to_bytes();
+    // The same auth against the session with the hello's account, or its purpose, changed does not open. The
+    // stored state ends with the hello, whose third byte is the purpose.
+    let hello_at = stored.len() - hello.to_bytes().len();
+    for (position, value) in [
+        (stored.len() - 1, stored[stored.len() - 1] ^ 0x20),
+        (hello_at + 2, 0x01),
+    ] {
+        let mut altered = stored.to_vec();
+        altered[position] = value;
+        let altered = PendingEscrow::from_bytes(&altered).unwrap();
+        assert_eq!(vault.open(&altered, &auth).err(), Some(Error::Rejected));
+    }
+    assert!(vault.open(&pending, &auth).is_ok());
+}
+
+#[test]
+fn a_replayed_hello_gets_fresh_keys() {
+    let (mut rng, vault, account, signer, proof) = setup(8);
+    let (device, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account).unwrap();
+    let (first, first_challenge) = vault.challenge(&mut rng, &hello).unwrap();
+    let (second, second_challenge) = vault.challenge(&mut rng, &hello).unwrap();
+    // A new vault key share each time: the confirmations are under different keys (with the hello's share alone
+    // they would share key and nonce, and AES-GCM would give its authentication key away).
+    assert_ne!(first_challenge.to_bytes()[34..66], second_challenge.to_bytes()[34..66]);
+    let (_, auth) = device.authenticate(&first_challenge, &signer, &proof).unwrap();
+    assert!(vault.open(&first, &auth).is_ok());
+    // The auth of the first session, re-pointed at the second challenge, does not open there.
+    let mut spliced = auth.to_bytes();
+    spliced[2..34].copy_from_slice(second_challenge.challenge());
+    let spliced = EscrowAuth::from_bytes(&spliced).unwrap();
+    assert_eq!(vault.open(&second, &spliced).err(), Some(Error::Rejected));
+    // And an auth naming another challenge than the session's is refused before any decryption.
+    assert_eq!(vault.open(&second, &auth).err(), Some(Error::WrongChallenge));
+}
+
+#[test]
+fn a_small_order_vault_share_is_refused_before_signing() {
+    let (mut rng, vault, account, signer, proof) = setup(9);
+    let (device, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account).unwrap();
+    let (_, challenge) = vault.challenge(&mut rng, &hello).unwrap();
+    let mut bytes = challenge.to_bytes();
+    bytes[34..66].fill(0);
+    let weak = EscrowChallenge::from_bytes(&bytes).unwrap();
     assert_eq!(
-        vault.open(&other_account, &challenge, &auth).err(),
-        Some(Error::Rejected)
+        device.authenticate(&weak, &signer, &proof).err(),
+        Some(Error::WeakKeyShare)
     );
-    let upload = EscrowHello::from_bytes(&{
-        let mut bytes = hello.to_bytes();
-        bytes[2] = 0x01;
-        bytes
-    })
-    .unwrap();
-    assert_eq!(vault.open(&upload, &challenge, &auth).err(), Some(Error::Rejected));
-    // Against another challenge of the same hello.
-    let other = vault.challenge(&mut rng, &hello).unwrap();
-    assert_eq!(vault.open(&hello, &other, &auth).err(), Some(Error::WrongChallenge));
 }
 
 #[test]
@@ -146,21 +176,24 @@ fn the_vault_checks_the_signature_against_the_presented_key_and_the_spec_matches
         let mut secret = [0u8; 32];
         rng.clone().fill_bytes(&mut secret);
         let (_, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account.clone()).unwrap();
-        let challenge = vault.challenge(&mut rng, &hello).unwrap();
+        let (pending, challenge) = vault.challenge(&mut rng, &hello).unwrap();
 
         let hello_bytes = hello.to_bytes();
-        let shared = curve25519_dalek::MontgomeryPoint(vault.public_key())
-            .mul_clamped(secret)
-            .to_bytes();
-        let mut keys = [0u8; 64];
-        hkdf::Hkdf::<sha2::Sha256>::new(None, &shared)
-            .expand(&[ipls::SESSION_KEYS_INFO, &hello_bytes].concat(), &mut keys)
-            .unwrap();
         let challenge_bytes = challenge.to_bytes();
+        let (body, vault_share) = (&challenge_bytes[..66], &challenge_bytes[34..66]);
+        let dh = |public: &[u8]| {
+            curve25519_dalek::MontgomeryPoint(public.try_into().unwrap())
+                .mul_clamped(secret)
+                .to_bytes()
+        };
+        let mut keys = [0u8; 64];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, &[dh(&vault.public_key()), dh(vault_share)].concat())
+            .expand(&[ipls::SESSION_KEYS_INFO, &hello_bytes, body].concat(), &mut keys)
+            .unwrap();
         let th = sha2::Sha256::new()
             .chain_update(ipls::TRANSCRIPT_LABEL)
             .chain_update(&hello_bytes)
-            .chain_update(&challenge_bytes[..34])
+            .chain_update(body)
             .finalize();
         let signature = signer.sign(&[ipls::AUTH_CONTEXT, &th].concat());
         let mut payload = alice.verifying_key().to_bytes().to_vec();
@@ -177,7 +210,7 @@ fn the_vault_checks_the_signature_against_the_presented_key_and_the_spec_matches
             .unwrap();
         let auth =
             EscrowAuth::from_bytes(&[&[0x01, 0x74], challenge.challenge().as_slice(), &ciphertext].concat()).unwrap();
-        let opened = vault.open(&hello, &challenge, &auth);
+        let opened = vault.open(&pending, &auth);
         assert_eq!(opened.as_ref().map(|_| ()).map_err(|error| *error), expected);
         if let Ok(opened) = opened {
             assert_eq!(opened.account_key(), alice.verifying_key().as_bytes());
@@ -193,17 +226,18 @@ proptest! {
         let _ = EscrowAuth::from_bytes(&bytes);
         let _ = EscrowReply::from_bytes(&bytes);
         let _ = IdentityProof::from_bytes(&bytes);
+        let _ = PendingEscrow::from_bytes(&bytes);
     }
 
     #[test]
     fn opening_arbitrary_auth_payloads_never_panics(tail in proptest::collection::vec(any::<u8>(), 16..300)) {
         let (mut rng, vault, account, _, _) = setup(6);
         let (_, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account).unwrap();
-        let challenge = vault.challenge(&mut rng, &hello).unwrap();
+        let (pending, challenge) = vault.challenge(&mut rng, &hello).unwrap();
         let mut bytes = vec![0x01, 0x74];
         bytes.extend_from_slice(challenge.challenge());
         bytes.extend_from_slice(&tail);
         let auth = EscrowAuth::from_bytes(&bytes).unwrap();
-        prop_assert_eq!(vault.open(&hello, &challenge, &auth).err(), Some(Error::Rejected));
+        prop_assert_eq!(vault.open(&pending, &auth).err(), Some(Error::Rejected));
     }
 }

@@ -401,9 +401,9 @@ def x25519(secret, public):
         raise Refused("WeakKeyShare")
 
 
-def escrow_keys(shared, hello):
-    info = b"ipls/v1/escrow-session-keys" + hello
-    keys = hkdf(None, shared, info, 64)
+def escrow_keys(static_shared, ephemeral_shared, hello, challenge_body):
+    info = b"ipls/v1/escrow-session-keys" + hello + challenge_body
+    keys = hkdf(None, static_shared + ephemeral_shared, info, 64)
     return info, keys[:32], keys[32:]
 
 
@@ -427,7 +427,7 @@ def escrow_device_hello(test):
 
 def escrow_auth(test, hello, challenge_message, to_vault):
     """What the device sends: its signature over the transcript and the payload, sealed."""
-    th = escrow_transcript(hello, challenge_message[:34])
+    th = escrow_transcript(hello, challenge_message[:66])
     account = Ed25519PrivateKey.from_private_bytes(b(test, "accountSeed"))
     signed = b"ipls/v1/escrow-account-signature" + th
     signature = account.sign(signed)
@@ -445,12 +445,15 @@ def escrow_vault(test):
         raise Refused("InvalidField")
     if hello[3:35] != x25519_public(vault_secret):
         raise Refused("WrongVaultKey")
-    shared = x25519(vault_secret, hello[35:67])
-    _, to_vault, _ = escrow_keys(shared, hello)
-    challenge, auth = b(test, "challengeMessage"), b(test, "auth")
-    if auth[2:34] != challenge[2:34]:
+    static_shared = x25519(vault_secret, hello[35:67])
+    ephemeral_shared = x25519(b(test, "vaultEphemeral"), hello[35:67])
+    # The vault's own challenge: the challenge bytes and its share, as it drew them.
+    body = bytes([VERSION, 0x73]) + b(test, "challenge") + x25519_public(b(test, "vaultEphemeral"))
+    _, to_vault, _ = escrow_keys(static_shared, ephemeral_shared, hello, body)
+    auth = b(test, "auth")
+    if auth[2:34] != body[2:34]:
         raise Refused("WrongChallenge")
-    th = escrow_transcript(hello, challenge[:34])
+    th = escrow_transcript(hello, body)
     payload = escrow_open(to_vault, ESCROW_NONCE_FIRST, b"ipls/v1/escrow-auth" + th, auth[34:], "Rejected")
     public, signature = payload[:32], payload[32:96]
     if not ed25519_verifies(public, b"ipls/v1/escrow-account-signature" + th, signature):
@@ -461,11 +464,12 @@ def escrow_vault(test):
 def escrow_device(test):
     """The device's side on the vector's messages: returns what the reply holds, or raises Refused."""
     hello = escrow_device_hello(test)
-    shared = x25519(b(test, "clientSecret"), x25519_public(b(test, "vaultSecret")))
-    _, to_vault, to_device = escrow_keys(shared, hello)
     challenge = b(test, "challengeMessage")
-    th = escrow_transcript(hello, challenge[:34])
-    escrow_open(to_device, ESCROW_NONCE_FIRST, b"ipls/v1/escrow-confirm" + th, challenge[34:], "VaultNotAuthenticated")
+    static_shared = x25519(b(test, "clientSecret"), x25519_public(b(test, "vaultSecret")))
+    ephemeral_shared = x25519(b(test, "clientSecret"), challenge[34:66])
+    _, to_vault, to_device = escrow_keys(static_shared, ephemeral_shared, hello, challenge[:66])
+    th = escrow_transcript(hello, challenge[:66])
+    escrow_open(to_device, ESCROW_NONCE_FIRST, b"ipls/v1/escrow-confirm" + th, challenge[66:], "VaultNotAuthenticated")
     _, _, _, _, _, auth = escrow_auth(test, hello, challenge, to_vault)
     th_reply = hashlib.sha256(b"ipls/v1/escrow-transcript" + th + auth).digest()
     reply = b(test, "reply")
@@ -484,10 +488,13 @@ def check_ipls_escrow(group, test):
 
     hello = escrow_device_hello(test)
     vault_public, share = hello[3:35], hello[35:67]
-    shared = x25519(b(test, "clientSecret"), vault_public)
-    expect(shared == x25519(b(test, "vaultSecret"), share), test, "both sides' X25519")
-    info, to_vault, to_device = escrow_keys(shared, hello)
-    challenge_body = bytes([VERSION, 0x73]) + b(test, "challenge")
+    vault_share = x25519_public(b(test, "vaultEphemeral"))
+    static_shared = x25519(b(test, "clientSecret"), vault_public)
+    ephemeral_shared = x25519(b(test, "clientSecret"), vault_share)
+    expect(static_shared == x25519(b(test, "vaultSecret"), share), test, "both sides' static X25519")
+    expect(ephemeral_shared == x25519(b(test, "vaultEphemeral"), share), test, "both sides' ephemeral X25519")
+    challenge_body = bytes([VERSION, 0x73]) + b(test, "challenge") + vault_share
+    info, to_vault, to_device = escrow_keys(static_shared, ephemeral_shared, hello, challenge_body)
     th = escrow_transcript(hello, challenge_body)
     confirm_aad = b"ipls/v1/escrow-confirm" + th
     challenge_message = challenge_body + AESGCM(to_device).encrypt(ESCROW_NONCE_FIRST, b"", confirm_aad)
@@ -497,9 +504,9 @@ def check_ipls_escrow(group, test):
     reply_plaintext = b"" if test["purpose"] == "upload" else b(test, "contactKey")
     reply = bytes([VERSION, 0x75]) + AESGCM(to_device).encrypt(ESCROW_NONCE_SECOND, reply_plaintext, reply_aad)
     derived = {
-        "vaultPublic": vault_public, "clientShare": share,
+        "vaultPublic": vault_public, "clientShare": share, "vaultShare": vault_share,
         "accountPublic": Ed25519PrivateKey.from_private_bytes(b(test, "accountSeed")).public_key().public_bytes_raw(),
-        "hello": hello, "sharedSecret": shared, "sessionKeysInfo": info, "clientToVaultKey": to_vault,
+        "hello": hello, "staticShared": static_shared, "ephemeralShared": ephemeral_shared, "sessionKeysInfo": info, "clientToVaultKey": to_vault,
         "vaultToClientKey": to_device, "transcript": th, "confirmAad": confirm_aad,
         "challengeMessage": challenge_message, "signedMessage": signed, "signature": signature, "payload": payload,
         "authAad": auth_aad, "auth": auth, "replyTranscript": th_reply, "replyAad": reply_aad, "reply": reply,

@@ -1,5 +1,5 @@
-//! IPLS escrow-session vectors (ipls SPEC sections 6-9): both sides' X25519 shares, the shared secret, the HKDF
-//! session keys, the transcript hashes, the key confirmation, the account's signature, the auth payload and the
+//! IPLS escrow-session vectors (ipls SPEC sections 6-9): both sides' X25519 shares, the two shared secrets, the
+//! HKDF session keys, the transcript hashes, the key confirmation, the account's signature, the auth payload and the
 //! three encrypted messages; and sessions that must be refused, with the side that refuses and why.
 //!
 //! The intermediates are computed here by hand from the SPEC (curve25519-dalek, hkdf, sha2, aes-gcm, ed25519-dalek)
@@ -31,6 +31,7 @@ struct Inputs {
     vault_secret: [u8; 32],
     client_secret: [u8; 32],
     challenge: [u8; 32],
+    vault_ephemeral: [u8; 32],
     account: Vec<u8>,
     account_seed: [u8; 32],
     contact_key: [u8; 32],
@@ -44,6 +45,7 @@ impl Inputs {
             vault_secret: json::array(test, "vaultSecret")?,
             client_secret: json::array(test, "clientSecret")?,
             challenge: json::array(test, "challenge")?,
+            vault_ephemeral: json::array(test, "vaultEphemeral")?,
             account: json::bytes(test, "accountId")?,
             account_seed: json::array(test, "accountSeed")?,
             contact_key: json::array(test, "contactKey")?,
@@ -75,16 +77,20 @@ fn by_hand(inputs: &Inputs) -> Map<String, Value> {
         &inputs.account,
     ]
     .concat();
-    let shared = MontgomeryPoint(vault_public)
+    let vault_share = MontgomeryPoint::mul_base_clamped(inputs.vault_ephemeral).to_bytes();
+    let static_shared = MontgomeryPoint(vault_public)
         .mul_clamped(inputs.client_secret)
         .to_bytes();
-    let info = [SESSION_KEYS_INFO, &hello].concat();
+    let ephemeral_shared = MontgomeryPoint(vault_share)
+        .mul_clamped(inputs.client_secret)
+        .to_bytes();
+    let challenge_body = [&[0x01, 0x73][..], &inputs.challenge, &vault_share].concat();
+    let info = [SESSION_KEYS_INFO, &hello, &challenge_body].concat();
     let mut keys = [0u8; 64];
-    Hkdf::<Sha256>::new(None, &shared)
+    Hkdf::<Sha256>::new(None, &[static_shared, ephemeral_shared].concat())
         .expand(&info, &mut keys)
         .expect("64 bytes");
     let (to_vault, to_device) = keys.split_at(32);
-    let challenge_body = [&[0x01, 0x73][..], &inputs.challenge].concat();
     let th: [u8; 32] = Sha256::new()
         .chain_update(TRANSCRIPT_LABEL)
         .chain_update(&hello)
@@ -128,8 +134,10 @@ fn by_hand(inputs: &Inputs) -> Map<String, Value> {
         ("vaultPublic", vault_public.to_vec()),
         ("clientShare", client_share.to_vec()),
         ("accountPublic", account_key.verifying_key().to_bytes().to_vec()),
+        ("vaultShare", vault_share.to_vec()),
         ("hello", hello),
-        ("sharedSecret", shared.to_vec()),
+        ("staticShared", static_shared.to_vec()),
+        ("ephemeralShared", ephemeral_shared.to_vec()),
         ("sessionKeysInfo", info),
         ("clientToVaultKey", to_vault.to_vec()),
         ("vaultToClientKey", to_device.to_vec()),
@@ -160,6 +168,11 @@ struct Messages {
     outcome: EscrowOutcome,
 }
 
+/// The vault draws the challenge, then its ephemeral secret.
+fn vault_rng(inputs: &Inputs) -> ReplayRng {
+    ReplayRng::new(&[&inputs.challenge, &inputs.vault_ephemeral])
+}
+
 fn run_crate(inputs: &Inputs) -> Result<Messages, Error> {
     let vault = IplsVaultKey::from_bytes(&inputs.vault_secret);
     let account = AccountId::new(inputs.account.clone())?;
@@ -170,10 +183,10 @@ fn run_crate(inputs: &Inputs) -> Result<Messages, Error> {
     } else {
         EscrowClient::retrieve(&mut client_rng, &vault.public_key(), account)?
     };
-    let challenge = vault.challenge(&mut ReplayRng::new(&[&inputs.challenge]), &hello)?;
+    let (pending, challenge) = vault.challenge(&mut vault_rng(inputs), &hello)?;
     let proof = IdentityProof::from_bytes(&inputs.identity_proof)?;
     let (device, auth) = device.authenticate(&challenge, &SigningKey::from_bytes(&inputs.account_seed), &proof)?;
-    let opened = vault.open(&hello, &challenge, &auth)?;
+    let opened = vault.open(&pending, &auth)?;
     let reply = if inputs.upload {
         opened.reply_stored()
     } else {
@@ -214,6 +227,7 @@ fn valid_tests() -> Vec<Value> {
             vault_secret,
             client_secret: draw(),
             challenge: draw(),
+            vault_ephemeral: draw(),
             account: account.as_bytes().to_vec(),
             account_seed: draw(),
             contact_key: draw(),
@@ -223,7 +237,8 @@ fn valid_tests() -> Vec<Value> {
         let mut test = json!({
             "comment": if upload { "upload CK" } else { "retrieve CK" }, "flags": [], "result": "valid",
             "vaultSecret": hex::encode(inputs.vault_secret), "clientSecret": hex::encode(inputs.client_secret),
-            "challenge": hex::encode(inputs.challenge), "accountId": hex::encode(&inputs.account),
+            "challenge": hex::encode(inputs.challenge), "vaultEphemeral": hex::encode(inputs.vault_ephemeral),
+            "accountId": hex::encode(&inputs.account),
             "accountSeed": hex::encode(inputs.account_seed), "contactKey": hex::encode(inputs.contact_key),
             "purpose": if upload { "upload" } else { "retrieve" },
             "identityProof": hex::encode(&inputs.identity_proof),
@@ -266,6 +281,8 @@ fn invalid_tests(base: &Value) -> Vec<Value> {
     };
     let mut small_order_hello = hex::decode(base["hello"].as_str().unwrap_or_default()).unwrap_or_default();
     small_order_hello[35..67].fill(0);
+    let mut small_order_share = hex::decode(base["challengeMessage"].as_str().unwrap_or_default()).unwrap_or_default();
+    small_order_share[34..66].fill(0);
     let mut other_vault_hello = hex::decode(base["hello"].as_str().unwrap_or_default()).unwrap_or_default();
     other_vault_hello[3] ^= 0x01;
     vec![
@@ -274,7 +291,21 @@ fn invalid_tests(base: &Value) -> Vec<Value> {
             "device",
             "VaultNotAuthenticated",
             "challengeMessage",
+            flip("challengeMessage", 70),
+        ),
+        invalid(
+            "vault share altered",
+            "device",
+            "VaultNotAuthenticated",
+            "challengeMessage",
             flip("challengeMessage", 40),
+        ),
+        invalid(
+            "vault share of small order (zero)",
+            "device",
+            "WeakKeyShare",
+            "challengeMessage",
+            json!(hex::encode(small_order_share)),
         ),
         invalid("auth ciphertext altered", "vault", "Rejected", "auth", flip("auth", 40)),
         invalid(
@@ -318,13 +349,13 @@ pub fn generate() -> Value {
         "ipls_escrow.schema.json",
         &json!({
             "hello": "0x01 || 0x72 || purpose (0x01 upload, 0x02 retrieve) || vaultPublic || clientShare || len8(accountId) || accountId",
-            "keys": "sharedSecret = X25519(clientSecret, vaultPublic); clientToVaultKey || vaultToClientKey = HKDF-SHA256(salt absent, sharedSecret, sessionKeysInfo = \"ipls/v1/escrow-session-keys\" || hello, 64)",
-            "transcript": "SHA-256(\"ipls/v1/escrow-transcript\" || hello || 0x01 || 0x73 || challenge)",
-            "challengeMessage": "0x01 || 0x73 || challenge || tag of AES-256-GCM(vaultToClientKey, nonce 0^12, confirmAad = \"ipls/v1/escrow-confirm\" || transcript, empty)",
+            "keys": "staticShared = X25519(clientSecret, vaultPublic); ephemeralShared = X25519(clientSecret, vaultShare), vaultShare = X25519(vaultEphemeral, 9); clientToVaultKey || vaultToClientKey = HKDF-SHA256(salt absent, staticShared || ephemeralShared, sessionKeysInfo = \"ipls/v1/escrow-session-keys\" || hello || challenge body, 64); challenge body = 0x01 || 0x73 || challenge || vaultShare",
+            "transcript": "SHA-256(\"ipls/v1/escrow-transcript\" || hello || challenge body)",
+            "challengeMessage": "challenge body || tag of AES-256-GCM(vaultToClientKey, nonce 0^12, confirmAad = \"ipls/v1/escrow-confirm\" || transcript, empty)",
             "auth": "0x01 || 0x74 || challenge || AES-256-GCM(clientToVaultKey, nonce 0^12, authAad = \"ipls/v1/escrow-auth\" || transcript, payload); payload = accountPublic || signature || identity proof without its 2-byte header || contactKey (upload only); signature = Ed25519(accountSeed, signedMessage = \"ipls/v1/escrow-account-signature\" || transcript)",
             "reply": "0x01 || 0x75 || AES-256-GCM(vaultToClientKey, nonce 0^11 || 0x01, replyAad = \"ipls/v1/escrow-reply\" || replyTranscript, contactKey (retrieve) or empty (upload)); replyTranscript = SHA-256(\"ipls/v1/escrow-transcript\" || transcript || auth)",
             "identityProof": "carried opaque to ipls; its contents (a Plexi signed root and an akd lookup proof) are kt-verify's vectors",
-            "invalid": "refusedBy names the side that must refuse and error the ipls error: the vault refuses at challenge (WeakKeyShare, WrongVaultKey) or at open; the device at authenticate (confirmation) or at finish (reply)",
+            "invalid": "refusedBy names the side that must refuse and error the ipls error: the vault refuses at challenge (WeakKeyShare, WrongVaultKey; it draws challenge then vaultEphemeral) or at open; the device at authenticate (WeakKeyShare, VaultNotAuthenticated) or at finish (reply)",
         }),
         vec![
             json!({"type": "EscrowSession", "tests": valid}),
@@ -372,12 +403,9 @@ fn check_invalid(test: &Map<String, Value>, inputs: &Inputs) -> Result<(), Strin
     let refusal = match json::text(test, "refusedBy")? {
         "vault" => (|| {
             let hello = EscrowHello::from_bytes(&json::bytes(test, "hello")?).map_err(error_name)?;
-            vault
-                .challenge(&mut ReplayRng::new(&[&inputs.challenge]), &hello)
-                .map_err(error_name)?;
-            let challenge = EscrowChallenge::from_bytes(&json::bytes(test, "challengeMessage")?).map_err(error_name)?;
+            let (pending, _) = vault.challenge(&mut vault_rng(inputs), &hello).map_err(error_name)?;
             let auth = EscrowAuth::from_bytes(&json::bytes(test, "auth")?).map_err(error_name)?;
-            vault.open(&hello, &challenge, &auth).map(|_| ()).map_err(error_name)
+            vault.open(&pending, &auth).map(|_| ()).map_err(error_name)
         })(),
         "device" => (|| {
             let account = AccountId::new(inputs.account.clone()).map_err(error_name)?;

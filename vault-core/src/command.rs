@@ -61,6 +61,10 @@ pub enum Request {
     /// time. Sent by the operator (for example the leader, periodically): unauthenticated requests store sessions,
     /// and nothing else removes the ones never finished.
     Sweep,
+    /// A new witness-signed key-transparency root (Plexi protobuf `SignedRoot`), sent by the operator's monitor at
+    /// every epoch: from then on identity proofs against older roots are refused, so a replaced account key stops
+    /// unlocking CK at once rather than when a session first uses the new root.
+    ObserveRoot(Vec<u8>),
 }
 
 /// The vault's answer to a command that succeeded.
@@ -92,13 +96,18 @@ pub enum Response {
         /// Entries deleted.
         removed: u32,
     },
+    /// The observed root is verified; the vault's newest root is at least this epoch.
+    RootObserved {
+        /// The observed root's epoch.
+        epoch: u64,
+    },
 }
 
 impl Command {
     /// Encodes the command for the log:
     /// `version || 0x51 || at_ms (8) || entropy (32) || kind (1) || [session (16) if kind = 4] || message`,
     /// where kind is 1 registration start, 2 registration finish, 3 login start, 4 login finish, 5 IPLS hello,
-    /// 6 IPLS auth, 7 sweep (no message), and the message is the backup-protocol or ipls encoding (last).
+    /// 6 IPLS auth, 7 sweep (no message), 8 observe root (the signed root's protobuf), and the message is the backup-protocol or ipls encoding (last).
     /// The encoding holds the entropy, so it is zeroized on drop.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(codec::header(COMMAND_TYPE, 64 + 400));
@@ -131,6 +140,10 @@ impl Command {
                 out.extend_from_slice(&message.to_bytes());
             }
             Request::Sweep => out.push(7),
+            Request::ObserveRoot(signed_root) => {
+                out.push(8);
+                out.extend_from_slice(signed_root);
+            }
         }
         out
     }
@@ -154,6 +167,7 @@ impl Command {
             5 => Request::IplsHello(EscrowHello::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             6 => Request::IplsAuth(EscrowAuth::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             7 => Request::Sweep,
+            8 => Request::ObserveRoot(reader.rest().to_vec()),
             _ => return Err(DecodeError::InvalidField("request kind")),
         };
         reader.finish()?;
@@ -169,7 +183,7 @@ impl Response {
     /// Encodes the response, for a transport or for a replicated log's record of answered requests:
     /// `version || 0x52 || kind (1) || [session (16) if kind = 3] || message`, where kind is 1 registration
     /// started, 2 registered, 3 login started, 4 key released, 5 deleted, 6 IPLS challenge, 7 IPLS reply, 8 swept
-    /// (`removed`, 4 bytes), and the message is the backup-protocol or ipls encoding (none for kinds 2, 5 and 8).
+    /// (`removed`, 4 bytes), 9 root observed (`epoch`, 8 bytes), and the message is the backup-protocol or ipls encoding (none for kinds 2, 5 and 8).
     ///
     /// ```
     /// use vault_core::Response;
@@ -206,6 +220,10 @@ impl Response {
                 out.push(8);
                 out.extend_from_slice(&removed.to_be_bytes());
             }
+            Self::RootObserved { epoch } => {
+                out.push(9);
+                out.extend_from_slice(&epoch.to_be_bytes());
+            }
         }
         out
     }
@@ -227,6 +245,7 @@ impl Response {
             6 => Self::IplsChallenge(EscrowChallenge::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             7 => Self::IplsReply(EscrowReply::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             8 => Self::Swept { removed: reader.u32()? },
+            9 => Self::RootObserved { epoch: reader.u64()? },
             _ => return Err(DecodeError::InvalidField("response kind")),
         };
         reader.finish()?;

@@ -43,8 +43,7 @@ impl KeyTransparency {
         account: &AccountId,
         key: &[u8; 32],
     ) -> Result<VerifiedRoot, IdentityError> {
-        let signed = SignedRoot::from_protobuf(proof.signed_root()).map_err(IdentityError::Root)?;
-        let root = self.witness.verify(&signed, now_ms).map_err(IdentityError::Witness)?;
+        let root = self.verify_root(now_ms, proof.signed_root())?;
         let current = self
             .directory
             .verify_lookup(&root, account.as_bytes(), proof.lookup_proof())
@@ -53,5 +52,12 @@ impl KeyTransparency {
             return Err(IdentityError::KeyMismatch);
         }
         Ok(root)
+    }
+
+    /// Decodes a witness-signed root (Plexi protobuf `SignedRoot`) and checks its signature and freshness at
+    /// `now_ms`.
+    pub(crate) fn verify_root(&self, now_ms: u64, signed_root: &[u8]) -> Result<VerifiedRoot, IdentityError> {
+        let signed = SignedRoot::from_protobuf(signed_root).map_err(IdentityError::Root)?;
+        self.witness.verify(&signed, now_ms).map_err(IdentityError::Witness)
     }
 }

@@ -6,7 +6,7 @@
 //! | `"pending/" || user id` | [`StoredPending`]: the registration challenge in flight |
 //! | `"login/" || session id (16)` | [`StoredLogin`]: a login between its two messages |
 //! | `"ipls/" || account id` | [`EscrowedKey`]: the account's IPLS contact key CK |
-//! | `"ipls-session/" || challenge (32)` | [`StoredEscrowSession`]: an IPLS escrow session between its messages |
+//! | `"ipls-session/" || challenge (32)` | [`StoredEscrowSession`]: an IPLS escrow session between its messages (secret) |
 //! | `"kt-head"` | [`KtHead`]: the newest key-transparency root the vault accepted |
 //!
 //! Every value is `version (0x01) || type code || fields`, with no trailing bytes.
@@ -15,7 +15,7 @@ use std::vec::Vec;
 
 use backup_protocol::codec::{self, Reader};
 use backup_protocol::{BackupRecord, DecodeError, PendingRegistration, UserId, VaultLoginState};
-use ipls::{AccountId, CHALLENGE_LEN, ContactKey, EscrowChallenge, EscrowHello};
+use ipls::{AccountId, CHALLENGE_LEN, ContactKey, PendingEscrow};
 use zeroize::Zeroizing;
 
 /// Length of a login session id.
@@ -237,36 +237,30 @@ impl EscrowedKey {
     }
 }
 
-/// An IPLS escrow session between its two requests: `issued_at_ms (8) || u16be(len) || hello || challenge (50)`.
-/// Holds no secret: the vault recomputes the session keys from its IPLS key and the hello.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An IPLS escrow session between its two requests: `issued_at_ms (8) || u16be(len) || PendingEscrow`. Holds the
+/// vault's ephemeral X25519 secret of the session: the store must protect it as a secret (inside the HSM), and the
+/// session is deleted when used or swept.
+#[derive(Clone, Debug)]
 pub(crate) struct StoredEscrowSession {
     pub(crate) issued_at_ms: u64,
-    pub(crate) hello: EscrowHello,
-    pub(crate) challenge: EscrowChallenge,
+    pub(crate) pending: PendingEscrow,
 }
 
 impl StoredEscrowSession {
-    pub(crate) fn to_bytes(&self) -> Vec<u8> {
-        let mut out = codec::header(type_code::ESCROW_SESSION, 8 + 2 + 330 + 50);
+    pub(crate) fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let pending = self.pending.to_bytes();
+        let mut out = Zeroizing::new(codec::header(type_code::ESCROW_SESSION, 8 + 2 + pending.len()));
         out.extend_from_slice(&self.issued_at_ms.to_be_bytes());
-        put_u16_vec(&mut out, &self.hello.to_bytes());
-        out.extend_from_slice(&self.challenge.to_bytes());
+        put_u16_vec(&mut out, &pending);
         out
     }
 
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut reader = Reader::header(bytes, type_code::ESCROW_SESSION)?;
         let issued_at_ms = reader.u64()?;
-        let hello = nested(&mut reader, EscrowHello::from_bytes, "escrow hello")?;
-        let challenge =
-            EscrowChallenge::from_bytes(reader.rest()).map_err(|_| DecodeError::InvalidField("escrow challenge"))?;
+        let pending = nested(&mut reader, PendingEscrow::from_bytes, "pending escrow")?;
         reader.finish()?;
-        Ok(Self {
-            issued_at_ms,
-            hello,
-            challenge,
-        })
+        Ok(Self { issued_at_ms, pending })
     }
 }
 

@@ -8,6 +8,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use ipls::{EscrowAuth, EscrowHello};
+use kt_verify::VerifiedRoot;
+use zeroize::Zeroizing;
 
 use crate::command::{Command, Request, Response};
 use crate::error::{IdentityError, VaultError};
@@ -138,6 +140,7 @@ impl<S: Store> Vault<S> {
             Request::IplsHello(hello) => self.ipls_hello(command.at_ms, &mut rng, hello),
             Request::IplsAuth(auth) => self.ipls_auth(command.at_ms, auth),
             Request::Sweep => self.sweep(command.at_ms),
+            Request::ObserveRoot(signed_root) => self.observe_root(command.at_ms, signed_root),
         }
     }
 
@@ -313,11 +316,10 @@ impl<S: Store> Vault<S> {
         if self.key_transparency.is_none() {
             return Err(VaultError::KeyTransparencyNotConfigured);
         }
-        let challenge = self.keys.ipls().challenge(rng, hello).map_err(VaultError::Ipls)?;
+        let (pending, challenge) = self.keys.ipls().challenge(rng, hello).map_err(VaultError::Ipls)?;
         let stored = StoredEscrowSession {
             issued_at_ms: now,
-            hello: hello.clone(),
-            challenge: challenge.clone(),
+            pending,
         };
         self.write(
             &escrow_session_key(challenge.challenge()),
@@ -342,7 +344,7 @@ impl<S: Store> Vault<S> {
         let opened = self
             .keys
             .ipls()
-            .open(&session.hello, &session.challenge, auth)
+            .open(&session.pending, auth)
             .map_err(VaultError::Ipls)?;
 
         // The signing key must be the account's current key at a fresh witnessed root no older than any root
@@ -350,46 +352,70 @@ impl<S: Store> Vault<S> {
         let root = trust
             .verify(now, opened.identity_proof(), opened.account(), opened.account_key())
             .map_err(VaultError::Identity)?;
-        let head = self.read(KT_HEAD_KEY, KtHead::from_bytes, "key-transparency head")?;
+        let advance = self.head_advance(&root)?;
+
+        let escrow_key = escrowed_key_key(opened.account());
+        let escrowed = self.read(&escrow_key, EscrowedKey::from_bytes, "escrowed contact key")?;
+        // The key to store (an upload) or to release (a retrieval).
+        let (key, upload) = match (opened.uploaded_key().cloned(), escrowed) {
+            (Some(_), Some(_)) => return Err(VaultError::AlreadyEscrowed),
+            (None, None) => return Err(VaultError::NotEscrowed),
+            (Some(key), None) => (key, true),
+            (None, Some((_, EscrowedKey(key)))) => (key, false),
+        };
+
+        // Every check is done; the writes come in this order so that a conflict or a store failure part way
+        // leaves nothing that changes a later answer. The newest root first: moving it forward is right whatever
+        // happens next. The stored key next: a failure after it leaves the session usable, and the device's retry
+        // of the same auth gets `AlreadyEscrowed` only if the upload landed. Consuming the session last: the reply
+        // exists only once it is consumed, so a session answers at most once.
+        if let Some((expected, seen)) = advance {
+            self.write(KT_HEAD_KEY, expected, Some(&seen.to_bytes()))?;
+        }
+        let reply = if upload {
+            self.write(&escrow_key, None, Some(&EscrowedKey(key).to_bytes()))?;
+            self.write(&session_key, Some(session_version), None)?;
+            opened.reply_stored()
+        } else {
+            self.write(&session_key, Some(session_version), None)?;
+            opened.reply_released(&key)
+        };
+        Ok(Response::IplsReply(reply))
+    }
+
+    /// Refuses a root older than the newest one this vault accepted, or another digest at its epoch; returns the
+    /// write that records `root` as the newest (the head's current version, and the new head), if it is newer.
+    fn head_advance(&self, root: &VerifiedRoot) -> Outcome<Option<(Option<u64>, KtHead)>, S> {
         let seen = KtHead {
             epoch: root.epoch(),
             digest: *root.digest(),
         };
-        let advance = match head {
-            Some((_, newest)) if seen.epoch < newest.epoch => {
-                return Err(VaultError::Identity(IdentityError::StaleRoot {
-                    epoch: seen.epoch,
-                    newest: newest.epoch,
-                }));
-            }
+        match self.read(KT_HEAD_KEY, KtHead::from_bytes, "key-transparency head")? {
+            Some((_, newest)) if seen.epoch < newest.epoch => Err(VaultError::Identity(IdentityError::StaleRoot {
+                epoch: seen.epoch,
+                newest: newest.epoch,
+            })),
             Some((_, newest)) if seen.epoch == newest.epoch && seen.digest != newest.digest => {
-                return Err(VaultError::Identity(IdentityError::ForkedRoot { epoch: seen.epoch }));
+                Err(VaultError::Identity(IdentityError::ForkedRoot { epoch: seen.epoch }))
             }
-            Some((_, newest)) if seen == newest => None,
-            Some((version, _)) => Some(Some(version)),
-            None => Some(None),
-        };
+            Some((_, newest)) if seen == newest => Ok(None),
+            Some((version, _)) => Ok(Some((Some(version), seen))),
+            None => Ok(Some((None, seen))),
+        }
+    }
 
-        let escrow_key = escrowed_key_key(opened.account());
-        let escrowed = self.read(&escrow_key, EscrowedKey::from_bytes, "escrowed contact key")?;
-        // Every check is done: from here on the command writes, and the reply exists only once all writes landed.
-        let reply = match (opened.uploaded_key().cloned(), escrowed) {
-            (Some(_), Some(_)) => return Err(VaultError::AlreadyEscrowed),
-            (None, None) => return Err(VaultError::NotEscrowed),
-            (Some(key), None) => {
-                self.write(&session_key, Some(session_version), None)?;
-                self.write(&escrow_key, None, Some(&EscrowedKey(key).to_bytes()))?;
-                opened.reply_stored()
-            }
-            (None, Some((_, EscrowedKey(key)))) => {
-                self.write(&session_key, Some(session_version), None)?;
-                opened.reply_released(&key)
-            }
-        };
-        if let Some(expected) = advance {
+    /// Records a witness-signed root (Plexi protobuf `SignedRoot`) as the newest, so that identity proofs against
+    /// older roots are refused from now on, whether or not any IPLS session used the new root yet.
+    fn observe_root(&self, now: u64, signed_root: &[u8]) -> Outcome<Response, S> {
+        let trust = self
+            .key_transparency
+            .as_ref()
+            .ok_or(VaultError::KeyTransparencyNotConfigured)?;
+        let root = trust.verify_root(now, signed_root).map_err(VaultError::Identity)?;
+        if let Some((expected, seen)) = self.head_advance(&root)? {
             self.write(KT_HEAD_KEY, expected, Some(&seen.to_bytes()))?;
         }
-        Ok(Response::IplsReply(reply))
+        Ok(Response::RootObserved { epoch: root.epoch() })
     }
 
     /// Deletes what has expired. Everything is read and decoded first, so a corrupt entry refuses the sweep
@@ -447,6 +473,8 @@ impl<S: Store> Vault<S> {
         match self.store.get(key).map_err(VaultError::Store)? {
             None => Ok(None),
             Some(Versioned { version, value }) => {
+                // Stored values hold session keys and contact keys: wipe this copy once decoded.
+                let value = Zeroizing::new(value);
                 let decoded = decode(&value).map_err(|_| VaultError::Corrupt(what))?;
                 Ok(Some((version, decoded)))
             }

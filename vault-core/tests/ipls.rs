@@ -213,6 +213,64 @@ fn a_re_registered_account_key_gets_the_key_and_the_old_one_does_not() {
 }
 
 #[test]
+fn once_the_vault_observes_a_new_root_the_replaced_key_gets_nothing() {
+    let (mut world, alice, _) = World::new(12);
+    let ck = ContactKey::generate(&mut world.rng);
+    let old_proof = world.directory.identity_proof(&alice.id);
+    world.escrow(&alice.id, Some(&ck), &alice.key, &old_proof).unwrap();
+
+    // Alice's key is replaced (epoch 2); the operator's monitor hands the new root to the vault before any IPLS
+    // session uses it.
+    let new_key = SigningKey::from_bytes(&[78; 32]);
+    world
+        .directory
+        .publish(&[(&alice.id, &new_key.verifying_key())], T0 + HOUR);
+    world.now_ms = T0 + HOUR + 1_000;
+    let new_root = world.directory.signed_root().to_protobuf();
+    assert_eq!(
+        world.apply(Request::ObserveRoot(new_root.clone())),
+        Ok(Response::RootObserved { epoch: 2 })
+    );
+    // Observing it again changes nothing.
+    let observed = world.vault.store().snapshot();
+    assert_eq!(
+        world.apply(Request::ObserveRoot(new_root.clone())),
+        Ok(Response::RootObserved { epoch: 2 })
+    );
+    assert_eq!(world.vault.store().snapshot(), observed);
+
+    // The old key with its old, still witness-fresh proof: refused, although nobody used epoch 2 yet.
+    assert_eq!(
+        world.refused(&alice.id, None, &alice.key, &old_proof),
+        Failure::Vault(VaultError::Identity(IdentityError::StaleRoot { epoch: 1, newest: 2 }))
+    );
+    let new_proof = world.directory.identity_proof(&alice.id);
+    assert_eq!(
+        world.escrow(&alice.id, None, &new_key, &new_proof),
+        Ok(EscrowOutcome::Released(ck))
+    );
+
+    // An altered root is refused without change; so is an older one.
+    let mut forged = new_root;
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let before = world.vault.store().snapshot();
+    assert!(matches!(
+        world.apply(Request::ObserveRoot(forged)),
+        Err(VaultError::Identity(IdentityError::Root(_) | IdentityError::Witness(_)))
+    ));
+    let old_root = IdentityProof::from_bytes(&old_proof.to_bytes())
+        .unwrap()
+        .signed_root()
+        .to_vec();
+    assert_eq!(
+        world.apply(Request::ObserveRoot(old_root)),
+        Err(VaultError::Identity(IdentityError::StaleRoot { epoch: 1, newest: 2 }))
+    );
+    assert_eq!(world.vault.store().snapshot(), before);
+}
+
+#[test]
 fn a_root_older_than_the_witness_policy_is_refused() {
     let (mut world, alice, _) = World::new(3);
     let proof = world.directory.identity_proof(&alice.id);

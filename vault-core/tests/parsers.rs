@@ -18,23 +18,23 @@ proptest! {
     }
 
     #[test]
-    fn framed_commands_never_panic(kind in 0u8..9, body in prop::collection::vec(any::<u8>(), 0..600)) {
+    fn framed_commands_never_panic(kind in 0u8..10, body in prop::collection::vec(any::<u8>(), 0..600)) {
         let mut bytes = vec![1, 0x51];
         bytes.extend_from_slice(&[0; 40]);
         bytes.push(kind);
         bytes.extend_from_slice(&body);
         let decoded = Command::from_bytes(&bytes);
-        if kind == 0 || kind == 8 {
+        if kind == 0 || kind == 9 {
             prop_assert!(decoded.is_err(), "kind {} does not exist", kind);
         }
     }
 
     #[test]
-    fn framed_responses_never_panic(kind in 0u8..10, body in prop::collection::vec(any::<u8>(), 0..600)) {
+    fn framed_responses_never_panic(kind in 0u8..11, body in prop::collection::vec(any::<u8>(), 0..600)) {
         let mut bytes = vec![1, 0x52, kind];
         bytes.extend_from_slice(&body);
         let decoded = Response::from_bytes(&bytes);
-        if kind == 0 || kind == 9 {
+        if kind == 0 || kind == 10 {
             prop_assert!(decoded.is_err(), "kind {} does not exist", kind);
         }
     }

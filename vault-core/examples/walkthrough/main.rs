@@ -242,6 +242,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     let new_account_key = SigningKey::generate(&mut OsRng);
     let epoch = directory.publish(&[(&account, &new_account_key.verifying_key())], now_ms());
     println!("   epoch {epoch}, root signed by the key-transparency witness");
+    let Response::RootObserved { epoch } =
+        vault.apply(&command(Request::ObserveRoot(directory.signed_root().to_protobuf())))?
+    else {
+        return Err("unexpected response".into());
+    };
+    println!(
+        "   the operator's monitor hands the root to the vault (epoch {epoch}): the lost phone's key is now refused"
+    );
 
     println!("11. The new phone checks Bob's key in key transparency and shows the security code.");
     let witness_verifier =
