@@ -148,6 +148,34 @@ async fn with_three_of_five_killed_a_login_fails_cleanly_and_costs_at_most_the_g
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_committed_after_its_request_timed_out_is_charged_once_and_answered_to_the_retry() {
+    let (cluster, mut client, key) = cluster_with_alice(7).await;
+    // Cut off three followers that will not stand for election on their return, so the leader keeps leading and
+    // commits its pending entry once they are back: the "committed later" branch, made deterministic.
+    let killed = followers(&cluster, 3).await;
+    for &id in &killed {
+        cluster.allow_election(id, false);
+        cluster.kill(id);
+    }
+    let (login, request) = client.begin_login(PASSWORD).unwrap();
+    assert_eq!(client.send(&cluster, request).await, Err(SubmitError::Timeout));
+    for &id in &killed {
+        cluster.revive(id);
+    }
+    // Charged, though the client saw nothing: this is the guess a client that never retries loses.
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    for &id in &killed {
+        cluster.allow_election(id, true);
+    }
+
+    // The retry is answered from the stored outcome: still one charge, and the response opens.
+    let started = client.retry(&cluster).await.unwrap();
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    assert_eq!(client.finish_login(&cluster, login, started).await.unwrap(), Some(key));
+    assert_eq!(converged_attempts(&cluster).await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_a_reply_dropped_after_commit_costs_no_extra_guess() {
     let (cluster, mut client, key) = cluster_with_alice(3).await;
 

@@ -88,7 +88,7 @@ impl Client {
 
     /// Sends the last request again, under the same idempotency key.
     pub(crate) async fn retry(&mut self, cluster: &Cluster) -> Result<Outcome, SubmitError> {
-        let request = self.last.clone().ok_or(SubmitError::NoLeader)?;
+        let request = self.last.clone().ok_or(SubmitError::NothingSent)?;
         cluster.submit(self.id, self.seq, request).await
     }
 

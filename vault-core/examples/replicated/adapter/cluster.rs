@@ -47,8 +47,8 @@ impl Default for Deadlines {
 }
 
 /// Why a request got no outcome. In every case no response reached the client; whether the command was
-/// committed is unknown to it (except for `NoLeader`, which proposed nothing), and a retry under the same
-/// idempotency key is safe.
+/// committed is unknown to it (except for `NoLeader` and `NothingSent`, which proposed nothing), and a retry
+/// under the same idempotency key is safe.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum SubmitError {
     /// No connected node is leader: nothing was proposed.
@@ -61,6 +61,8 @@ pub(crate) enum SubmitError {
     ReplyLost,
     /// The Raft node stopped.
     Stopped(String),
+    /// A retry without an earlier request.
+    NothingSent,
 }
 
 impl fmt::Display for SubmitError {
@@ -71,6 +73,7 @@ impl fmt::Display for SubmitError {
             Self::LeaderChanged => f.write_str("leadership changed before commit"),
             Self::ReplyLost => f.write_str("reply lost"),
             Self::Stopped(reason) => write!(f, "raft stopped: {reason}"),
+            Self::NothingSent => f.write_str("nothing to retry"),
         }
     }
 }
@@ -328,6 +331,13 @@ impl Cluster {
             if Instant::now() >= deadline {
                 return Err("no snapshot built".into());
             }
+        }
+    }
+
+    /// Lets node `id` stand for election on its own timer, or not.
+    pub(crate) fn allow_election(&self, id: NodeId, allowed: bool) {
+        if let Some(raft) = self.raft(id) {
+            raft.runtime_config().elect(allowed);
         }
     }
 
