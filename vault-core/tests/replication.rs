@@ -7,10 +7,12 @@
 mod adapter;
 
 use adapter::NodeId;
-use adapter::client::Client;
+use adapter::client::{Client, Failed};
 use adapter::cluster::{Cluster, Deadlines, SubmitError};
 use adapter::proposal::Refusal;
+use adapter::state_machine::ReplicaState;
 use backup_protocol::{BackupKey, KsfPolicy, UserId};
+use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use vault_core::{FleetKeys, Response, VaultConfig};
@@ -305,10 +307,7 @@ async fn a_replica_rolled_back_to_an_older_disk_cannot_rearm_a_counter() {
         }
         assert!(answered <= 10, "more guesses than the limit");
     };
-    assert!(
-        matches!(refusal, adapter::client::Failed::Refused(Refusal::Locked)),
-        "{refusal}"
-    );
+    assert!(matches!(refusal, Failed::Refused(Refusal::Locked)), "{refusal}");
     assert_eq!(answered, 10 - 3);
     assert_eq!(converged_attempts(&cluster).await, None, "locked everywhere");
 }
@@ -322,8 +321,49 @@ async fn the_leaders_clock_times_every_command() {
     cluster.advance_clock(VaultConfig::default().login_ttl_ms + 1);
     let finished = client.finish_login(&cluster, login, started).await;
     assert!(
-        matches!(finished, Err(adapter::client::Failed::Refused(Refusal::SessionExpired))),
+        matches!(finished, Err(Failed::Refused(Refusal::SessionExpired))),
         "{finished:?}"
     );
     assert_eq!(converged_attempts(&cluster).await, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_round_trips_and_every_truncation_of_it_is_rejected() {
+    let (cluster, mut client, key) = cluster_with_alice(8).await;
+    // Outcomes of every kind in the idempotency table: a key release, a login start, a refusal.
+    assert_eq!(client.retrieve(&cluster, PASSWORD).await.unwrap(), Some(key));
+    let mut other = Client::new(&cluster, UserId::new(b"bob".to_vec()).unwrap(), 100);
+    assert_eq!(other.retrieve(&cluster, WRONG).await.unwrap(), None);
+    let mut late = Client::new(&cluster, alice(), 101);
+    let (login, request) = late.begin_login(PASSWORD).unwrap();
+    let started = late.send(&cluster, request).await.unwrap();
+    cluster.advance_clock(VaultConfig::default().login_ttl_ms + 1);
+    let finished = late.finish_login(&cluster, login, started).await;
+    assert!(
+        matches!(finished, Err(Failed::Refused(Refusal::SessionExpired))),
+        "{finished:?}"
+    );
+
+    cluster.converge().await.unwrap();
+    let state = cluster.replica(cluster.leader().await.unwrap()).unwrap();
+    assert_eq!(state.sessions.len(), 3);
+    let bytes = state.to_bytes();
+    assert_eq!(ReplicaState::from_bytes(&bytes), Ok(state));
+    for len in 0..bytes.len() {
+        assert!(ReplicaState::from_bytes(&bytes[..len]).is_err(), "truncated to {len}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(ReplicaState::from_bytes(&longer).is_err(), "trailing byte");
+}
+
+proptest! {
+    #[test]
+    fn the_snapshot_decoder_is_total(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        // Any input: a state or an error, never a panic. Inputs with the right header reach the inner fields.
+        let _ = ReplicaState::from_bytes(&bytes);
+        let mut framed = vec![0x01, 0x65];
+        framed.extend_from_slice(&bytes);
+        let _ = ReplicaState::from_bytes(&framed);
+    }
 }
