@@ -141,7 +141,7 @@ impl Cluster {
             election_timeout_min: 300,
             election_timeout_max: 600,
             // Frequent snapshots, and logs purged right behind them, so that a node that falls behind is brought
-            // forward by a snapshot: the snapshot path runs in every test that kills or restarts a node.
+            // forward by an installed snapshot (the restart test checks that it is).
             snapshot_policy: SnapshotPolicy::LogsSinceLast(16),
             max_in_snapshot_log_to_keep: 0,
             ..openraft::Config::default()
@@ -204,13 +204,13 @@ impl Cluster {
     pub(crate) async fn submit(&self, client: ClientId, seq: u64, request: Request) -> Result<Outcome, SubmitError> {
         let leader = self.leader().await.ok_or(SubmitError::NoLeader)?;
         let raft = self.router.reachable(leader).ok_or(SubmitError::NoLeader)?;
-        let mut entropy = [0u8; ENTROPY_LEN];
-        lock(&self.entropy).fill_bytes(&mut entropy);
-        let command = Command {
+        let mut command = Command {
             at_ms: self.clock.load(Ordering::SeqCst),
-            entropy,
+            entropy: [0; ENTROPY_LEN],
             request,
         };
+        // Drawn in place: the command zeroizes its entropy on drop, a copy on the stack would not be.
+        lock(&self.entropy).fill_bytes(&mut command.entropy);
         let proposal = Proposal {
             client,
             seq,
