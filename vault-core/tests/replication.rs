@@ -25,7 +25,7 @@ fn alice() -> UserId {
     UserId::new(b"alice".to_vec()).unwrap()
 }
 
-/// Five replicas and alice registered through them.
+/// Five replicas and alice registered through them, applied on all five.
 async fn cluster_with_alice(seed: u64) -> (Cluster, Client, BackupKey) {
     let mut rng = StdRng::seed_from_u64(seed);
     let keys = FleetKeys::generate(&mut rng);
@@ -39,6 +39,8 @@ async fn cluster_with_alice(seed: u64) -> (Cluster, Client, BackupKey) {
     let mut client = Client::new(&cluster, alice(), seed + 1);
     let key = BackupKey::generate(&mut rng);
     client.register(&cluster, PASSWORD, &key).await.unwrap();
+    // Followers learn that an entry is committed with the leader's next message: let them all apply it.
+    cluster.converge().await.unwrap();
     (cluster, client, key)
 }
 
@@ -86,6 +88,11 @@ async fn with_two_of_five_replicas_killed_logins_still_work() {
     let follower = followers(&cluster, 1).await[0];
     cluster.kill(leader);
     cluster.kill(follower);
+
+    let mut bob = Client::new(&cluster, UserId::new(b"bob".to_vec()).unwrap(), 100);
+    let bobs_key = BackupKey::generate(&mut StdRng::seed_from_u64(100));
+    bob.register(&cluster, PASSWORD, &bobs_key).await.unwrap();
+    assert_eq!(bob.retrieve(&cluster, PASSWORD).await.unwrap(), Some(bobs_key));
 
     assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
     assert_eq!(converged_attempts(&cluster).await, Some(1));
@@ -199,7 +206,18 @@ async fn a_retry_after_a_reply_dropped_after_commit_costs_no_extra_guess() {
         "every retry gets the same answer"
     );
     assert_eq!(converged_attempts(&cluster).await, Some(1));
-    assert_eq!(client.finish_login(&cluster, login, retried).await.unwrap(), Some(key));
+    assert_eq!(
+        client.finish_login(&cluster, login, retried).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(converged_attempts(&cluster).await, Some(0));
+
+    // Lost acknowledgements between replicas make the leader send entries again: still one charge per login.
+    cluster.drop_rpc_replies(8);
+    assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    cluster.drop_rpc_replies(0);
+    assert_eq!(client.retrieve(&cluster, PASSWORD).await.unwrap(), Some(key));
     assert_eq!(converged_attempts(&cluster).await, Some(0));
 
     // By contrast a new request (a new key) is a new guess, and an old key is not applied again.

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -115,9 +115,6 @@ pub(crate) struct Cluster {
     clock: AtomicU64,
     /// The leader's entropy source.
     entropy: Mutex<StdRng>,
-    /// Replies to drop after commit, and what they held.
-    drop_replies: AtomicUsize,
-    dropped: Mutex<Vec<Outcome>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -157,8 +154,6 @@ impl Cluster {
             deadlines,
             clock: AtomicU64::new(1_700_000_000_000),
             entropy: Mutex::new(StdRng::seed_from_u64(seed)),
-            drop_replies: AtomicUsize::new(0),
-            dropped: Mutex::default(),
         };
         for id in 1..=size {
             cluster.launch(id, Disk::default()).await?;
@@ -227,30 +222,23 @@ impl Cluster {
         let outcome = written
             .data
             .ok_or_else(|| SubmitError::Stopped("a client entry applied without an outcome".into()))?;
-        // The reply crosses the network back to the client: a leader cut off meanwhile, or a reply the test chose
-        // to lose, never arrives.
-        if self.router.reachable(leader).is_none() {
-            return Err(SubmitError::ReplyLost);
-        }
-        if self
-            .drop_replies
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
-            .is_ok()
-        {
-            lock(&self.dropped).push(outcome);
-            return Err(SubmitError::ReplyLost);
-        }
-        Ok(outcome)
+        // The reply crosses the network back to the client.
+        self.router.reply(leader, outcome)
     }
 
     /// Loses the reply of the next `count` committed requests (after they were applied).
     pub(crate) fn drop_next_replies(&self, count: usize) {
-        self.drop_replies.store(count, Ordering::SeqCst);
+        self.router.drop_client_replies(count);
     }
 
     /// The replies lost so far, in order: what the clients never saw.
     pub(crate) fn dropped_replies(&self) -> Vec<Outcome> {
-        lock(&self.dropped).clone()
+        self.router.dropped_client_replies()
+    }
+
+    /// Loses the replies of the next `count` RPCs between nodes.
+    pub(crate) fn drop_rpc_replies(&self, count: usize) {
+        self.router.drop_rpc_replies(count);
     }
 
     /// The connected node that leads in the highest term, waiting up to the leader deadline for one.
