@@ -8,7 +8,7 @@ mod adapter;
 
 use adapter::NodeId;
 use adapter::client::{Client, Failed};
-use adapter::cluster::{Cluster, Deadlines, SubmitError};
+use adapter::cluster::{Cluster, Deadlines, Snapshots, SubmitError};
 use adapter::proposal::Refusal;
 use adapter::state_machine::ReplicaState;
 use backup_protocol::{BackupKey, KsfPolicy, UserId};
@@ -33,7 +33,7 @@ async fn cluster_with_alice(seed: u64) -> (Cluster, Client, BackupKey) {
         ksf_policy: KsfPolicy::INSECURE_TESTING,
         ..VaultConfig::default()
     };
-    let cluster = Cluster::start(REPLICAS, keys, config, seed, Deadlines::default())
+    let cluster = Cluster::start(REPLICAS, keys, config, seed, Deadlines::default(), Snapshots::Eager)
         .await
         .unwrap();
     let mut client = Client::new(&cluster, alice(), seed + 1);

@@ -46,6 +46,17 @@ impl Default for Deadlines {
     }
 }
 
+/// When replicas snapshot their state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Snapshots {
+    /// Every 16 applied entries, with the log purged right behind: a node that falls behind is brought forward
+    /// by an installed snapshot, so the fault tests run the snapshot path (the restart test checks that it does).
+    Eager,
+    /// openraft's defaults (every 5000 entries, 1000 kept): followers apply every entry themselves, as in a
+    /// deployment, so a measurement counts every replica's vault work.
+    Default,
+}
+
 /// Why a request got no outcome. In every case no response reached the client; whether the command was
 /// committed is unknown to it (except for `NoLeader` and `NothingSent`, which proposed nothing), and a retry
 /// under the same idempotency key is safe.
@@ -131,19 +142,20 @@ impl Cluster {
         config: VaultConfig,
         seed: u64,
         deadlines: Deadlines,
+        snapshots: Snapshots,
     ) -> Result<Self, Failure> {
-        let raft_config = openraft::Config {
+        let mut raft_config = openraft::Config {
             cluster_name: "vault".into(),
             heartbeat_interval: 50,
             election_timeout_min: 300,
             election_timeout_max: 600,
-            // Frequent snapshots, and logs purged right behind them, so that a node that falls behind is brought
-            // forward by an installed snapshot (the restart test checks that it is).
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(16),
-            max_in_snapshot_log_to_keep: 0,
             ..openraft::Config::default()
+        };
+        if snapshots == Snapshots::Eager {
+            raft_config.snapshot_policy = SnapshotPolicy::LogsSinceLast(16);
+            raft_config.max_in_snapshot_log_to_keep = 0;
         }
-        .validate()?;
+        let raft_config = raft_config.validate()?;
         let cluster = Self {
             router: Arc::default(),
             running: Mutex::default(),
