@@ -7,10 +7,12 @@
 mod adapter;
 
 use adapter::NodeId;
-use adapter::client::Client;
-use adapter::cluster::{Cluster, Deadlines, SubmitError};
+use adapter::client::{Client, Failed};
+use adapter::cluster::{Cluster, Deadlines, Snapshots, SubmitError};
 use adapter::proposal::Refusal;
+use adapter::state_machine::ReplicaState;
 use backup_protocol::{BackupKey, KsfPolicy, UserId};
+use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use vault_core::{FleetKeys, Response, VaultConfig};
@@ -23,7 +25,7 @@ fn alice() -> UserId {
     UserId::new(b"alice".to_vec()).unwrap()
 }
 
-/// Five replicas and alice registered through them.
+/// Five replicas and alice registered through them, applied on all five.
 async fn cluster_with_alice(seed: u64) -> (Cluster, Client, BackupKey) {
     let mut rng = StdRng::seed_from_u64(seed);
     let keys = FleetKeys::generate(&mut rng);
@@ -31,12 +33,14 @@ async fn cluster_with_alice(seed: u64) -> (Cluster, Client, BackupKey) {
         ksf_policy: KsfPolicy::INSECURE_TESTING,
         ..VaultConfig::default()
     };
-    let cluster = Cluster::start(REPLICAS, keys, config, seed, Deadlines::default())
+    let cluster = Cluster::start(REPLICAS, keys, config, seed, Deadlines::default(), Snapshots::Eager)
         .await
         .unwrap();
     let mut client = Client::new(&cluster, alice(), seed + 1);
     let key = BackupKey::generate(&mut rng);
     client.register(&cluster, PASSWORD, &key).await.unwrap();
+    // Followers learn that an entry is committed with the leader's next message: let them all apply it.
+    cluster.converge().await.unwrap();
     (cluster, client, key)
 }
 
@@ -84,6 +88,11 @@ async fn with_two_of_five_replicas_killed_logins_still_work() {
     let follower = followers(&cluster, 1).await[0];
     cluster.kill(leader);
     cluster.kill(follower);
+
+    let mut bob = Client::new(&cluster, UserId::new(b"bob".to_vec()).unwrap(), 100);
+    let bobs_key = BackupKey::generate(&mut StdRng::seed_from_u64(100));
+    bob.register(&cluster, PASSWORD, &bobs_key).await.unwrap();
+    assert_eq!(bob.retrieve(&cluster, PASSWORD).await.unwrap(), Some(bobs_key));
 
     assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
     assert_eq!(converged_attempts(&cluster).await, Some(1));
@@ -148,6 +157,34 @@ async fn with_three_of_five_killed_a_login_fails_cleanly_and_costs_at_most_the_g
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_committed_after_its_request_timed_out_is_charged_once_and_answered_to_the_retry() {
+    let (cluster, mut client, key) = cluster_with_alice(7).await;
+    // Cut off three followers that will not stand for election on their return, so the leader keeps leading and
+    // commits its pending entry once they are back: the "committed later" branch, made deterministic.
+    let killed = followers(&cluster, 3).await;
+    for &id in &killed {
+        cluster.allow_election(id, false);
+        cluster.kill(id);
+    }
+    let (login, request) = client.begin_login(PASSWORD).unwrap();
+    assert_eq!(client.send(&cluster, request).await, Err(SubmitError::Timeout));
+    for &id in &killed {
+        cluster.revive(id);
+    }
+    // Charged, though the client saw nothing: this is the guess a client that never retries loses.
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    for &id in &killed {
+        cluster.allow_election(id, true);
+    }
+
+    // The retry is answered from the stored outcome: still one charge, and the response opens.
+    let started = client.retry(&cluster).await.unwrap();
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    assert_eq!(client.finish_login(&cluster, login, started).await.unwrap(), Some(key));
+    assert_eq!(converged_attempts(&cluster).await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_a_reply_dropped_after_commit_costs_no_extra_guess() {
     let (cluster, mut client, key) = cluster_with_alice(3).await;
 
@@ -169,7 +206,18 @@ async fn a_retry_after_a_reply_dropped_after_commit_costs_no_extra_guess() {
         "every retry gets the same answer"
     );
     assert_eq!(converged_attempts(&cluster).await, Some(1));
-    assert_eq!(client.finish_login(&cluster, login, retried).await.unwrap(), Some(key));
+    assert_eq!(
+        client.finish_login(&cluster, login, retried).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(converged_attempts(&cluster).await, Some(0));
+
+    // Lost acknowledgements between replicas make the leader send entries again: still one charge per login.
+    cluster.drop_rpc_replies(8);
+    assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    cluster.drop_rpc_replies(0);
+    assert_eq!(client.retrieve(&cluster, PASSWORD).await.unwrap(), Some(key));
     assert_eq!(converged_attempts(&cluster).await, Some(0));
 
     // By contrast a new request (a new key) is a new guess, and an old key is not applied again.
@@ -277,10 +325,7 @@ async fn a_replica_rolled_back_to_an_older_disk_cannot_rearm_a_counter() {
         }
         assert!(answered <= 10, "more guesses than the limit");
     };
-    assert!(
-        matches!(refusal, adapter::client::Failed::Refused(Refusal::Locked)),
-        "{refusal}"
-    );
+    assert!(matches!(refusal, Failed::Refused(Refusal::Locked)), "{refusal}");
     assert_eq!(answered, 10 - 3);
     assert_eq!(converged_attempts(&cluster).await, None, "locked everywhere");
 }
@@ -294,8 +339,49 @@ async fn the_leaders_clock_times_every_command() {
     cluster.advance_clock(VaultConfig::default().login_ttl_ms + 1);
     let finished = client.finish_login(&cluster, login, started).await;
     assert!(
-        matches!(finished, Err(adapter::client::Failed::Refused(Refusal::SessionExpired))),
+        matches!(finished, Err(Failed::Refused(Refusal::SessionExpired))),
         "{finished:?}"
     );
     assert_eq!(converged_attempts(&cluster).await, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_round_trips_and_every_truncation_of_it_is_rejected() {
+    let (cluster, mut client, key) = cluster_with_alice(8).await;
+    // Outcomes of every kind in the idempotency table: a key release, a login start, a refusal.
+    assert_eq!(client.retrieve(&cluster, PASSWORD).await.unwrap(), Some(key));
+    let mut other = Client::new(&cluster, UserId::new(b"bob".to_vec()).unwrap(), 100);
+    assert_eq!(other.retrieve(&cluster, WRONG).await.unwrap(), None);
+    let mut late = Client::new(&cluster, alice(), 101);
+    let (login, request) = late.begin_login(PASSWORD).unwrap();
+    let started = late.send(&cluster, request).await.unwrap();
+    cluster.advance_clock(VaultConfig::default().login_ttl_ms + 1);
+    let finished = late.finish_login(&cluster, login, started).await;
+    assert!(
+        matches!(finished, Err(Failed::Refused(Refusal::SessionExpired))),
+        "{finished:?}"
+    );
+
+    cluster.converge().await.unwrap();
+    let state = cluster.replica(cluster.leader().await.unwrap()).unwrap();
+    assert_eq!(state.sessions.len(), 3);
+    let bytes = state.to_bytes();
+    assert_eq!(ReplicaState::from_bytes(&bytes), Ok(state));
+    for len in 0..bytes.len() {
+        assert!(ReplicaState::from_bytes(&bytes[..len]).is_err(), "truncated to {len}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(ReplicaState::from_bytes(&longer).is_err(), "trailing byte");
+}
+
+proptest! {
+    #[test]
+    fn the_snapshot_decoder_is_total(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        // Any input: a state or an error, never a panic. Inputs with the right header reach the inner fields.
+        let _ = ReplicaState::from_bytes(&bytes);
+        let mut framed = vec![0x01, 0x65];
+        framed.extend_from_slice(&bytes);
+        let _ = ReplicaState::from_bytes(&framed);
+    }
 }

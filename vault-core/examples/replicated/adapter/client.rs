@@ -66,7 +66,9 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// A device of `user` pinning the cluster's keys. Fast Argon2id parameters: for tests and measurements only.
+    /// A device of `user` pinning the cluster's keys. `seed` makes the device's randomness, its client id
+    /// included: two devices need two seeds (a reused id with restarting sequence numbers is answered `Stale`).
+    /// Fast Argon2id parameters and a seeded generator: for tests and measurements only.
     pub(crate) fn new(cluster: &Cluster, user: UserId, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         Self {
@@ -88,7 +90,7 @@ impl Client {
 
     /// Sends the last request again, under the same idempotency key.
     pub(crate) async fn retry(&mut self, cluster: &Cluster) -> Result<Outcome, SubmitError> {
-        let request = self.last.clone().ok_or(SubmitError::NoLeader)?;
+        let request = self.last.clone().ok_or(SubmitError::NothingSent)?;
         cluster.submit(self.id, self.seq, request).await
     }
 

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -46,9 +46,20 @@ impl Default for Deadlines {
     }
 }
 
+/// When replicas snapshot their state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Snapshots {
+    /// Every 16 applied entries, with the log purged right behind: a node that falls behind is brought forward
+    /// by an installed snapshot, so the fault tests run the snapshot path (the restart test checks that it does).
+    Eager,
+    /// openraft's defaults (every 5000 entries, 1000 kept): followers apply every entry themselves, as in a
+    /// deployment, so a measurement counts every replica's vault work.
+    Default,
+}
+
 /// Why a request got no outcome. In every case no response reached the client; whether the command was
-/// committed is unknown to it (except for `NoLeader`, which proposed nothing), and a retry under the same
-/// idempotency key is safe.
+/// committed is unknown to it (except for `NoLeader` and `NothingSent`, which proposed nothing), and a retry
+/// under the same idempotency key is safe.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum SubmitError {
     /// No connected node is leader: nothing was proposed.
@@ -61,6 +72,8 @@ pub(crate) enum SubmitError {
     ReplyLost,
     /// The Raft node stopped.
     Stopped(String),
+    /// A retry without an earlier request.
+    NothingSent,
 }
 
 impl fmt::Display for SubmitError {
@@ -71,6 +84,7 @@ impl fmt::Display for SubmitError {
             Self::LeaderChanged => f.write_str("leadership changed before commit"),
             Self::ReplyLost => f.write_str("reply lost"),
             Self::Stopped(reason) => write!(f, "raft stopped: {reason}"),
+            Self::NothingSent => f.write_str("nothing to retry"),
         }
     }
 }
@@ -112,9 +126,6 @@ pub(crate) struct Cluster {
     clock: AtomicU64,
     /// The leader's entropy source.
     entropy: Mutex<StdRng>,
-    /// Replies to drop after commit, and what they held.
-    drop_replies: AtomicUsize,
-    dropped: Mutex<Vec<Outcome>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -131,19 +142,20 @@ impl Cluster {
         config: VaultConfig,
         seed: u64,
         deadlines: Deadlines,
+        snapshots: Snapshots,
     ) -> Result<Self, Failure> {
-        let raft_config = openraft::Config {
+        let mut raft_config = openraft::Config {
             cluster_name: "vault".into(),
             heartbeat_interval: 50,
             election_timeout_min: 300,
             election_timeout_max: 600,
-            // Frequent snapshots, and logs purged right behind them, so that a node that falls behind is brought
-            // forward by a snapshot: the snapshot path runs in every test that kills or restarts a node.
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(16),
-            max_in_snapshot_log_to_keep: 0,
             ..openraft::Config::default()
+        };
+        if snapshots == Snapshots::Eager {
+            raft_config.snapshot_policy = SnapshotPolicy::LogsSinceLast(16);
+            raft_config.max_in_snapshot_log_to_keep = 0;
         }
-        .validate()?;
+        let raft_config = raft_config.validate()?;
         let cluster = Self {
             router: Arc::default(),
             running: Mutex::default(),
@@ -154,8 +166,6 @@ impl Cluster {
             deadlines,
             clock: AtomicU64::new(1_700_000_000_000),
             entropy: Mutex::new(StdRng::seed_from_u64(seed)),
-            drop_replies: AtomicUsize::new(0),
-            dropped: Mutex::default(),
         };
         for id in 1..=size {
             cluster.launch(id, Disk::default()).await?;
@@ -201,13 +211,13 @@ impl Cluster {
     pub(crate) async fn submit(&self, client: ClientId, seq: u64, request: Request) -> Result<Outcome, SubmitError> {
         let leader = self.leader().await.ok_or(SubmitError::NoLeader)?;
         let raft = self.router.reachable(leader).ok_or(SubmitError::NoLeader)?;
-        let mut entropy = [0u8; ENTROPY_LEN];
-        lock(&self.entropy).fill_bytes(&mut entropy);
-        let command = Command {
+        let mut command = Command {
             at_ms: self.clock.load(Ordering::SeqCst),
-            entropy,
+            entropy: [0; ENTROPY_LEN],
             request,
         };
+        // Drawn in place: the command zeroizes its entropy on drop, a copy on the stack would not be.
+        lock(&self.entropy).fill_bytes(&mut command.entropy);
         let proposal = Proposal {
             client,
             seq,
@@ -224,30 +234,23 @@ impl Cluster {
         let outcome = written
             .data
             .ok_or_else(|| SubmitError::Stopped("a client entry applied without an outcome".into()))?;
-        // The reply crosses the network back to the client: a leader cut off meanwhile, or a reply the test chose
-        // to lose, never arrives.
-        if self.router.reachable(leader).is_none() {
-            return Err(SubmitError::ReplyLost);
-        }
-        if self
-            .drop_replies
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
-            .is_ok()
-        {
-            lock(&self.dropped).push(outcome);
-            return Err(SubmitError::ReplyLost);
-        }
-        Ok(outcome)
+        // The reply crosses the network back to the client.
+        self.router.reply(leader, outcome)
     }
 
     /// Loses the reply of the next `count` committed requests (after they were applied).
     pub(crate) fn drop_next_replies(&self, count: usize) {
-        self.drop_replies.store(count, Ordering::SeqCst);
+        self.router.drop_client_replies(count);
     }
 
     /// The replies lost so far, in order: what the clients never saw.
     pub(crate) fn dropped_replies(&self) -> Vec<Outcome> {
-        lock(&self.dropped).clone()
+        self.router.dropped_client_replies()
+    }
+
+    /// Loses the replies of the next `count` RPCs between nodes.
+    pub(crate) fn drop_rpc_replies(&self, count: usize) {
+        self.router.drop_rpc_replies(count);
     }
 
     /// The connected node that leads in the highest term, waiting up to the leader deadline for one.
@@ -328,6 +331,13 @@ impl Cluster {
             if Instant::now() >= deadline {
                 return Err("no snapshot built".into());
             }
+        }
+    }
+
+    /// Lets node `id` stand for election on its own timer, or not.
+    pub(crate) fn allow_election(&self, id: NodeId, allowed: bool) {
+        if let Some(raft) = self.raft(id) {
+            raft.runtime_config().elect(allowed);
         }
     }
 

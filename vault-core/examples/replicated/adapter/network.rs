@@ -1,5 +1,8 @@
 //! The in-process network: a router from node id to Raft handle. A "killed" node is disconnected: nothing reaches
 //! it and nothing it sends arrives, as with a crashed machine or a cut link, while its task and disk live on.
+//! The router can also lose replies after the receiver acted on the request: replies to Raft RPCs (the sender
+//! retries, Raft must not apply anything twice) and replies to clients (the client retries, the idempotency key
+//! must keep it from paying twice).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -8,18 +11,25 @@ use std::time::Duration;
 
 use openraft::BasicNode;
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
-use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::network::{Backoff, RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
     VoteResponse,
 };
 
+use super::cluster::SubmitError;
+use super::proposal::Outcome;
 use super::{NodeId, Raft, TypeConfig};
 
 #[derive(Default)]
 struct Links {
     nodes: BTreeMap<NodeId, Raft>,
     down: BTreeSet<NodeId>,
+    /// Replies to lose: of the next RPCs between nodes, of the next client requests.
+    drop_rpc_replies: usize,
+    drop_client_replies: usize,
+    /// The client replies lost so far.
+    dropped_client_replies: Vec<Outcome>,
 }
 
 /// Maps node ids to running Raft handles and knows which nodes are cut off.
@@ -86,6 +96,48 @@ impl Router {
             .collect()
     }
 
+    /// Loses the replies of the next `count` RPCs between nodes, after their targets handled them.
+    pub(crate) fn drop_rpc_replies(&self, count: usize) {
+        self.lock().drop_rpc_replies = count;
+    }
+
+    /// Loses the next `count` replies to clients, after the requests were committed and applied.
+    pub(crate) fn drop_client_replies(&self, count: usize) {
+        self.lock().drop_client_replies = count;
+    }
+
+    /// The client replies lost so far, in order: what the clients never saw.
+    pub(crate) fn dropped_client_replies(&self) -> Vec<Outcome> {
+        self.lock().dropped_client_replies.clone()
+    }
+
+    /// Carries `outcome` from node `from` back to the client: lost if `from` was cut off meanwhile or if the
+    /// router was told to lose it.
+    pub(crate) fn reply(&self, from: NodeId, outcome: Outcome) -> Result<Outcome, SubmitError> {
+        let mut links = self.lock();
+        if links.down.contains(&from) {
+            return Err(SubmitError::ReplyLost);
+        }
+        if let Some(left) = links.drop_client_replies.checked_sub(1) {
+            links.drop_client_replies = left;
+            links.dropped_client_replies.push(outcome);
+            return Err(SubmitError::ReplyLost);
+        }
+        Ok(outcome)
+    }
+
+    /// Whether to lose this RPC reply.
+    fn lose_rpc_reply(&self) -> bool {
+        let mut links = self.lock();
+        match links.drop_rpc_replies.checked_sub(1) {
+            Some(left) => {
+                links.drop_rpc_replies = left;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The target's handle if both ends are connected.
     fn route(&self, source: NodeId, target: NodeId) -> Result<Raft, Unreachable> {
         match self.reachable(source).and(self.reachable(target)) {
@@ -143,6 +195,9 @@ impl Connection {
             .map_err(|elapsed| NetworkError::new(&elapsed))?
             .map_err(|error| RemoteError::new(self.target, error))?;
         self.router.route(self.source, self.target)?;
+        if self.router.lose_rpc_reply() {
+            return Err(Unreachable::new(&Disconnected).into());
+        }
         Ok(reply)
     }
 }
@@ -167,6 +222,11 @@ impl RaftNetwork<TypeConfig> for Connection {
             |raft| async move { raft.install_snapshot(rpc).await },
         )
         .await
+    }
+
+    /// After a failed RPC, wait 50 ms rather than openraft's default 500 ms: in-process links recover at once.
+    fn backoff(&self) -> Backoff {
+        Backoff::new(std::iter::repeat(Duration::from_millis(50)))
     }
 
     async fn vote(&mut self, rpc: VoteRequest<NodeId>, option: RPCOption) -> Rpc<VoteResponse<NodeId>> {

@@ -116,7 +116,7 @@ impl ReplicaState {
     /// `0x01 || 0x65 || last_version (8) || count (4) || entries || count (4) || sessions`, where an entry is
     /// `u32be(len) || key || version (8) || u32be(len) || value` and a session is
     /// `client (16) || seq (8) || outcome`. The log position and membership travel in openraft's snapshot meta.
-    fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = codec::header(SNAPSHOT_TYPE, 4096);
         out.extend_from_slice(&self.last_version.to_be_bytes());
         out.extend_from_slice(&count(self.store.len()).to_be_bytes());
@@ -135,7 +135,7 @@ impl ReplicaState {
     }
 
     /// Decodes [`ReplicaState::to_bytes`]. Total: any input gives a state or an error.
-    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut reader = Reader::header(bytes, SNAPSHOT_TYPE)?;
         let last_version = reader.u64()?;
         let mut store = BTreeMap::new();
