@@ -103,6 +103,21 @@ impl World {
         device.finish(&reply).map_err(Failure::Device)
     }
 
+    /// Escrows a fresh CK with `account`'s key, then publishes a new key for the account an hour later (epoch 2)
+    /// and moves the clock there. Returns CK, the old key's proof and the new key.
+    fn escrow_then_replace_key(&mut self, account: &Account) -> (ContactKey, IdentityProof, SigningKey) {
+        let ck = ContactKey::generate(&mut self.rng);
+        let old_proof = self.directory.identity_proof(&account.id);
+        self.escrow(&account.id, Some(&ck), &account.key, &old_proof).unwrap();
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        let new_key = SigningKey::from_bytes(&seed);
+        self.directory
+            .publish(&[(&account.id, &new_key.verifying_key())], T0 + HOUR);
+        self.now_ms = T0 + HOUR + 1_000;
+        (ck, old_proof, new_key)
+    }
+
     /// `escrow`, and checks that a refusal by the vault's auth step left the store as it was before the session.
     fn refused(
         &mut self,
@@ -184,16 +199,8 @@ fn a_thousand_contacts_move_to_a_new_device() {
 #[test]
 fn a_re_registered_account_key_gets_the_key_and_the_old_one_does_not() {
     let (mut world, alice, _) = World::new(2);
-    let ck = ContactKey::generate(&mut world.rng);
-    let old_proof = world.directory.identity_proof(&alice.id);
-    world.escrow(&alice.id, Some(&ck), &alice.key, &old_proof).unwrap();
-
     // Alice re-registers on a new phone: a new account key in the directory (epoch 2).
-    let new_key = SigningKey::from_bytes(&[77; 32]);
-    world
-        .directory
-        .publish(&[(&alice.id, &new_key.verifying_key())], T0 + HOUR);
-    world.now_ms = T0 + HOUR + 1_000;
+    let (ck, old_proof, new_key) = world.escrow_then_replace_key(&alice);
     let new_proof = world.directory.identity_proof(&alice.id);
     // The old key, proven by the new root, does not match the directory.
     assert_eq!(
@@ -215,17 +222,9 @@ fn a_re_registered_account_key_gets_the_key_and_the_old_one_does_not() {
 #[test]
 fn once_the_vault_observes_a_new_root_the_replaced_key_gets_nothing() {
     let (mut world, alice, _) = World::new(12);
-    let ck = ContactKey::generate(&mut world.rng);
-    let old_proof = world.directory.identity_proof(&alice.id);
-    world.escrow(&alice.id, Some(&ck), &alice.key, &old_proof).unwrap();
-
     // Alice's key is replaced (epoch 2); the operator's monitor hands the new root to the vault before any IPLS
     // session uses it.
-    let new_key = SigningKey::from_bytes(&[78; 32]);
-    world
-        .directory
-        .publish(&[(&alice.id, &new_key.verifying_key())], T0 + HOUR);
-    world.now_ms = T0 + HOUR + 1_000;
+    let (ck, old_proof, new_key) = world.escrow_then_replace_key(&alice);
     let new_root = world.directory.signed_root().to_protobuf();
     assert_eq!(
         world.apply(Request::ObserveRoot(new_root.clone())),
