@@ -138,7 +138,7 @@ impl IplsVaultKey {
         let signature: [u8; 64] = reader.array()?;
         let identity_proof = IdentityProof::read(&mut reader)?;
         let uploaded_key = match pending.hello.purpose {
-            EscrowPurpose::Upload => Some(ContactKey::from_bytes(*Zeroizing::new(reader.array()?))),
+            EscrowPurpose::Upload => Some(ContactKey::from_bytes(reader.array()?)),
             EscrowPurpose::Retrieve => None,
         };
         reader.finish()?;

@@ -231,7 +231,7 @@ impl EscrowedKey {
 
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut reader = Reader::header(bytes, type_code::ESCROWED_KEY)?;
-        let key = ContactKey::from_bytes(*Zeroizing::new(reader.array()?));
+        let key = ContactKey::from_bytes(reader.array()?);
         reader.finish()?;
         Ok(Self(key))
     }

@@ -313,9 +313,7 @@ impl<S: Store> Vault<S> {
     }
 
     fn ipls_hello(&self, now: u64, rng: &mut ChaCha20Rng, hello: &EscrowHello) -> Outcome<Response, S> {
-        if self.key_transparency.is_none() {
-            return Err(VaultError::KeyTransparencyNotConfigured);
-        }
+        self.trust()?;
         let (pending, challenge) = self.keys.ipls().challenge(rng, hello).map_err(VaultError::Ipls)?;
         let stored = StoredEscrowSession {
             issued_at_ms: now,
@@ -330,10 +328,7 @@ impl<S: Store> Vault<S> {
     }
 
     fn ipls_auth(&self, now: u64, auth: &EscrowAuth) -> Outcome<Response, S> {
-        let trust = self
-            .key_transparency
-            .as_ref()
-            .ok_or(VaultError::KeyTransparencyNotConfigured)?;
+        let trust = self.trust()?;
         let session_key = escrow_session_key(auth.challenge());
         let (session_version, session) = self
             .read(&session_key, StoredEscrowSession::from_bytes, "escrow session")?
@@ -383,6 +378,13 @@ impl<S: Store> Vault<S> {
         Ok(Response::IplsReply(reply))
     }
 
+    /// The key-transparency trust IPLS requests need.
+    fn trust(&self) -> Outcome<&KeyTransparency, S> {
+        self.key_transparency
+            .as_ref()
+            .ok_or(VaultError::KeyTransparencyNotConfigured)
+    }
+
     /// Refuses a root older than the newest one this vault accepted, or another digest at its epoch; returns the
     /// write that records `root` as the newest (the head's current version, and the new head), if it is newer.
     fn head_advance(&self, root: &VerifiedRoot) -> Outcome<Option<(Option<u64>, KtHead)>, S> {
@@ -407,10 +409,7 @@ impl<S: Store> Vault<S> {
     /// Records a witness-signed root (Plexi protobuf `SignedRoot`) as the newest, so that identity proofs against
     /// older roots are refused from now on, whether or not any IPLS session used the new root yet.
     fn observe_root(&self, now: u64, signed_root: &[u8]) -> Outcome<Response, S> {
-        let trust = self
-            .key_transparency
-            .as_ref()
-            .ok_or(VaultError::KeyTransparencyNotConfigured)?;
+        let trust = self.trust()?;
         let root = trust.verify_root(now, signed_root).map_err(VaultError::Identity)?;
         if let Some((expected, seen)) = self.head_advance(&root)? {
             self.write(KT_HEAD_KEY, expected, Some(&seen.to_bytes()))?;
