@@ -22,11 +22,12 @@ fn ours(rng: &mut StdRng, keys: &VaultKeys, config: &ClientConfig, policy: &KsfP
     let user = UserId::new(USER.to_vec()).unwrap();
     let (client, request) = ClientRegistration::start(rng, config, user.clone(), PASSWORD).unwrap();
     let (pending, response) = PendingRegistration::start(keys, rng, &request).unwrap();
-    let upload = client.finish(rng, &response, key).unwrap();
-    let record = pending.finish(&upload, policy).unwrap();
+    let (awaiting, upload) = client.finish(rng, &response, key).unwrap();
+    let (record, receipt) = pending.finish(keys, &upload, policy).unwrap();
+    awaiting.verify(&receipt).unwrap();
 
     let (client, request) = ClientLogin::start(rng, config, user, PASSWORD).unwrap();
-    let (state, response) = VaultLoginState::start(keys, rng, Some(&record), &request, || Ok::<(), ()>(())).unwrap();
+    let (state, response) = VaultLoginState::start(keys, rng, Some(&record), &request, || Ok::<u32, ()>(9)).unwrap();
     let (pending, finalization) = client.finish(rng, &response).unwrap();
     let release = state.finish(rng, Some(&record), &finalization).unwrap();
     assert!(pending.open(&release).unwrap() == *key);

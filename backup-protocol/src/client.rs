@@ -7,15 +7,15 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use opaque_ke::errors::ProtocolError;
-use opaque_ke::{ClientLoginFinishParameters, ClientRegistrationFinishParameters};
+use opaque_ke::{ClientLoginFinishParameters, ClientLoginFinishResult, ClientRegistrationFinishParameters};
 use rand_core::{CryptoRng, RngCore};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
 use crate::key::{BackupKey, UserId};
 use crate::messages::{
-    Encoded, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, Registered, RegistrationRequest,
-    RegistrationResponse, RegistrationUpload,
+    DeletionReceipt, Encoded, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, Registered,
+    RegistrationReceipt, RegistrationRequest, RegistrationResponse, RegistrationUpload,
 };
 use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers, login_context};
 use crate::transcript;
@@ -129,7 +129,9 @@ impl ClientRegistration {
     }
 
     /// Checks the vault's response (its signature under the pinned fleet key over this exchange, and the pinned
-    /// OPAQUE server key) before anything else, then finishes OPAQUE and wraps `key` under OPAQUE_K.
+    /// OPAQUE server key) before anything else, then finishes OPAQUE and wraps `key` under OPAQUE_K. Returns the
+    /// upload to send and the state that checks the vault's receipt for it: K is escrowed only once
+    /// [`PendingRegistrationReceipt::verify`] accepts the receipt.
     ///
     /// See [`crate::PendingRegistration::start`] for the whole registration.
     pub fn finish<R: CryptoRng + RngCore>(
@@ -137,7 +139,7 @@ impl ClientRegistration {
         rng: &mut R,
         response: &RegistrationResponse,
         key: &BackupKey,
-    ) -> Result<RegistrationUpload, Error> {
+    ) -> Result<(PendingRegistrationReceipt, RegistrationUpload), Error> {
         if response.user_id != self.user_id {
             return Err(Error::UserMismatch);
         }
@@ -156,7 +158,7 @@ impl ClientRegistration {
 
         let ksf = self.config.registration_ksf;
         let argon2 = ksf.argon2()?;
-        let finished = self
+        let mut finished = self
             .opaque
             .clone()
             .finish(
@@ -166,24 +168,28 @@ impl ClientRegistration {
                 ClientRegistrationFinishParameters::new(identifiers(self.user_id.as_bytes()), Some(&argon2)),
             )
             .map_err(|_| Error::Opaque)?;
-        let export_key = Zeroizing::new(finished.export_key);
+        let opaque_k = wrap::opaque_k(&finished.export_key);
+        finished.export_key.as_mut_slice().zeroize();
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
-        let wrapped = wrap::wrap(
-            &wrap::opaque_k(&export_key),
-            &self.user_id,
-            response.challenge,
-            nonce,
-            key,
-        );
-        Ok(RegistrationUpload {
+        let wrapped = wrap::wrap(&opaque_k, &self.user_id, response.challenge, nonce, key);
+        let registered = Registered {
+            ksf,
+            opaque: Encoded::new(finished.message, |message| message.serialize().to_vec()),
+            wrapped,
+        };
+        let mut body = Vec::with_capacity(296);
+        registered.write(&mut body);
+        let awaiting = PendingRegistrationReceipt {
+            pins: self.config.pins,
             user_id: self.user_id.clone(),
-            registered: Registered {
-                ksf,
-                opaque: Encoded::new(finished.message, |message| message.serialize().to_vec()),
-                wrapped,
-            },
-        })
+            signed: transcript::registration_receipt(&self.user_id, &body),
+        };
+        let upload = RegistrationUpload {
+            user_id: self.user_id.clone(),
+            registered,
+        };
+        Ok((awaiting, upload))
     }
 }
 
@@ -244,13 +250,56 @@ impl ClientLogin {
     }
 
     /// Checks the vault's signature (over this request and the response) and the Argon2id parameters against the
-    /// policy, then runs OPAQUE: a wrong password ends here with [`Error::WrongPassword`]. On success returns the
-    /// state that opens the key release and the finalization to send.
+    /// policy, then runs OPAQUE: a wrong password ends here with [`Error::WrongPassword`], which says how many
+    /// guesses the vault still allows. On success returns the state that opens the key release and the
+    /// finalization to send. For a retrieval login ([`ClientLogin::start`]); a deletion login ends with
+    /// [`ClientLogin::finish_deletion`] ([`Error::WrongPurpose`] otherwise).
     pub fn finish<R: CryptoRng + RngCore>(
         &self,
         rng: &mut R,
         response: &LoginResponse,
     ) -> Result<(PendingKeyRelease, LoginFinalization), Error> {
+        let (mut finished, finalization) = self.authenticate(rng, LoginPurpose::RetrieveKey, response)?;
+        let pending = PendingKeyRelease {
+            user_id: self.user_id.clone(),
+            guesses_remaining: response.guesses_remaining,
+            opaque_k: wrap::opaque_k(&finished.export_key),
+            shared_k: wrap::shared_k(&finished.session_key),
+        };
+        finished.export_key.as_mut_slice().zeroize();
+        finished.session_key.as_mut_slice().zeroize();
+        Ok((pending, finalization))
+    }
+
+    /// Like [`ClientLogin::finish`], for a login started with [`LoginPurpose::DeleteRecord`]: returns the state
+    /// that checks the vault's deletion receipt, and the finalization to send.
+    pub fn finish_deletion<R: CryptoRng + RngCore>(
+        &self,
+        rng: &mut R,
+        response: &LoginResponse,
+    ) -> Result<(PendingDeletionReceipt, LoginFinalization), Error> {
+        let (mut finished, finalization) = self.authenticate(rng, LoginPurpose::DeleteRecord, response)?;
+        let pending = PendingDeletionReceipt {
+            user_id: self.user_id.clone(),
+            guesses_remaining: response.guesses_remaining,
+            deleted_k: wrap::deleted_k(&finished.session_key),
+        };
+        finished.export_key.as_mut_slice().zeroize();
+        finished.session_key.as_mut_slice().zeroize();
+        Ok((pending, finalization))
+    }
+
+    /// The checks and the OPAQUE run both purposes share; the caller derives its keys from the result and wipes
+    /// opaque-ke's export and session keys.
+    fn authenticate<R: CryptoRng + RngCore>(
+        &self,
+        rng: &mut R,
+        purpose: LoginPurpose,
+        response: &LoginResponse,
+    ) -> Result<(ClientLoginFinishResult<Suite>, LoginFinalization), Error> {
+        if self.request.purpose != purpose {
+            return Err(Error::WrongPurpose);
+        }
         if response.user_id != self.user_id {
             return Err(Error::UserMismatch);
         }
@@ -260,6 +309,7 @@ impl ClientLogin {
                 self.request.purpose,
                 &self.request.opaque.bytes,
                 &response.ksf,
+                response.guesses_remaining,
                 &response.opaque.bytes,
             ),
             &response.signature,
@@ -267,7 +317,7 @@ impl ClientLogin {
         self.config.ksf_policy.check(&response.ksf)?;
 
         let argon2 = response.ksf.argon2()?;
-        let finished = self
+        let mut finished = self
             .opaque
             .clone()
             .finish(
@@ -281,23 +331,25 @@ impl ClientLogin {
                 ),
             )
             .map_err(|error| match error {
-                ProtocolError::InvalidLoginError => Error::WrongPassword,
+                ProtocolError::InvalidLoginError => Error::WrongPassword {
+                    guesses_remaining: response.guesses_remaining,
+                },
                 _ => Error::Opaque,
             })?;
-        self.config
+        if let Err(error) = self
+            .config
             .pins
-            .check_opaque_server_key(&finished.server_s_pk.serialize())?;
-
-        let pending = PendingKeyRelease {
-            user_id: self.user_id.clone(),
-            opaque_k: wrap::opaque_k(&Zeroizing::new(finished.export_key)),
-            shared_k: wrap::shared_k(&Zeroizing::new(finished.session_key)),
-        };
+            .check_opaque_server_key(&finished.server_s_pk.serialize())
+        {
+            finished.export_key.as_mut_slice().zeroize();
+            finished.session_key.as_mut_slice().zeroize();
+            return Err(error);
+        }
         let finalization = LoginFinalization {
             user_id: self.user_id.clone(),
-            opaque: Encoded::new(finished.message, |message| message.serialize().to_vec()),
+            opaque: Encoded::new(finished.message.clone(), |message| message.serialize().to_vec()),
         };
-        Ok((pending, finalization))
+        Ok((finished, finalization))
     }
 }
 
@@ -309,10 +361,11 @@ impl fmt::Debug for ClientLogin {
     }
 }
 
-/// The client after a successful login: holds OPAQUE_K and SHARED_K until the key release arrives.
+/// The client after a successful retrieval login: holds OPAQUE_K and SHARED_K until the key release arrives.
 /// Zeroized on drop; `Debug` prints only the user.
 pub struct PendingKeyRelease {
     user_id: UserId,
+    guesses_remaining: u32,
     opaque_k: DerivedKey,
     shared_k: DerivedKey,
 }
@@ -326,11 +379,104 @@ impl PendingKeyRelease {
         let wrapped = wrap::open_release(&self.shared_k, &self.user_id, &release.nonce, &release.sealed)?;
         wrap::unwrap(&self.opaque_k, &self.user_id, &wrapped)
     }
+
+    /// The guesses the vault allowed after charging this login, as it signed them (a successful finish resets the
+    /// count to the vault's full limit).
+    pub fn guesses_remaining(&self) -> u32 {
+        self.guesses_remaining
+    }
 }
 
 impl fmt::Debug for PendingKeyRelease {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PendingKeyRelease")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The client after a successful deletion login: holds DELETED_K until the vault's deletion receipt arrives.
+/// Zeroized on drop; `Debug` prints only the user.
+pub struct PendingDeletionReceipt {
+    user_id: UserId,
+    guesses_remaining: u32,
+    deleted_k: DerivedKey,
+}
+
+impl PendingDeletionReceipt {
+    /// Checks the vault's deletion receipt: a MAC under a key from this login's session key, which no relay
+    /// holds. `Ok` means the vault that authenticated this login deleted the record; anything else (a forged or
+    /// replayed receipt, or none at all) proves nothing.
+    ///
+    /// ```
+    /// # use backup_protocol::*;
+    /// # let mut rng = rand::rngs::OsRng;
+    /// # let keys = VaultKeys::generate(&mut rng);
+    /// # let config = ClientConfig::insecure_fast_for_testing(keys.pins());
+    /// # let user = UserId::new(b"alice".to_vec())?;
+    /// # let (client, request) = ClientRegistration::start(&mut rng, &config, user.clone(), b"pw")?;
+    /// # let (pending, response) = PendingRegistration::start(&keys, &mut rng, &request)?;
+    /// # let key = BackupKey::generate(&mut rng);
+    /// # let (_, upload) = client.finish(&mut rng, &response, &key)?;
+    /// # let (record, _) = pending.finish(&keys, &upload, &KsfPolicy::INSECURE_TESTING)?;
+    /// let (client, request) = ClientLogin::start_for(&mut rng, &config, user, b"pw", LoginPurpose::DeleteRecord)?;
+    /// let (state, response) =
+    ///     VaultLoginState::start(&keys, &mut rng, Some(&record), &request, || Ok::<u32, ()>(9)).expect("charged");
+    /// let (awaiting, finalization) = client.finish_deletion(&mut rng, &response)?;
+    /// let receipt = state.finish_deletion(Some(&record), &finalization)?; // the vault deletes, then answers
+    /// awaiting.verify(&receipt)?;
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn verify(&self, receipt: &DeletionReceipt) -> Result<(), Error> {
+        if receipt.user_id != self.user_id {
+            return Err(Error::UserMismatch);
+        }
+        wrap::verify_deletion_tag(&self.deleted_k, &self.user_id, &receipt.tag)
+    }
+
+    /// The guesses the vault allowed after charging this login, as it signed them.
+    pub fn guesses_remaining(&self) -> u32 {
+        self.guesses_remaining
+    }
+}
+
+impl fmt::Debug for PendingDeletionReceipt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingDeletionReceipt")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The client after sending its registration upload: K is escrowed once the vault's receipt for exactly this
+/// upload verifies under the pinned fleet key.
+#[derive(Clone)]
+#[must_use = "an upload is escrowed only once its receipt verifies"]
+pub struct PendingRegistrationReceipt {
+    pins: VaultPins,
+    user_id: UserId,
+    /// The bytes the vault's receipt signs (public: the upload travels in the clear to the vault).
+    signed: Vec<u8>,
+}
+
+impl PendingRegistrationReceipt {
+    /// Checks the vault's receipt: its signature under the pinned fleet key over this upload. `Ok` means the fleet
+    /// stored the upload; a forged receipt, one for another upload, or none at all proves nothing.
+    ///
+    /// See [`crate::PendingRegistration::start`] for the whole registration.
+    pub fn verify(&self, receipt: &RegistrationReceipt) -> Result<(), Error> {
+        if receipt.user_id != self.user_id {
+            return Err(Error::UserMismatch);
+        }
+        self.pins
+            .verify(&self.signed, &receipt.signature)
+            .map_err(|_| Error::ReceiptRejected)
+    }
+}
+
+impl fmt::Debug for PendingRegistrationReceipt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingRegistrationReceipt")
             .field("user_id", &self.user_id)
             .finish_non_exhaustive()
     }

@@ -80,7 +80,11 @@ pub enum Error {
     /// The registration upload answers a different challenge than the one the vault issued.
     ChallengeMismatch,
     /// The password is wrong (or the stored envelope was altered): OPAQUE could not open the envelope.
-    WrongPassword,
+    WrongPassword {
+        /// How many more logins the vault will answer before it destroys the record, as the vault signed it in
+        /// this login's response (this wrong guess already counted).
+        guesses_remaining: u32,
+    },
     /// The vault could not authenticate the client's key-exchange finalization.
     ClientAuthenticationFailed,
     /// The sealed key release does not decrypt under the login session key.
@@ -92,6 +96,9 @@ pub enum Error {
     RecordUnavailable,
     /// The login was started for another purpose (retrieval versus deletion).
     WrongPurpose,
+    /// The vault's registration or deletion receipt does not verify: forged, from another exchange, or altered.
+    /// Nothing proves that the vault stored the upload (or deleted the record).
+    ReceiptRejected,
     /// The OPAQUE library rejected the exchange for another reason (for example a reflected OPRF element).
     Opaque,
 }
@@ -108,12 +115,15 @@ impl fmt::Display for Error {
             Self::UnpinnedServerKey => f.write_str("OPAQUE server key is not the pinned key"),
             Self::UserMismatch => f.write_str("message is for a different user"),
             Self::ChallengeMismatch => f.write_str("registration challenge does not match"),
-            Self::WrongPassword => f.write_str("wrong password"),
+            Self::WrongPassword { guesses_remaining } => {
+                write!(f, "wrong password ({guesses_remaining} guesses remaining)")
+            }
             Self::ClientAuthenticationFailed => f.write_str("client authentication failed"),
             Self::KeyReleaseRejected => f.write_str("key release does not decrypt under the session key"),
             Self::WrappedKeyRejected => f.write_str("wrapped backup key does not decrypt"),
             Self::RecordUnavailable => f.write_str("record no longer available"),
             Self::WrongPurpose => f.write_str("login was started for another purpose"),
+            Self::ReceiptRejected => f.write_str("vault receipt does not verify"),
             Self::Opaque => f.write_str("OPAQUE protocol error"),
         }
     }

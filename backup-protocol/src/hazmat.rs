@@ -127,7 +127,23 @@ pub fn login_response_signed_bytes(
     purpose: LoginPurpose,
     opaque_request: &[u8],
     ksf: &KsfParams,
+    guesses_remaining: u32,
     opaque_response: &[u8],
 ) -> Vec<u8> {
-    transcript::login_response(user_id, purpose, opaque_request, ksf, opaque_response)
+    transcript::login_response(user_id, purpose, opaque_request, ksf, guesses_remaining, opaque_response)
+}
+
+/// The bytes the vault signs in a registration receipt, given the upload's body (everything after its user id).
+pub fn registration_receipt_signed_bytes(user_id: &UserId, upload_body: &[u8]) -> Vec<u8> {
+    transcript::registration_receipt(user_id, upload_body)
+}
+
+/// DELETED_K = HKDF-SHA256(ikm = session key, info = `DELETED_K_INFO`).
+pub fn deleted_k(session_key: &[u8]) -> Zeroizing<[u8; 32]> {
+    wrap::deleted_k(session_key)
+}
+
+/// The deletion receipt's tag: HMAC-SHA256(DELETED_K, `DELETION_RECEIPT_MAC` || version || len8(user id) || user id).
+pub fn deletion_receipt_tag(deleted_k: &Zeroizing<[u8; 32]>, user_id: &UserId) -> [u8; 32] {
+    wrap::deletion_tag(deleted_k, user_id)
 }

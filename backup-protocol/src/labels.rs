@@ -12,6 +12,15 @@ pub const REGISTRATION_RESPONSE_SIGNATURE: &[u8] = b"backup-protocol/v1/registra
 /// Ed25519 signature context of the vault's login (credential) response.
 pub const LOGIN_RESPONSE_SIGNATURE: &[u8] = b"backup-protocol/v1/login-response";
 
+/// Ed25519 signature context of the vault's registration receipt: the vault stored exactly this upload.
+pub const REGISTRATION_RECEIPT_SIGNATURE: &[u8] = b"backup-protocol/v1/registration-receipt";
+
+/// HKDF-SHA256 `info` deriving DELETED_K, the key of the deletion receipt's MAC, from the OPAQUE session key.
+pub const DELETED_K_INFO: &[u8] = b"backup-protocol/v1/deleted-k";
+
+/// HMAC-SHA256 message label of the deletion receipt.
+pub const DELETION_RECEIPT_MAC: &[u8] = b"backup-protocol/v1/deletion-receipt";
+
 /// HKDF-SHA256 `info` deriving OPAQUE_K, the key that wraps K, from the OPAQUE export key.
 pub const OPAQUE_K_INFO: &[u8] = b"backup-protocol/v1/opaque-k";
 
@@ -31,7 +40,8 @@ pub const STREAM_FILE_KEY_INFO: &[u8] = b"backup-protocol/v1/stream-file-key";
 pub const STREAM_NONCE_PREFIX_INFO: &[u8] = b"backup-protocol/v1/stream-nonce-prefix";
 
 /// HKDF-SHA256 `info` prefix (followed by the user id) deriving the stand-in registration challenge of an unknown
-/// user from the fleet's signing seed; it selects the OPRF key of OPAQUE's fake response.
+/// user from the OPAQUE OPRF seed; it selects the OPRF key of OPAQUE's fake response, so it rotates together with
+/// the real records' OPRF keys.
 pub const FAKE_CHALLENGE_INFO: &[u8] = b"backup-protocol/v1/fake-challenge";
 
 /// Type codes: the second byte of every encoding, after the version byte.
@@ -42,6 +52,8 @@ pub mod type_code {
     pub const REGISTRATION_RESPONSE: u8 = 0x02;
     /// [`crate::RegistrationUpload`].
     pub const REGISTRATION_UPLOAD: u8 = 0x03;
+    /// [`crate::RegistrationReceipt`].
+    pub const REGISTRATION_RECEIPT: u8 = 0x04;
     /// [`crate::LoginRequest`].
     pub const LOGIN_REQUEST: u8 = 0x11;
     /// [`crate::LoginResponse`].
@@ -50,6 +62,8 @@ pub mod type_code {
     pub const LOGIN_FINALIZATION: u8 = 0x13;
     /// [`crate::KeyRelease`].
     pub const KEY_RELEASE: u8 = 0x14;
+    /// [`crate::DeletionReceipt`].
+    pub const DELETION_RECEIPT: u8 = 0x15;
     /// [`crate::BackupRecord`], as the vault stores it.
     pub const BACKUP_RECORD: u8 = 0x21;
     /// [`crate::PendingRegistration`], as the vault stores it between the two registration messages.

@@ -14,10 +14,12 @@
 //! ClientRegistration::start  -- RegistrationRequest -->      PendingRegistration::start
 //!                            <-- RegistrationResponse --     (OPRF evaluation, challenge OPAQUE_C, signature)
 //! ClientRegistration::finish -- RegistrationUpload -->       PendingRegistration::finish -> BackupRecord
-//!   (verify signature and pins, EK = AES-GCM(OPAQUE_K, K))
+//!   (verify signature and pins, EK = AES-GCM(OPAQUE_K, K))   (the vault stores the record)
+//! PendingRegistrationReceipt::verify <-- RegistrationReceipt -- (fleet signature over the stored upload)
 //!
 //! ClientLogin::start         -- LoginRequest -->             VaultLoginState::start (charges one attempt first)
-//!                            <-- LoginResponse --            (OPAQUE KE2, Argon2id parameters, signature)
+//!                            <-- LoginResponse --            (OPAQUE KE2, Argon2id parameters, guesses
+//!                                                             remaining, signature)
 //! ClientLogin::finish        -- LoginFinalization -->        VaultLoginState::finish
 //!                            <-- KeyRelease --               (AES-GCM(SHARED_K, challenge || K_NONCE || EK))
 //! PendingKeyRelease::open -> K
@@ -34,14 +36,15 @@
 //! // Registration.
 //! let (client, request) = ClientRegistration::start(&mut rng, &config, user.clone(), b"hunter2")?;
 //! let (pending, response) = PendingRegistration::start(&keys, &mut rng, &request)?;
-//! let upload = client.finish(&mut rng, &response, &key)?;
-//! let record = pending.finish(&upload, &KsfPolicy::INSECURE_TESTING)?;
+//! let (awaiting, upload) = client.finish(&mut rng, &response, &key)?;
+//! let (record, receipt) = pending.finish(&keys, &upload, &KsfPolicy::INSECURE_TESTING)?;
+//! awaiting.verify(&receipt)?; // the vault stored exactly this upload
 //!
 //! // Retrieval on a new device.
 //! let (client, request) = ClientLogin::start(&mut rng, &config, user, b"hunter2")?;
 //! let (state, response) =
-//!     VaultLoginState::start(&keys, &mut rng, Some(&record), &request, || Ok::<(), ()>(()))
-//!         .expect("charged");
+//!     VaultLoginState::start(&keys, &mut rng, Some(&record), &request, || Ok::<u32, ()>(9))
+//!         .expect("charged"); // the vault charged one guess and allows 9 more
 //! let (pending, finalization) = client.finish(&mut rng, &response)?;
 //! let release = state.finish(&mut rng, Some(&record), &finalization)?;
 //! assert_eq!(pending.open(&release)?, key);
@@ -73,13 +76,15 @@ mod vault;
 mod vault_keys;
 mod wrap;
 
-pub use client::{ClientConfig, ClientLogin, ClientRegistration, PendingKeyRelease};
+pub use client::{
+    ClientConfig, ClientLogin, ClientRegistration, PendingDeletionReceipt, PendingKeyRelease, PendingRegistrationReceipt,
+};
 pub use codec::PROTOCOL_VERSION;
 pub use error::{DecodeError, Error, RecoveryKeyError, StreamError};
 pub use key::{BackupKey, UserId};
 pub use messages::{
-    KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, RegistrationRequest,
-    RegistrationResponse, RegistrationUpload,
+    DeletionReceipt, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, RegistrationReceipt,
+    RegistrationRequest, RegistrationResponse, RegistrationUpload,
 };
 pub use recovery_key::{RECOVERY_KEY_DIGITS, RecoveryKey};
 pub use stream::{HEADER_LEN, SALT_LEN, SEGMENT_SIZE, StreamDecryptor, StreamEncryptor};

@@ -1,4 +1,4 @@
-//! The seven wire messages of the protocol and their byte encodings.
+//! The nine wire messages of the protocol and their byte encodings.
 //!
 //! Every encoding is `version (1) || type code (1) || len(user id) (1) || user id || fixed-length fields`, with no
 //! trailing bytes. `from_bytes` is total and also checks that every OPAQUE field is a valid OPAQUE value (group
@@ -20,7 +20,7 @@ use crate::error::{DecodeError, Error, decode};
 use crate::key::UserId;
 use crate::labels::type_code;
 use crate::suite::{KsfParams, Suite};
-use crate::wrap::{CHALLENGE_LEN, NONCE_LEN, RELEASE_LEN, WrappedKey};
+use crate::wrap::{CHALLENGE_LEN, NONCE_LEN, RECEIPT_TAG_LEN, RELEASE_LEN, WrappedKey};
 
 pub(crate) const OPAQUE_REGISTRATION_REQUEST_LEN: usize = <RegistrationRequestLen<Suite> as Unsigned>::USIZE;
 pub(crate) const OPAQUE_REGISTRATION_RESPONSE_LEN: usize = <RegistrationResponseLen<Suite> as Unsigned>::USIZE;
@@ -248,6 +248,35 @@ impl fmt::Debug for RegistrationUpload {
     }
 }
 
+/// Vault → client: the vault's signed statement that it stored this registration's upload, byte for byte.
+/// Body: Ed25519 signature (64) over `REGISTRATION_RECEIPT_SIGNATURE || version || user id || upload body`.
+///
+/// A relay that drops the upload cannot make this receipt, so a client that holds a valid one knows that K is
+/// escrowed ([`crate::PendingRegistrationReceipt::verify`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrationReceipt {
+    pub(crate) user_id: UserId,
+    pub(crate) signature: Signature,
+}
+wire_methods!(RegistrationReceipt);
+
+impl Encoding for RegistrationReceipt {
+    const TYPE: u8 = type_code::REGISTRATION_RECEIPT;
+    const WHAT: &'static str = "registration receipt";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.signature.to_bytes());
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            user_id,
+            signature: read_signature(reader)?,
+        })
+    }
+}
+
 /// What a login is for. The purpose travels in the [`LoginRequest`], is covered by the vault's signature and is
 /// part of the OPAQUE context, so changing it in transit makes the exchange fail instead of, say, turning a
 /// retrieval into a deletion.
@@ -315,12 +344,15 @@ impl Encoding for LoginRequest {
     }
 }
 
-/// Vault → client: the OPAQUE credential response, the record's Argon2id parameters and the vault's signature.
-/// Body: Argon2id parameters (12) || OPAQUE `CredentialResponse` (320) || Ed25519 signature (64).
+/// Vault → client: the OPAQUE credential response, the record's Argon2id parameters, the guesses left after the
+/// one this login was charged, and the vault's signature over all of them.
+/// Body: Argon2id parameters (12) || guesses remaining (4, big-endian) || OPAQUE `CredentialResponse` (320) ||
+/// Ed25519 signature (64).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginResponse {
     pub(crate) user_id: UserId,
     pub(crate) ksf: KsfParams,
+    pub(crate) guesses_remaining: u32,
     pub(crate) opaque: Encoded<CredentialResponse<Suite>, OPAQUE_CREDENTIAL_RESPONSE_LEN>,
     pub(crate) signature: Signature,
 }
@@ -334,6 +366,7 @@ impl Encoding for LoginResponse {
     }
     fn write_body(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.ksf.to_bytes());
+        out.extend_from_slice(&self.guesses_remaining.to_be_bytes());
         out.extend_from_slice(&self.opaque.bytes);
         out.extend_from_slice(&self.signature.to_bytes());
     }
@@ -341,6 +374,7 @@ impl Encoding for LoginResponse {
         Ok(Self {
             user_id,
             ksf: KsfParams::read(reader)?,
+            guesses_remaining: reader.u32()?,
             opaque: Encoded::read(reader, "OPAQUE credential response", CredentialResponse::deserialize)?,
             signature: read_signature(reader)?,
         })
@@ -399,6 +433,33 @@ impl Encoding for KeyRelease {
             user_id,
             nonce: reader.array()?,
             sealed: reader.array()?,
+        })
+    }
+}
+
+/// Vault → client: proof that the vault deleted the record at the end of a deletion login.
+/// Body: HMAC-SHA256 tag (32) under DELETED_K, a key derived from that login's OPAQUE session key, which only the
+/// client and the vault hold; see [`crate::PendingDeletionReceipt::verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletionReceipt {
+    pub(crate) user_id: UserId,
+    pub(crate) tag: [u8; RECEIPT_TAG_LEN],
+}
+wire_methods!(DeletionReceipt);
+
+impl Encoding for DeletionReceipt {
+    const TYPE: u8 = type_code::DELETION_RECEIPT;
+    const WHAT: &'static str = "deletion receipt";
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.tag);
+    }
+    fn read_body(user_id: UserId, reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            user_id,
+            tag: reader.array()?,
         })
     }
 }

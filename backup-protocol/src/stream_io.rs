@@ -5,6 +5,7 @@ use std::vec;
 use std::vec::Vec;
 
 use rand_core::{CryptoRng, RngCore};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::StreamError;
 use crate::key::BackupKey;
@@ -81,7 +82,9 @@ pub struct DecryptingReader<R: Read> {
     /// `None` once the last segment was opened.
     decryptor: Option<StreamDecryptor>,
     scratch: Vec<u8>,
-    plaintext: Vec<u8>,
+    /// Decrypted backup data: wiped on every refill and on drop. Its capacity is set once, large enough for what
+    /// one refill produces, so that it never reallocates and leaves an unwiped copy behind.
+    plaintext: Zeroizing<Vec<u8>>,
     position: usize,
 }
 
@@ -92,14 +95,15 @@ impl<R: Read> DecryptingReader<R> {
             inner,
             decryptor: Some(StreamDecryptor::new(key)),
             scratch: vec![0u8; SEGMENT_SIZE],
-            plaintext: Vec::new(),
+            plaintext: Zeroizing::new(Vec::with_capacity(2 * SEGMENT_SIZE)),
             position: 0,
         }
     }
 
     /// Refills the plaintext buffer; leaves it empty only at the authenticated end of the stream.
     fn refill(&mut self) -> io::Result<()> {
-        self.plaintext.clear();
+        // `zeroize` on a Vec wipes its whole capacity, then empties it.
+        self.plaintext.zeroize();
         self.position = 0;
         while self.plaintext.is_empty() {
             let Some(decryptor) = self.decryptor.as_mut() else {

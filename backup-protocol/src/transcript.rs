@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use crate::codec::{PROTOCOL_VERSION, put_short_vec};
 use crate::key::UserId;
-use crate::labels::{LOGIN_RESPONSE_SIGNATURE, REGISTRATION_RESPONSE_SIGNATURE};
+use crate::labels::{LOGIN_RESPONSE_SIGNATURE, REGISTRATION_RECEIPT_SIGNATURE, REGISTRATION_RESPONSE_SIGNATURE};
 use crate::messages::LoginPurpose;
 use crate::suite::KsfParams;
 use crate::wrap::CHALLENGE_LEN;
@@ -40,17 +40,31 @@ pub(crate) fn registration_response(
 
 /// What the vault signs in a login response:
 /// [`LOGIN_RESPONSE_SIGNATURE`] || version || user id || purpose || OPAQUE credential request || Argon2id
-/// parameters || OPAQUE credential response.
+/// parameters || u32be(guesses remaining) || OPAQUE credential response.
 pub(crate) fn login_response(
     user_id: &UserId,
     purpose: LoginPurpose,
     opaque_request: &[u8],
     ksf: &KsfParams,
+    guesses_remaining: u32,
     opaque_response: &[u8],
 ) -> Vec<u8> {
     signed(
         LOGIN_RESPONSE_SIGNATURE,
         user_id,
-        &[&[purpose.code()], opaque_request, &ksf.to_bytes(), opaque_response],
+        &[
+            &[purpose.code()],
+            opaque_request,
+            &ksf.to_bytes(),
+            &guesses_remaining.to_be_bytes(),
+            opaque_response,
+        ],
     )
+}
+
+/// What the vault signs in a registration receipt:
+/// [`REGISTRATION_RECEIPT_SIGNATURE`] || version || user id || the upload's body (Argon2id parameters || OPAQUE
+/// record || challenge || K_NONCE || EK), i.e. exactly what it stored.
+pub(crate) fn registration_receipt(user_id: &UserId, upload_body: &[u8]) -> Vec<u8> {
+    signed(REGISTRATION_RECEIPT_SIGNATURE, user_id, &[upload_body])
 }

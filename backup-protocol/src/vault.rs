@@ -17,8 +17,8 @@ use crate::error::{DecodeError, Error};
 use crate::key::UserId;
 use crate::labels::type_code;
 use crate::messages::{
-    Encoded, Encoding, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, Registered,
-    RegistrationRequest, RegistrationResponse, RegistrationUpload, read_opaque,
+    DeletionReceipt, Encoded, Encoding, KeyRelease, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse,
+    Registered, RegistrationReceipt, RegistrationRequest, RegistrationResponse, RegistrationUpload, read_opaque,
 };
 use crate::suite::{KsfParams, KsfPolicy, Suite, identifiers, login_context};
 use crate::transcript;
@@ -76,9 +76,10 @@ impl PendingRegistration {
     /// let (client, request) = ClientRegistration::start(&mut rng, &config, user, b"correct horse")?;
     /// let (pending, response) = PendingRegistration::start(&keys, &mut rng, &request)?;
     /// let key = BackupKey::generate(&mut rng);
-    /// let upload = client.finish(&mut rng, &response, &key)?;
-    /// let record = pending.finish(&upload, &KsfPolicy::INSECURE_TESTING)?;
+    /// let (awaiting, upload) = client.finish(&mut rng, &response, &key)?;
+    /// let (record, receipt) = pending.finish(&keys, &upload, &KsfPolicy::INSECURE_TESTING)?;
     /// assert_eq!(record.user_id(), upload.user_id());
+    /// awaiting.verify(&receipt)?; // the client now knows K is escrowed
     /// # Ok::<(), Error>(())
     /// ```
     pub fn start<R: CryptoRng + RngCore>(
@@ -117,18 +118,31 @@ impl PendingRegistration {
     }
 
     /// Checks the upload against this registration (same user, same challenge, Argon2id parameters within
-    /// `policy`) and builds the record to store. A rejected upload leaves `self` usable.
-    pub fn finish(&self, upload: &RegistrationUpload, policy: &KsfPolicy) -> Result<BackupRecord, Error> {
+    /// `policy`) and builds the record to store, with the receipt to send once it is stored: the fleet key's
+    /// signature over the upload, which tells the client that K is escrowed. A rejected upload leaves `self` usable.
+    pub fn finish(
+        &self,
+        keys: &VaultKeys,
+        upload: &RegistrationUpload,
+        policy: &KsfPolicy,
+    ) -> Result<(BackupRecord, RegistrationReceipt), Error> {
         same_user(&self.user_id, &upload.user_id)?;
         if !bool::from(self.challenge.ct_eq(&upload.registered.wrapped.challenge)) {
             return Err(Error::ChallengeMismatch);
         }
         policy.check(&upload.registered.ksf)?;
         // The record is what the upload carried, encoding included.
-        Ok(BackupRecord {
+        let record = BackupRecord {
             user_id: upload.user_id.clone(),
             registered: upload.registered.clone(),
-        })
+        };
+        let mut body = Vec::with_capacity(296);
+        record.registered.write(&mut body);
+        let receipt = RegistrationReceipt {
+            user_id: record.user_id.clone(),
+            signature: keys.sign(&transcript::registration_receipt(&record.user_id, &body)),
+        };
+        Ok((record, receipt))
     }
 
     /// The user this registration is for.
@@ -280,8 +294,9 @@ impl VaultLoginState {
     ///
     /// `charge` runs after the request is validated and before any part of the response is computed: this is
     /// where the caller durably charges one attempt (the client can tell a wrong password from the response
-    /// alone, so an attempt must be paid for before the response leaves). It runs for unknown users too. If it
-    /// fails, no response exists.
+    /// alone, so an attempt must be paid for before the response leaves). It runs for unknown users too. It
+    /// returns how many more logins the record allows after this one (the vault signs that number into the
+    /// response, so its owner sees it). If it fails, no response exists.
     ///
     /// ```
     /// # use backup_protocol::*;
@@ -292,16 +307,18 @@ impl VaultLoginState {
     /// # let key = BackupKey::generate(&mut rng);
     /// # let (client, request) = ClientRegistration::start(&mut rng, &config, user.clone(), b"pw")?;
     /// # let (pending, response) = PendingRegistration::start(&keys, &mut rng, &request)?;
-    /// # let record = pending.finish(&client.finish(&mut rng, &response, &key)?, &KsfPolicy::INSECURE_TESTING)?;
-    /// let mut attempts = 0;
+    /// # let (_, upload) = client.finish(&mut rng, &response, &key)?;
+    /// # let (record, _) = pending.finish(&keys, &upload, &KsfPolicy::INSECURE_TESTING)?;
+    /// let (mut attempts, limit) = (0, 10);
     /// let (client, request) = ClientLogin::start(&mut rng, &config, user, b"pw")?;
     /// let (state, response) = VaultLoginState::start(&keys, &mut rng, Some(&record), &request, || {
     ///     attempts += 1; // a real vault makes this durable first
-    ///     Ok::<(), core::convert::Infallible>(())
+    ///     Ok::<u32, core::convert::Infallible>(limit - attempts)
     /// })
     /// .expect("request is valid");
     /// assert_eq!(attempts, 1);
     /// let (awaiting, finalization) = client.finish(&mut rng, &response)?;
+    /// assert_eq!(awaiting.guesses_remaining(), 9);
     /// let release = state.finish(&mut rng, Some(&record), &finalization)?;
     /// assert_eq!(awaiting.open(&release)?, key);
     /// # Ok::<(), Error>(())
@@ -311,7 +328,7 @@ impl VaultLoginState {
         rng: &mut R,
         record: Option<&BackupRecord>,
         request: &LoginRequest,
-        charge: impl FnOnce() -> Result<(), E>,
+        charge: impl FnOnce() -> Result<u32, E>,
     ) -> Result<(Self, LoginResponse), LoginStartError<E>>
     where
         R: CryptoRng + RngCore,
@@ -319,7 +336,7 @@ impl VaultLoginState {
         if let Some(record) = record {
             same_user(&record.user_id, &request.user_id).map_err(LoginStartError::Rejected)?;
         }
-        charge().map_err(LoginStartError::NotCharged)?;
+        let guesses_remaining = charge().map_err(LoginStartError::NotCharged)?;
 
         let ksf = record.map_or(KsfParams::RECOMMENDED, |record| record.registered.ksf);
         // The record's own OPRF key; for an unknown user a stable stand-in, so repeated fake answers agree.
@@ -342,6 +359,7 @@ impl VaultLoginState {
             request.purpose,
             &request.opaque.bytes,
             &ksf,
+            guesses_remaining,
             &message.bytes,
         ));
         let state = Self {
@@ -353,6 +371,7 @@ impl VaultLoginState {
         let response = LoginResponse {
             user_id: request.user_id.clone(),
             ksf,
+            guesses_remaining,
             opaque: message,
             signature,
         };
@@ -387,14 +406,19 @@ impl VaultLoginState {
 
     /// Authenticates the client's finalization of a [`LoginPurpose::DeleteRecord`] login against the user's
     /// current `record` (as for [`VaultLoginState::finish`]). `Ok` is the caller's proof that the holder of this
-    /// record's password asked for the deletion; the caller then deletes the record.
+    /// record's password asked for the deletion; the caller then deletes the record and, once that is done, sends
+    /// the returned receipt (a MAC under a key from this login's session key), which tells the client the record
+    /// is gone.
     pub fn finish_deletion(
         &self,
         record: Option<&BackupRecord>,
         finalization: &LoginFinalization,
-    ) -> Result<(), Error> {
-        self.authenticate(LoginPurpose::DeleteRecord, record, finalization)?;
-        Ok(())
+    ) -> Result<DeletionReceipt, Error> {
+        let (session_key, _) = self.authenticate(LoginPurpose::DeleteRecord, record, finalization)?;
+        Ok(DeletionReceipt {
+            user_id: self.user_id.clone(),
+            tag: wrap::deletion_tag(&wrap::deleted_k(&session_key), &self.user_id),
+        })
     }
 
     /// Runs OPAQUE's server finish for a login of the expected purpose, then checks that `record` is the one the

@@ -23,6 +23,9 @@ use sha2::Sha256;
 /// fake records used for unknown users (32). The server public key is recomputed from the private key.
 const SERVER_SETUP_LEN: usize = 128;
 
+/// Length of the OPRF seed, the first field of a serialized `ServerSetup`.
+const OPRF_SEED_LEN: usize = 64;
+
 /// Length of an OPAQUE (ristretto255) public key.
 pub const OPAQUE_PUBLIC_KEY_LEN: usize = 32;
 
@@ -94,12 +97,18 @@ impl VaultKeys {
         &self.server_setup
     }
 
-    /// The stand-in registration challenge of a user with no record: HKDF-SHA256 of the fleet's signing seed with
+    /// The stand-in registration challenge of a user with no record: HKDF-SHA256 of the OPAQUE OPRF seed with
     /// [`FAKE_CHALLENGE_INFO`] || user id. Stable per user, so the fake OPRF key of an unknown user never changes
     /// between requests (a changing one would reveal that the user is unknown), and unrelated to any real record.
+    ///
+    /// Derived from the OPRF seed, the secret the real records' OPRF keys come from, and from nothing else: rotating
+    /// the OPRF seed changes every user's evaluation, real or not, and rotating the response-signing key changes
+    /// none, so no rotation sorts users into registered and unknown.
     pub(crate) fn fake_challenge(&self, user_id: &UserId) -> [u8; CHALLENGE_LEN] {
+        let setup = Zeroizing::new(self.server_setup.serialize());
+        let oprf_seed = &setup[..OPRF_SEED_LEN];
         let mut challenge = [0u8; CHALLENGE_LEN];
-        Hkdf::<Sha256>::new(None, self.signing_key.as_bytes())
+        Hkdf::<Sha256>::new(None, oprf_seed)
             .expand_multi_info(&[FAKE_CHALLENGE_INFO, user_id.as_bytes()], &mut challenge)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         challenge

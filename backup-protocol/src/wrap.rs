@@ -11,13 +11,14 @@ use alloc::vec::Vec;
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::codec::{PROTOCOL_VERSION, Reader, put_short_vec};
 use crate::error::{DecodeError, Error};
 use crate::key::{BackupKey, UserId};
-use crate::labels::{KEY_RELEASE_AAD, OPAQUE_K_INFO, SHARED_K_INFO, WRAPPED_KEY_AAD};
+use crate::labels::{DELETED_K_INFO, DELETION_RECEIPT_MAC, KEY_RELEASE_AAD, OPAQUE_K_INFO, SHARED_K_INFO, WRAPPED_KEY_AAD};
 
 /// Length of an AES-GCM nonce.
 pub const NONCE_LEN: usize = 12;
@@ -31,6 +32,8 @@ pub(crate) const EK_LEN: usize = BackupKey::LEN + TAG_LEN;
 pub(crate) const WRAPPED_KEY_LEN: usize = CHALLENGE_LEN + NONCE_LEN + EK_LEN;
 /// Length of the sealed key release: the encoded [`WrappedKey`] and its tag.
 pub(crate) const RELEASE_LEN: usize = WRAPPED_KEY_LEN + TAG_LEN;
+/// Length of the deletion receipt's HMAC-SHA256 tag.
+pub(crate) const RECEIPT_TAG_LEN: usize = 32;
 
 /// A 256-bit AES-GCM key derived by HKDF; zeroized on drop.
 pub(crate) type DerivedKey = Zeroizing<[u8; 32]>;
@@ -76,6 +79,34 @@ pub(crate) fn opaque_k(export_key: &[u8]) -> DerivedKey {
 /// SHARED_K = HKDF-SHA256(ikm = session_key, info = [`SHARED_K_INFO`]).
 pub(crate) fn shared_k(session_key: &[u8]) -> DerivedKey {
     derive(session_key, SHARED_K_INFO)
+}
+
+/// DELETED_K = HKDF-SHA256(ikm = session_key, info = [`DELETED_K_INFO`]).
+pub(crate) fn deleted_k(session_key: &[u8]) -> DerivedKey {
+    derive(session_key, DELETED_K_INFO)
+}
+
+/// The deletion receipt's tag: HMAC-SHA256(DELETED_K, [`DELETION_RECEIPT_MAC`] || version || len(user_id) ||
+/// user_id).
+pub(crate) fn deletion_tag(deleted_k: &DerivedKey, user_id: &UserId) -> [u8; RECEIPT_TAG_LEN] {
+    deletion_mac(deleted_k, user_id).finalize().into_bytes().into()
+}
+
+/// Checks a deletion receipt's tag in constant time.
+pub(crate) fn verify_deletion_tag(
+    deleted_k: &DerivedKey,
+    user_id: &UserId,
+    tag: &[u8; RECEIPT_TAG_LEN],
+) -> Result<(), Error> {
+    deletion_mac(deleted_k, user_id)
+        .verify_slice(tag)
+        .map_err(|_| Error::ReceiptRejected)
+}
+
+fn deletion_mac(deleted_k: &DerivedKey, user_id: &UserId) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(deleted_k.as_ref()).expect("HMAC takes keys of any length");
+    mac.update(&aad(DELETION_RECEIPT_MAC, user_id, &[]));
+    mac
 }
 
 /// `label || version || len(user_id) || user_id || extra`.

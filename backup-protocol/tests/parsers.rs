@@ -1,8 +1,9 @@
 //! Every parser is total: arbitrary bytes give `Ok` or a typed error, never a panic.
 
 use backup_protocol::{
-    BackupKey, BackupRecord, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, PendingRegistration,
-    RegistrationRequest, RegistrationResponse, RegistrationUpload, StreamDecryptor, VaultKeys, VaultLoginState,
+    BackupKey, BackupRecord, DeletionReceipt, KeyRelease, LoginFinalization, LoginRequest, LoginResponse,
+    PendingRegistration, RegistrationReceipt, RegistrationRequest, RegistrationResponse, RegistrationUpload,
+    StreamDecryptor, VaultKeys, VaultLoginState,
 };
 use proptest::prelude::*;
 
@@ -12,10 +13,12 @@ fn decode_all(bytes: &[u8]) -> usize {
         RegistrationRequest::from_bytes(bytes).is_ok(),
         RegistrationResponse::from_bytes(bytes).is_ok(),
         RegistrationUpload::from_bytes(bytes).is_ok(),
+        RegistrationReceipt::from_bytes(bytes).is_ok(),
         LoginRequest::from_bytes(bytes).is_ok(),
         LoginResponse::from_bytes(bytes).is_ok(),
         LoginFinalization::from_bytes(bytes).is_ok(),
         KeyRelease::from_bytes(bytes).is_ok(),
+        DeletionReceipt::from_bytes(bytes).is_ok(),
         BackupRecord::from_bytes(bytes).is_ok(),
         PendingRegistration::from_bytes(bytes).is_ok(),
         VaultLoginState::from_bytes(bytes).is_ok(),
@@ -29,7 +32,7 @@ fn decode_all(bytes: &[u8]) -> usize {
 /// A version byte, one of the type codes and a short user id, then arbitrary bytes: reaches the body parsers.
 fn framed() -> impl Strategy<Value = Vec<u8>> {
     let types = prop::sample::select(vec![
-        0x01u8, 0x02, 0x03, 0x11, 0x12, 0x13, 0x14, 0x21, 0x22, 0x23, 0x31, 0x41,
+        0x01u8, 0x02, 0x03, 0x04, 0x11, 0x12, 0x13, 0x14, 0x15, 0x21, 0x22, 0x23, 0x31, 0x41,
     ]);
     (types, prop::collection::vec(any::<u8>(), 0..700)).prop_map(|(type_code, body)| {
         let mut bytes = vec![1, type_code, 5];

@@ -3,16 +3,19 @@
 mod common;
 
 use backup_protocol::{
-    BackupRecord, ClientConfig, ClientLogin, ClientRegistration, Error, KeyRelease, KsfParams, KsfPolicy,
+    BackupRecord, ClientConfig, ClientLogin, ClientRegistration, DeletionReceipt, Error, KeyRelease, KsfParams, KsfPolicy,
     LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, LoginStartError, PendingRegistration,
-    RegistrationRequest, RegistrationResponse, RegistrationUpload, VaultKeys, VaultLoginState,
+    RegistrationReceipt, RegistrationRequest, RegistrationResponse, RegistrationUpload, VaultKeys, VaultLoginState,
 };
 use common::{PASSWORD, World, flips, user};
 
 #[allow(clippy::unnecessary_wraps)] // the shape of the vault's charge callback
-fn no_charge() -> Result<(), ()> {
-    Ok(())
+/// Charges nothing and reports the 9 guesses a fresh record with the default limit of 10 has after one.
+fn no_charge() -> Result<u32, ()> {
+    Ok(GUESSES)
 }
+
+const GUESSES: u32 = 9;
 
 #[test]
 fn register_then_retrieve_returns_k() {
@@ -42,7 +45,7 @@ fn wrong_password_is_a_typed_error_and_releases_nothing() {
         VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
     assert_eq!(
         client.finish(&mut world.rng, &response).err(),
-        Some(Error::WrongPassword)
+        Some(Error::WrongPassword { guesses_remaining: GUESSES })
     );
 }
 
@@ -114,11 +117,11 @@ fn every_flip_of_registration_messages_is_rejected() {
     }
 
     // The vault cannot check the OPAQUE envelope, so a tampered upload that it accepts must fail at retrieval.
-    let upload = client.finish(&mut world.rng, &response, &world.key).unwrap();
+    let upload = client.finish(&mut world.rng, &response, &world.key).unwrap().1;
     for (position, flipped) in flips(&upload.to_bytes()) {
         let rejected = RegistrationUpload::from_bytes(&flipped)
-            .and_then(|tampered| pending.finish(&tampered, &KsfPolicy::INSECURE_TESTING))
-            .map_or(true, |record| world.retrieve(&record, PASSWORD).is_err());
+            .and_then(|tampered| pending.finish(&world.keys, &tampered, &KsfPolicy::INSECURE_TESTING))
+            .map_or(true, |(record, _)| world.retrieve(&record, PASSWORD).is_err());
         assert!(rejected, "upload flip at {position} went unnoticed");
     }
 }
@@ -172,7 +175,7 @@ fn every_flip_of_login_messages_and_of_ek_is_rejected() {
     for (position, flipped) in flips(&stored).filter(|(position, _)| *position >= wrapped_start) {
         let tampered = BackupRecord::from_bytes(&flipped).unwrap();
         let expected = if position < wrapped_start + 32 {
-            Error::WrongPassword
+            Error::WrongPassword { guesses_remaining: GUESSES }
         } else {
             Error::WrappedKeyRejected
         };
@@ -200,14 +203,13 @@ fn replayed_messages_from_another_exchange_are_rejected() {
         second.finish(&mut world.rng, &first_response, &world.key).err(),
         Some(Error::BadVaultSignature)
     );
-    let first_upload = first.finish(&mut world.rng, &first_response, &world.key).unwrap();
+    let first_upload = first.finish(&mut world.rng, &first_response, &world.key).unwrap().1;
     assert_eq!(
-        second_pending.finish(&first_upload, &KsfPolicy::INSECURE_TESTING).err(),
+        second_pending.finish(&world.keys, &first_upload, &KsfPolicy::INSECURE_TESTING).err(),
         Some(Error::ChallengeMismatch)
     );
     assert!(
-        first_pending
-            .finish(&first_upload, &KsfPolicy::INSECURE_TESTING)
+        first_pending.finish(&world.keys, &first_upload, &KsfPolicy::INSECURE_TESTING)
             .is_ok()
     );
 
@@ -246,7 +248,7 @@ fn messages_for_another_account_are_rejected() {
     let mut charged = false;
     let result = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || {
         charged = true;
-        Ok::<(), ()>(())
+        Ok::<u32, ()>(GUESSES)
     });
     assert_eq!(
         result
@@ -261,9 +263,9 @@ fn messages_for_another_account_are_rejected() {
     let (pending, _) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
     let (other, other_request) = ClientRegistration::start(&mut world.rng, &world.config, mallory, PASSWORD).unwrap();
     let (_, other_response) = PendingRegistration::start(&world.keys, &mut world.rng, &other_request).unwrap();
-    let other_upload = other.finish(&mut world.rng, &other_response, &world.key).unwrap();
+    let other_upload = other.finish(&mut world.rng, &other_response, &world.key).unwrap().1;
     assert_eq!(
-        pending.finish(&other_upload, &KsfPolicy::INSECURE_TESTING).err(),
+        pending.finish(&world.keys, &other_upload, &KsfPolicy::INSECURE_TESTING).err(),
         Some(Error::UserMismatch)
     );
 
@@ -274,7 +276,7 @@ fn messages_for_another_account_are_rejected() {
     let moved = BackupRecord::from_bytes(&moved).unwrap();
     let mut eve = World::new(10);
     eve.user = moved.user_id().clone();
-    assert_eq!(eve.retrieve(&moved, PASSWORD).err(), Some(Error::WrongPassword));
+    assert_eq!(eve.retrieve(&moved, PASSWORD).err(), Some(Error::WrongPassword { guesses_remaining: GUESSES }));
 }
 
 #[test]
@@ -289,7 +291,7 @@ fn unknown_users_get_a_fake_response_of_the_same_shape() {
     let mut charged = false;
     let (state, fake) = VaultLoginState::start(&world.keys, &mut world.rng, None, &request, || {
         charged = true;
-        Ok::<(), ()>(())
+        Ok::<u32, ()>(GUESSES)
     })
     .unwrap();
     assert!(charged, "unknown users go through the same charging path");
@@ -297,7 +299,7 @@ fn unknown_users_get_a_fake_response_of_the_same_shape() {
         fake.to_bytes().len(),
         real.to_bytes().len() + "ghost@example".len() - "alice@example".len()
     );
-    assert_eq!(client.finish(&mut world.rng, &fake).err(), Some(Error::WrongPassword));
+    assert_eq!(client.finish(&mut world.rng, &fake).err(), Some(Error::WrongPassword { guesses_remaining: GUESSES }));
     // The real user's client is unaffected.
     assert!(known.finish(&mut world.rng, &real).is_ok());
     // A genuine finalization (of the real user's login), renamed to the unknown user, does not finish the fake.
@@ -328,17 +330,23 @@ fn a_deletion_login_proves_the_password_and_releases_nothing() {
     let (state, response) =
         VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
     let state = VaultLoginState::from_bytes(&state.to_bytes()).unwrap();
-    let (_, finalization) = client.finish(&mut world.rng, &response).unwrap();
+    assert_eq!(client.finish(&mut world.rng, &response).err(), Some(Error::WrongPurpose));
+    let (awaiting, finalization) = client.finish_deletion(&mut world.rng, &response).unwrap();
     assert_eq!(
         state.finish(&mut world.rng, Some(&record), &finalization).err(),
         Some(Error::WrongPurpose)
     );
-    assert_eq!(state.finish_deletion(Some(&record), &finalization), Ok(()));
+    let receipt = state.finish_deletion(Some(&record), &finalization).unwrap();
+    assert_eq!(awaiting.verify(&receipt), Ok(()));
 
     // A retrieval login cannot be used to delete.
     let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
     let (state, response) =
         VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    assert_eq!(
+        client.finish_deletion(&mut world.rng, &response).err(),
+        Some(Error::WrongPurpose)
+    );
     let (_, finalization) = client.finish(&mut world.rng, &response).unwrap();
     assert_eq!(
         state.finish_deletion(Some(&record), &finalization),
@@ -374,7 +382,8 @@ fn evaluation_for(world: &mut World, record: Option<&BackupRecord>, blinded: &[u
         bytes[3 + user_len + 1..3 + user_len + 33].copy_from_slice(blinded);
         let request = LoginRequest::from_bytes(&bytes).unwrap();
         let (_, response) = VaultLoginState::start(&world.keys, &mut world.rng, record, &request, no_charge).unwrap();
-        response.to_bytes()[3 + user_len + 12..3 + user_len + 44].to_vec()
+        // After the Argon2id parameters (12) and the guesses remaining (4).
+        response.to_bytes()[3 + user_len + 16..3 + user_len + 48].to_vec()
     }
 }
 
@@ -408,6 +417,41 @@ fn no_uncharged_request_evaluates_the_oprf_under_a_records_key() {
         evaluation_for(&mut world, None, &blinded, false),
         "a fake answer is stable per user"
     );
+}
+
+/// The same keys with another response-signing key: the OPAQUE server setup (OPRF seed, key pair) is kept.
+fn with_new_signing_key(keys: &VaultKeys, seed: [u8; 32]) -> VaultKeys {
+    let mut file = keys.to_bytes().to_vec();
+    let len = file.len();
+    file[len - 32..].copy_from_slice(&seed);
+    VaultKeys::from_bytes(&file).unwrap()
+}
+
+#[test]
+fn rotating_the_signing_key_alone_changes_no_users_oprf_evaluation() {
+    // If unknown users' stand-in OPRF keys followed the signing key while real records' keys follow the OPRF
+    // seed, one blinded element sent before and after a signing-key rotation would sort users into registered
+    // (unchanged) and unknown (changed).
+    let mut world = World::new(21);
+    let record = world.register();
+    let (_, request) = ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let blinded = request.to_bytes()[3 + world.user.as_bytes().len()..].to_vec();
+    let real_before = evaluation_for(&mut world, Some(&record), &blinded, false);
+    let unknown_before = evaluation_for(&mut world, None, &blinded, false);
+
+    let rotated = with_new_signing_key(&world.keys, [0x5a; 32]);
+    assert_ne!(rotated.pins().fleet_key(), world.keys.pins().fleet_key());
+    world.keys = rotated;
+    assert_eq!(evaluation_for(&mut world, Some(&record), &blinded, false), real_before);
+    assert_eq!(evaluation_for(&mut world, None, &blinded, false), unknown_before);
+
+    // A new OPRF seed (a new server setup) changes both, together.
+    let mut fresh = VaultKeys::generate(&mut world.rng).to_bytes().to_vec();
+    let len = fresh.len();
+    fresh[len - 32..].copy_from_slice(&world.keys.to_bytes()[len - 32..]);
+    world.keys = VaultKeys::from_bytes(&fresh).unwrap();
+    assert_ne!(evaluation_for(&mut world, Some(&record), &blinded, false), real_before);
+    assert_ne!(evaluation_for(&mut world, None, &blinded, false), unknown_before);
 }
 
 #[test]
@@ -451,21 +495,21 @@ fn rejected_messages_leave_every_state_usable() {
     let (_, forged) = PendingRegistration::start(&impostor, &mut world.rng, &request).unwrap();
     let (pending, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
     assert!(client.finish(&mut world.rng, &forged, &world.key).is_err());
-    let upload = client.finish(&mut world.rng, &response, &world.key).unwrap();
+    let upload = client.finish(&mut world.rng, &response, &world.key).unwrap().1;
     let mut bad_upload = upload.to_bytes();
     // Byte 20 is the first byte of the iteration count (after the 16-byte frame and 4 bytes of memory cost): 2^24 + 1
     // passes, above any policy's ceiling.
     bad_upload[20] ^= 1;
     let bad = RegistrationUpload::from_bytes(&bad_upload).unwrap();
     assert_eq!(
-        pending.finish(&bad, &KsfPolicy::INSECURE_TESTING).err(),
+        pending.finish(&world.keys, &bad, &KsfPolicy::INSECURE_TESTING).err(),
         Some(Error::KsfParamsRejected)
     );
     assert!(
-        pending.finish(&upload, &KsfPolicy::RECOMMENDED).is_err(),
+        pending.finish(&world.keys, &upload, &KsfPolicy::RECOMMENDED).is_err(),
         "fast parameters are below this policy"
     );
-    let record = pending.finish(&upload, &KsfPolicy::INSECURE_TESTING).unwrap();
+    let record = pending.finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING).unwrap().0;
 
     let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
     let (_, forged) = VaultLoginState::start(&impostor, &mut world.rng, Some(&record), &request, no_charge).unwrap();
@@ -518,9 +562,11 @@ fn every_encoding_round_trips_with_the_specified_length() {
     let (client, request) =
         ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
     let (pending, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
-    let upload = client.finish(&mut world.rng, &response, &world.key).unwrap();
-    let record = pending.finish(&upload, &KsfPolicy::INSECURE_TESTING).unwrap();
+    let upload = client.finish(&mut world.rng, &response, &world.key).unwrap().1;
+    let (record, receipt) = pending.finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING).unwrap();
     assert_eq!(RegistrationRequest::from_bytes(&request.to_bytes()).unwrap(), request);
+    assert_eq!(RegistrationReceipt::from_bytes(&receipt.to_bytes()).unwrap(), receipt);
+    assert_eq!(receipt.to_bytes().len(), head + 64);
     assert_eq!(
         RegistrationResponse::from_bytes(&response.to_bytes()).unwrap(),
         response
@@ -547,11 +593,21 @@ fn every_encoding_round_trips_with_the_specified_length() {
     );
     assert_eq!(KeyRelease::from_bytes(&release.to_bytes()).unwrap(), release);
     assert_eq!(request.to_bytes().len(), head + 1 + 96);
-    assert_eq!(response.to_bytes().len(), head + 12 + 320 + 64);
+    assert_eq!(response.to_bytes().len(), head + 12 + 4 + 320 + 64);
     assert_eq!(finalization.to_bytes().len(), head + 64);
     assert_eq!(release.to_bytes().len(), head + 12 + 108);
     assert_eq!(state.to_bytes().len(), head + 1 + 32 + 128);
     assert_eq!(world.keys.to_bytes().len(), 2 + 128 + 32);
+
+    let (client, request) =
+        ClientLogin::start_for(&mut world.rng, &world.config, world.user.clone(), PASSWORD, LoginPurpose::DeleteRecord)
+            .unwrap();
+    let (state, response) =
+        VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+    let (_, finalization) = client.finish_deletion(&mut world.rng, &response).unwrap();
+    let receipt = state.finish_deletion(Some(&record), &finalization).unwrap();
+    assert_eq!(DeletionReceipt::from_bytes(&receipt.to_bytes()).unwrap(), receipt);
+    assert_eq!(receipt.to_bytes().len(), head + 32);
 }
 
 #[test]

@@ -39,15 +39,17 @@ impl World {
         let (client, request) =
             ClientRegistration::start(&mut self.rng, &self.config, self.user.clone(), PASSWORD).unwrap();
         let (pending, response) = PendingRegistration::start(&self.keys, &mut self.rng, &request).unwrap();
-        let upload = client.finish(&mut self.rng, &response, &self.key).unwrap();
-        pending.finish(&upload, &KsfPolicy::INSECURE_TESTING).unwrap()
+        let (awaiting, upload) = client.finish(&mut self.rng, &response, &self.key).unwrap();
+        let (record, receipt) = pending.finish(&self.keys, &upload, &KsfPolicy::INSECURE_TESTING).unwrap();
+        awaiting.verify(&receipt).unwrap();
+        record
     }
 
     /// Runs a whole retrieval against `record`; the first error wins.
     pub fn retrieve(&mut self, record: &BackupRecord, password: &[u8]) -> Result<BackupKey, Error> {
         let (client, request) = ClientLogin::start(&mut self.rng, &self.config, self.user.clone(), password)?;
         let (state, response) =
-            VaultLoginState::start(&self.keys, &mut self.rng, Some(record), &request, || Ok::<(), ()>(())).map_err(
+            VaultLoginState::start(&self.keys, &mut self.rng, Some(record), &request, || Ok::<u32, ()>(9)).map_err(
                 |error| match error {
                     backup_protocol::LoginStartError::Rejected(error) => error,
                     other => panic!("unexpected {other:?}"),
