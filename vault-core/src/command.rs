@@ -8,12 +8,13 @@ use std::vec::Vec;
 
 use backup_protocol::codec::{self, Reader};
 use backup_protocol::{
-    DecodeError, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationRequest, RegistrationResponse,
-    RegistrationUpload,
+    DecodeError, DeletionReceipt, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationReceipt,
+    RegistrationRequest, RegistrationResponse, RegistrationUpload,
 };
 use ipls::{EscrowAuth, EscrowChallenge, EscrowHello, EscrowReply};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::principal::Principal;
 use crate::records::SESSION_ID_LEN;
 
 const COMMAND_TYPE: u8 = 0x51;
@@ -22,7 +23,10 @@ const RESPONSE_TYPE: u8 = 0x52;
 /// Length of a command's entropy.
 pub const ENTROPY_LEN: usize = 32;
 
-/// One request to the vault with the time and entropy it is to be applied with.
+/// One request to the vault with the principal it comes from and the time and entropy it is to be applied with.
+///
+/// The principal is what the transport authenticated, never what the request says about itself: the vault
+/// refuses a principal acting on another account's entries ([`VaultError::Forbidden`](crate::VaultError)).
 ///
 /// The entropy seeds every random value the command draws (challenges, nonces, OPAQUE server key shares), so the
 /// command log is as secret as the vault's state: it must stay inside the HSM fleet. It is zeroized on drop and
@@ -33,6 +37,8 @@ pub struct Command {
     pub at_ms: u64,
     /// Fresh randomness from a CSPRNG, chosen by the leader.
     pub entropy: [u8; ENTROPY_LEN],
+    /// Who sent the request, as the transport authenticated it.
+    pub principal: Principal,
     /// What the client asked for.
     pub request: Request,
 }
@@ -57,10 +63,15 @@ pub enum Request {
     IplsHello(EscrowHello),
     /// Authenticate an IPLS escrow session with the account key and its key-transparency proof.
     IplsAuth(EscrowAuth),
-    /// Delete every registration challenge, login session and escrow session that has expired at the command's
-    /// time. Sent by the operator (for example the leader, periodically): unauthenticated requests store sessions,
-    /// and nothing else removes the ones never finished.
-    Sweep,
+    /// Delete the registration challenges, login sessions and escrow sessions that have expired at the command's
+    /// time, one page at a time (at most [`VaultConfig::sweep_page`](crate::VaultConfig) entries examined per
+    /// command). Sent by the operator (for example the leader, periodically): starts store sessions, and nothing
+    /// else removes the ones never finished.
+    Sweep {
+        /// Where this page starts: empty for a new pass, otherwise the `next` of the previous page's
+        /// [`Response::Swept`].
+        cursor: Vec<u8>,
+    },
     /// A new witness-signed key-transparency root (Plexi protobuf `SignedRoot`), sent by the operator's monitor at
     /// every epoch: from then on identity proofs against older roots are refused, so a replaced account key stops
     /// unlocking CK at once rather than when a session first uses the new root.
@@ -74,8 +85,9 @@ pub enum Request {
 pub enum Response {
     /// The signed registration response with its challenge.
     RegistrationStarted(RegistrationResponse),
-    /// The record is stored.
-    Registered,
+    /// The record is stored; the receipt (the fleet key's signature over the stored upload) proves it to the
+    /// client.
+    Registered(RegistrationReceipt),
     /// The signed login response; the client sends its finalization with `session`.
     LoginStarted {
         /// Identifies this login at the finish.
@@ -85,16 +97,19 @@ pub enum Response {
     },
     /// EK sealed under the login's session key.
     KeyReleased(KeyRelease),
-    /// The record was deleted at the password holder's request.
-    Deleted,
+    /// The record was deleted at the password holder's request; the receipt (a MAC under a key from the login's
+    /// session key) proves it to the client.
+    Deleted(DeletionReceipt),
     /// The IPLS challenge with the vault's key confirmation.
     IplsChallenge(EscrowChallenge),
     /// The IPLS reply: CK (retrieval) or the acknowledgement (upload), encrypted to the session.
     IplsReply(EscrowReply),
-    /// How many expired challenges and sessions the sweep deleted.
+    /// How many expired challenges and sessions this page of the sweep deleted, and where the next page starts.
     Swept {
         /// Entries deleted.
         removed: u32,
+        /// The cursor of the next page, or `None` once the pass has reached the end.
+        next: Option<Vec<u8>>,
     },
     /// The observed root is verified; the vault's newest root is at least this epoch.
     RootObserved {
@@ -105,14 +120,17 @@ pub enum Response {
 
 impl Command {
     /// Encodes the command for the log:
-    /// `version || 0x51 || at_ms (8) || entropy (32) || kind (1) || [session (16) if kind = 4] || message`,
-    /// where kind is 1 registration start, 2 registration finish, 3 login start, 4 login finish, 5 IPLS hello,
-    /// 6 IPLS auth, 7 sweep (no message), 8 observe root (the signed root's protobuf), and the message is the backup-protocol or ipls encoding (last).
+    /// `version || 0x51 || at_ms (8) || entropy (32) || principal || kind (1) || [session (16) if kind = 4] ||
+    /// message`, where principal is `0x01 || len8(account id) || account id` or `0x02` (operator), kind is
+    /// 1 registration start, 2 registration finish, 3 login start, 4 login finish, 5 IPLS hello, 6 IPLS auth,
+    /// 7 sweep (the message is the cursor), 8 observe root (the signed root's protobuf), and the message is the
+    /// backup-protocol or ipls encoding (last).
     /// The encoding holds the entropy, so it is zeroized on drop.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(codec::header(COMMAND_TYPE, 64 + 400));
         out.extend_from_slice(&self.at_ms.to_be_bytes());
         out.extend_from_slice(&self.entropy);
+        self.principal.write(&mut out);
         match &self.request {
             Request::RegistrationStart(message) => {
                 out.push(1);
@@ -139,7 +157,10 @@ impl Command {
                 out.push(6);
                 out.extend_from_slice(&message.to_bytes());
             }
-            Request::Sweep => out.push(7),
+            Request::Sweep { cursor } => {
+                out.push(7);
+                out.extend_from_slice(cursor);
+            }
             Request::ObserveRoot(signed_root) => {
                 out.push(8);
                 out.extend_from_slice(signed_root);
@@ -153,6 +174,7 @@ impl Command {
         let mut reader = Reader::header(bytes, COMMAND_TYPE)?;
         let at_ms = reader.u64()?;
         let entropy = reader.array()?;
+        let principal = Principal::read(&mut reader)?;
         let kind = reader.u8()?;
         let invalid = |_| DecodeError::InvalidField("request message");
         let invalid_ipls = |_: ipls::Error| DecodeError::InvalidField("request message");
@@ -166,7 +188,9 @@ impl Command {
             },
             5 => Request::IplsHello(EscrowHello::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             6 => Request::IplsAuth(EscrowAuth::from_bytes(reader.rest()).map_err(invalid_ipls)?),
-            7 => Request::Sweep,
+            7 => Request::Sweep {
+                cursor: reader.rest().to_vec(),
+            },
             8 => Request::ObserveRoot(reader.rest().to_vec()),
             _ => return Err(DecodeError::InvalidField("request kind")),
         };
@@ -174,6 +198,7 @@ impl Command {
         Ok(Self {
             at_ms,
             entropy,
+            principal,
             request,
         })
     }
@@ -183,11 +208,13 @@ impl Response {
     /// Encodes the response, for a transport or for a replicated log's record of answered requests:
     /// `version || 0x52 || kind (1) || [session (16) if kind = 3] || message`, where kind is 1 registration
     /// started, 2 registered, 3 login started, 4 key released, 5 deleted, 6 IPLS challenge, 7 IPLS reply, 8 swept
-    /// (`removed`, 4 bytes), 9 root observed (`epoch`, 8 bytes), and the message is the backup-protocol or ipls encoding (none for kinds 2, 5 and 8).
+    /// (`removed`, 4 bytes, then `0x00` at the end of the pass or `0x01 || next cursor`), 9 root observed (`epoch`,
+    /// 8 bytes), and the message is the backup-protocol or ipls encoding (for kinds 2 and 5, the receipt).
     ///
     /// ```
     /// use vault_core::Response;
-    /// assert_eq!(Response::from_bytes(&Response::Registered.to_bytes()), Ok(Response::Registered));
+    /// let swept = Response::Swept { removed: 3, next: Some(b"login/".to_vec()) };
+    /// assert_eq!(Response::from_bytes(&swept.to_bytes()), Ok(swept));
     /// assert!(Response::from_bytes(&[0x01, 0x52, 9]).is_err());
     /// ```
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -197,7 +224,10 @@ impl Response {
                 out.push(1);
                 out.extend_from_slice(&message.to_bytes());
             }
-            Self::Registered => out.push(2),
+            Self::Registered(receipt) => {
+                out.push(2);
+                out.extend_from_slice(&receipt.to_bytes());
+            }
             Self::LoginStarted { session, response } => {
                 out.push(3);
                 out.extend_from_slice(session);
@@ -207,7 +237,10 @@ impl Response {
                 out.push(4);
                 out.extend_from_slice(&message.to_bytes());
             }
-            Self::Deleted => out.push(5),
+            Self::Deleted(receipt) => {
+                out.push(5);
+                out.extend_from_slice(&receipt.to_bytes());
+            }
             Self::IplsChallenge(message) => {
                 out.push(6);
                 out.extend_from_slice(&message.to_bytes());
@@ -216,9 +249,16 @@ impl Response {
                 out.push(7);
                 out.extend_from_slice(&message.to_bytes());
             }
-            Self::Swept { removed } => {
+            Self::Swept { removed, next } => {
                 out.push(8);
                 out.extend_from_slice(&removed.to_be_bytes());
+                match next {
+                    None => out.push(0x00),
+                    Some(cursor) => {
+                        out.push(0x01);
+                        out.extend_from_slice(cursor);
+                    }
+                }
             }
             Self::RootObserved { epoch } => {
                 out.push(9);
@@ -235,16 +275,23 @@ impl Response {
         let invalid_ipls = |_: ipls::Error| DecodeError::InvalidField("response message");
         let response = match reader.u8()? {
             1 => Self::RegistrationStarted(RegistrationResponse::from_bytes(reader.rest()).map_err(invalid)?),
-            2 => Self::Registered,
+            2 => Self::Registered(RegistrationReceipt::from_bytes(reader.rest()).map_err(invalid)?),
             3 => Self::LoginStarted {
                 session: reader.array()?,
                 response: LoginResponse::from_bytes(reader.rest()).map_err(invalid)?,
             },
             4 => Self::KeyReleased(KeyRelease::from_bytes(reader.rest()).map_err(invalid)?),
-            5 => Self::Deleted,
+            5 => Self::Deleted(DeletionReceipt::from_bytes(reader.rest()).map_err(invalid)?),
             6 => Self::IplsChallenge(EscrowChallenge::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             7 => Self::IplsReply(EscrowReply::from_bytes(reader.rest()).map_err(invalid_ipls)?),
-            8 => Self::Swept { removed: reader.u32()? },
+            8 => Self::Swept {
+                removed: reader.u32()?,
+                next: match reader.u8()? {
+                    0x00 => None,
+                    0x01 => Some(reader.rest().to_vec()),
+                    _ => return Err(DecodeError::InvalidField("sweep cursor")),
+                },
+            },
             9 => Self::RootObserved { epoch: reader.u64()? },
             _ => return Err(DecodeError::InvalidField("response kind")),
         };
@@ -263,6 +310,7 @@ impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Command")
             .field("at_ms", &self.at_ms)
+            .field("principal", &self.principal)
             .field("request", &self.request)
             .finish_non_exhaustive()
     }

@@ -14,6 +14,18 @@ use backup_protocol::DecodeError;
 pub enum VaultError<E> {
     /// The command bytes do not decode.
     Command(DecodeError),
+    /// The command's principal may not make this request: an account acting on another account's entry, an
+    /// account sending an operator command, or the operator sending a user's request. Checked before anything
+    /// is read.
+    Forbidden,
+    /// The principal already has as many registration challenges, login sessions and escrow sessions in flight as
+    /// [`VaultConfig::max_pending_per_principal`](crate::VaultConfig) allows; finishing or sweeping them makes room.
+    PrincipalPendingFull,
+    /// The vault holds as many registration challenges, login sessions and escrow sessions as
+    /// [`VaultConfig::max_pending_total`](crate::VaultConfig) allows; a sweep of expired ones makes room.
+    PendingFull,
+    /// The sweep cursor is not one the vault handed out (it names no sweepable entry).
+    InvalidSweepCursor,
     /// A protocol message was rejected (wrong user, bad authentication, parameters outside policy, ...).
     Protocol(backup_protocol::Error),
     /// An IPLS escrow message was rejected (addressed to another vault key, altered, bad account signature, ...).
@@ -51,6 +63,10 @@ impl<E: fmt::Display> fmt::Display for VaultError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Command(reason) => write!(f, "cannot decode command: {reason}"),
+            Self::Forbidden => f.write_str("the principal may not make this request"),
+            Self::PrincipalPendingFull => f.write_str("too many requests in flight for this principal"),
+            Self::PendingFull => f.write_str("too many requests in flight; retry later"),
+            Self::InvalidSweepCursor => f.write_str("invalid sweep cursor"),
             Self::Protocol(error) => write!(f, "protocol message rejected: {error}"),
             Self::Ipls(error) => write!(f, "IPLS message rejected: {error}"),
             Self::Identity(error) => write!(f, "account key not proven: {error}"),

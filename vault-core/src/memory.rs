@@ -1,6 +1,7 @@
 //! An in-memory [`Store`], for tests, examples and single-process deployments.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::vec::Vec;
@@ -124,13 +125,19 @@ impl Store for MemoryStore {
         Ok(Cas::Written)
     }
 
-    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, Infallible> {
+    fn keys_with_prefix(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Vec<u8>>, Infallible> {
+        let start = match after {
+            Some(after) => Bound::Excluded(after.to_vec()),
+            None => Bound::Included(prefix.to_vec()),
+        };
         Ok(self
             .lock()
             .entries
-            .range(prefix.to_vec()..)
+            .range((start, Bound::Unbounded))
             .map(|(key, _)| key)
+            .skip_while(|key| key.as_slice() < prefix)
             .take_while(|key| key.starts_with(prefix))
+            .take(limit)
             .cloned()
             .collect())
     }

@@ -4,10 +4,14 @@
 //! |---|---|
 //! | `"user/" || user id` | [`UserState`]: the backup record and its attempt counter, or the tombstone of a locked one |
 //! | `"pending/" || user id` | [`StoredPending`]: the registration challenge in flight |
-//! | `"login/" || session id (16)` | [`StoredLogin`]: a login between its two messages |
+//! | `"login/" || len8(user id) || user id || session id (16)` | [`StoredLogin`]: a login between its two messages |
 //! | `"ipls/" || account id` | [`EscrowedKey`]: the account's IPLS contact key CK |
-//! | `"ipls-session/" || challenge (32)` | [`StoredEscrowSession`]: an IPLS escrow session between its messages (secret) |
+//! | `"ipls-session/" || len8(account id) || account id || challenge (32)` | [`StoredEscrowSession`]: an IPLS escrow session between its messages (secret) |
 //! | `"kt-head"` | [`KtHead`]: the newest key-transparency root the vault accepted |
+//! | `"pending-count"` | [`PendingCount`]: how many registration challenges, login sessions and escrow sessions are stored |
+//!
+//! Sessions are stored under the account that opened them, so that a command can reach only its own principal's
+//! sessions and the vault can count them (per-principal cap) by listing one short prefix.
 //!
 //! Every value is `version (0x01) || type code || fields`, with no trailing bytes.
 
@@ -16,6 +20,8 @@ use std::vec::Vec;
 use backup_protocol::codec::{self, Reader};
 use backup_protocol::{BackupRecord, DecodeError, PendingRegistration, UserId, VaultLoginState};
 use ipls::{AccountId, CHALLENGE_LEN, ContactKey, PendingEscrow};
+
+use crate::principal::put_user_id;
 use zeroize::Zeroizing;
 
 /// Length of a login session id.
@@ -30,6 +36,7 @@ mod type_code {
     pub(super) const ESCROWED_KEY: u8 = 0x65;
     pub(super) const ESCROW_SESSION: u8 = 0x66;
     pub(super) const KT_HEAD: u8 = 0x67;
+    pub(super) const PENDING_COUNT: u8 = 0x68;
 }
 
 pub(crate) fn user_key(user_id: &UserId) -> Vec<u8> {
@@ -44,16 +51,28 @@ pub(crate) fn pending_key(user_id: &UserId) -> Vec<u8> {
     [PENDING_PREFIX, user_id.as_bytes()].concat()
 }
 
-pub(crate) fn login_key(session: &[u8; SESSION_ID_LEN]) -> Vec<u8> {
-    [LOGIN_PREFIX, session.as_slice()].concat()
+/// `prefix || len8(owner) || owner`: where one account's sessions of one kind are stored.
+pub(crate) fn sessions_of(prefix: &[u8], owner: &UserId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 1 + owner.as_bytes().len() + CHALLENGE_LEN);
+    key.extend_from_slice(prefix);
+    put_user_id(&mut key, owner);
+    key
+}
+
+pub(crate) fn login_key(owner: &UserId, session: &[u8; SESSION_ID_LEN]) -> Vec<u8> {
+    let mut key = sessions_of(LOGIN_PREFIX, owner);
+    key.extend_from_slice(session);
+    key
 }
 
 pub(crate) fn escrowed_key_key(account: &AccountId) -> Vec<u8> {
     [b"ipls/".as_slice(), account.as_bytes()].concat()
 }
 
-pub(crate) fn escrow_session_key(challenge: &[u8; CHALLENGE_LEN]) -> Vec<u8> {
-    [ESCROW_SESSION_PREFIX, challenge.as_slice()].concat()
+pub(crate) fn escrow_session_key(owner: &UserId, challenge: &[u8; CHALLENGE_LEN]) -> Vec<u8> {
+    let mut key = sessions_of(ESCROW_SESSION_PREFIX, owner);
+    key.extend_from_slice(challenge);
+    key
 }
 
 /// When a stored challenge or session was issued: the first field of each (`issued_at_ms`), read without decoding
@@ -68,6 +87,29 @@ pub(crate) const LOGIN_TYPE: u8 = type_code::LOGIN;
 pub(crate) const ESCROW_SESSION_TYPE: u8 = type_code::ESCROW_SESSION;
 
 pub(crate) const KT_HEAD_KEY: &[u8] = b"kt-head";
+
+pub(crate) const PENDING_COUNT_KEY: &[u8] = b"pending-count";
+
+/// How many expiring entries (registration challenges, login sessions, escrow sessions) the store holds:
+/// `count (8)`. Raised before an entry is written and lowered after one is deleted, so that a failure between the
+/// two writes can only leave it too high: the overall cap is never exceeded, at worst reached early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PendingCount(pub(crate) u64);
+
+impl PendingCount {
+    pub(crate) fn to_bytes(self) -> Vec<u8> {
+        let mut out = codec::header(type_code::PENDING_COUNT, 8);
+        out.extend_from_slice(&self.0.to_be_bytes());
+        out
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::header(bytes, type_code::PENDING_COUNT)?;
+        let count = reader.u64()?;
+        reader.finish()?;
+        Ok(Self(count))
+    }
+}
 
 /// Appends `u16be(len) || bytes`. Every nested value here is far below 64 KiB.
 pub(crate) fn put_u16_vec(out: &mut Vec<u8>, bytes: &[u8]) {

@@ -37,9 +37,11 @@ pub trait Store {
     /// the key must be absent).
     fn compare_and_swap(&self, key: &[u8], expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, Self::Error>;
 
-    /// Every key that starts with `prefix`, in byte order. The vault uses it only to sweep expired sessions and
-    /// challenges ([`Request::Sweep`](crate::Request::Sweep)).
-    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, Self::Error>;
+    /// The keys that start with `prefix`, in byte order, beginning after `after` (from the first such key for
+    /// `None`), at most `limit` of them. The vault uses it to count a principal's sessions (at most its cap) and to
+    /// sweep expired sessions and challenges a page at a time ([`Request::Sweep`](crate::Request::Sweep)), so no
+    /// command's work grows with the size of the store.
+    fn keys_with_prefix(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Vec<u8>>, Self::Error>;
 }
 
 /// A shared reference to a store is a store: several vaults (or a vault and a test) can use one.
@@ -54,7 +56,7 @@ impl<T: Store + ?Sized> Store for &T {
         (**self).compare_and_swap(key, expected, value)
     }
 
-    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, Self::Error> {
-        (**self).keys_with_prefix(prefix)
+    fn keys_with_prefix(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Vec<u8>>, Self::Error> {
+        (**self).keys_with_prefix(prefix, after, limit)
     }
 }

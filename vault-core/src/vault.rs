@@ -2,7 +2,7 @@
 
 use backup_protocol::{
     DecodeError, KsfPolicy, LoginFinalization, LoginPurpose, LoginRequest, LoginStartError, PendingRegistration,
-    RegistrationRequest, RegistrationUpload, VaultLoginState,
+    RegistrationRequest, RegistrationUpload, UserId, VaultLoginState,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -15,10 +15,12 @@ use crate::command::{Command, Request, Response};
 use crate::error::{IdentityError, VaultError};
 use crate::identity::KeyTransparency;
 use crate::keys::FleetKeys;
+use crate::principal::Principal;
 use crate::records::{
     ESCROW_SESSION_PREFIX, ESCROW_SESSION_TYPE, EscrowedKey, KT_HEAD_KEY, KtHead, LOGIN_PREFIX, LOGIN_TYPE,
-    PENDING_PREFIX, PENDING_TYPE, SESSION_ID_LEN, StoredEscrowSession, StoredLogin, StoredPending, UserState,
-    escrow_session_key, escrowed_key_key, issued_at_ms, login_key, pending_key, user_key,
+    PENDING_COUNT_KEY, PENDING_PREFIX, PENDING_TYPE, PendingCount, SESSION_ID_LEN, StoredEscrowSession, StoredLogin,
+    StoredPending, UserState, escrow_session_key, escrowed_key_key, issued_at_ms, login_key, pending_key, sessions_of,
+    user_key,
 };
 use crate::store::{Cas, Store, Versioned};
 
@@ -36,10 +38,17 @@ pub struct VaultConfig {
     pub escrow_ttl_ms: u64,
     /// The Argon2id parameters the vault accepts at registration.
     pub ksf_policy: KsfPolicy,
+    /// Registration challenges, login sessions and escrow sessions one account may have in flight at once.
+    pub max_pending_per_principal: u32,
+    /// Registration challenges, login sessions and escrow sessions the whole vault holds at most.
+    pub max_pending_total: u64,
+    /// Entries one [`Request::Sweep`] examines at most.
+    pub sweep_page: u32,
 }
 
 impl Default for VaultConfig {
-    /// 10 attempts, 10-minute challenges, 2-minute logins and escrow sessions, [`KsfPolicy::RECOMMENDED`].
+    /// 10 attempts, 10-minute challenges, 2-minute logins and escrow sessions, [`KsfPolicy::RECOMMENDED`], 8
+    /// entries in flight per account and 1,000,000 in all, sweeps of 1,024 entries.
     fn default() -> Self {
         Self {
             attempt_limit: 10,
@@ -47,6 +56,9 @@ impl Default for VaultConfig {
             login_ttl_ms: 2 * 60 * 1000,
             escrow_ttl_ms: 2 * 60 * 1000,
             ksf_policy: KsfPolicy::RECOMMENDED,
+            max_pending_per_principal: 8,
+            max_pending_total: 1_000_000,
+            sweep_page: 1024,
         }
     }
 }
@@ -58,25 +70,30 @@ impl Default for VaultConfig {
 ///
 /// ```
 /// use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, KsfPolicy, UserId};
-/// use vault_core::{Command, FleetKeys, MemoryStore, Request, Response, Vault, VaultConfig};
+/// use vault_core::{Command, FleetKeys, MemoryStore, Principal, Request, Response, Vault, VaultConfig};
 /// let mut rng = rand::rngs::OsRng;
 /// let config = VaultConfig { ksf_policy: KsfPolicy::INSECURE_TESTING, ..VaultConfig::default() };
 /// let vault = Vault::new(FleetKeys::generate(&mut rng), config, MemoryStore::new());
 /// let client = ClientConfig::insecure_fast_for_testing(vault.keys().backup_pins());
 /// let user = UserId::new(b"alice".to_vec())?;
-/// let command = |at_ms, request| Command { at_ms, entropy: rand::random(), request };
+/// // Every command names the account its transport authenticated.
+/// let alice = Principal::Account(user.clone());
+/// let command = |at_ms, request| Command { at_ms, entropy: rand::random(), principal: alice.clone(), request };
 ///
 /// let key = BackupKey::generate(&mut rng);
 /// let (registration, request) = ClientRegistration::start(&mut rng, &client, user.clone(), b"pw")?;
 /// let Ok(Response::RegistrationStarted(response)) = vault.apply(&command(1_000, Request::RegistrationStart(request)))
 /// else { panic!() };
-/// let upload = registration.finish(&mut rng, &response, &key)?;
-/// assert_eq!(vault.apply(&command(2_000, Request::RegistrationFinish(upload))), Ok(Response::Registered));
+/// let (awaiting, upload) = registration.finish(&mut rng, &response, &key)?;
+/// let Ok(Response::Registered(receipt)) = vault.apply(&command(2_000, Request::RegistrationFinish(upload)))
+/// else { panic!() };
+/// awaiting.verify(&receipt)?; // K is escrowed
 ///
 /// let (login, request) = ClientLogin::start(&mut rng, &client, user, b"pw")?;
 /// let Ok(Response::LoginStarted { session, response }) = vault.apply(&command(3_000, Request::LoginStart(request)))
 /// else { panic!() };
 /// let (pending, finalization) = login.finish(&mut rng, &response)?;
+/// assert_eq!(pending.guesses_remaining(), config.attempt_limit - 1);
 /// let Ok(Response::KeyReleased(release)) =
 ///     vault.apply(&command(4_000, Request::LoginFinish { session, finalization }))
 /// else { panic!() };
@@ -91,6 +108,33 @@ pub struct Vault<S> {
 }
 
 type Outcome<T, S> = Result<T, VaultError<<S as Store>::Error>>;
+
+/// How often a conflicting update of the overall pending count is retried before the command gives up.
+const COUNT_RETRIES: usize = 8;
+
+/// Checks that `principal` may make `request` (SPEC.md, "Authorization") and returns the account it acts for:
+/// `Some` for the user-scoped requests, each of which must come from the account it names (an IPLS auth names
+/// none: its session is looked up under the principal), `None` for the operator's.
+fn authorize<'p, E>(principal: &'p Principal, request: &Request) -> Result<Option<&'p UserId>, VaultError<E>> {
+    let named = match request {
+        Request::RegistrationStart(request) => Some(request.user_id().as_bytes()),
+        Request::RegistrationFinish(upload) => Some(upload.user_id().as_bytes()),
+        Request::LoginStart(request) => Some(request.user_id().as_bytes()),
+        Request::LoginFinish { finalization, .. } => Some(finalization.user_id().as_bytes()),
+        Request::IplsHello(hello) => Some(hello.account().as_bytes()),
+        Request::IplsAuth(_) => None,
+        Request::Sweep { .. } | Request::ObserveRoot(_) => {
+            return match principal {
+                Principal::Operator => Ok(None),
+                Principal::Account(_) => Err(VaultError::Forbidden),
+            };
+        }
+    };
+    match principal {
+        Principal::Account(account) if named.is_none_or(|named| named == account.as_bytes()) => Ok(Some(account)),
+        _ => Err(VaultError::Forbidden),
+    }
+}
 
 impl<S: Store> Vault<S> {
     /// A vault over `store`.
@@ -126,21 +170,26 @@ impl<S: Store> Vault<S> {
         &self.store
     }
 
-    /// Applies one command. A refused command leaves the store unchanged, with one designed exception: the login
-    /// start that finds a record's guesses used up destroys the record (SPEC.md, "Lockout").
+    /// Applies one command. The principal is checked first ([`VaultError::Forbidden`]), before anything is read.
+    /// A refused command leaves the store unchanged, with one designed exception: the login start that finds a
+    /// record's guesses used up destroys the record (SPEC.md, "Lockout").
     pub fn apply(&self, command: &Command) -> Outcome<Response, S> {
+        let owner = authorize(&command.principal, &command.request)?;
         let mut rng = ChaCha20Rng::from_seed(command.entropy);
-        match &command.request {
-            Request::RegistrationStart(request) => self.registration_start(command.at_ms, &mut rng, request),
-            Request::RegistrationFinish(upload) => self.registration_finish(command.at_ms, upload),
-            Request::LoginStart(request) => self.login_start(command.at_ms, &mut rng, request),
-            Request::LoginFinish { session, finalization } => {
-                self.login_finish(command.at_ms, &mut rng, session, finalization)
+        let now = command.at_ms;
+        match (&command.request, owner) {
+            (Request::RegistrationStart(request), Some(owner)) => self.registration_start(now, &mut rng, owner, request),
+            (Request::RegistrationFinish(upload), Some(_)) => self.registration_finish(now, upload),
+            (Request::LoginStart(request), Some(owner)) => self.login_start(now, &mut rng, owner, request),
+            (Request::LoginFinish { session, finalization }, Some(owner)) => {
+                self.login_finish(now, &mut rng, owner, session, finalization)
             }
-            Request::IplsHello(hello) => self.ipls_hello(command.at_ms, &mut rng, hello),
-            Request::IplsAuth(auth) => self.ipls_auth(command.at_ms, auth),
-            Request::Sweep => self.sweep(command.at_ms),
-            Request::ObserveRoot(signed_root) => self.observe_root(command.at_ms, signed_root),
+            (Request::IplsHello(hello), Some(owner)) => self.ipls_hello(now, &mut rng, owner, hello),
+            (Request::IplsAuth(auth), Some(owner)) => self.ipls_auth(now, owner, auth),
+            (Request::Sweep { cursor }, None) => self.sweep(now, cursor),
+            (Request::ObserveRoot(signed_root), None) => self.observe_root(now, signed_root),
+            // `authorize` names an owner exactly for the user-scoped requests.
+            _ => Err(VaultError::Forbidden),
         }
     }
 
@@ -153,12 +202,20 @@ impl<S: Store> Vault<S> {
         &self,
         now: u64,
         rng: &mut ChaCha20Rng,
+        owner: &UserId,
         request: &RegistrationRequest,
     ) -> Outcome<Response, S> {
-        let (pending, response) = PendingRegistration::start(self.keys.backup(), rng, request)?;
-        let key = pending_key(request.user_id());
-        // A new start replaces any earlier challenge of this user, which can then no longer be answered.
+        let key = pending_key(owner);
+        // A new start replaces any earlier challenge of this user, which can then no longer be answered; only a
+        // first one adds an entry.
         let current = self.version(&key)?;
+        if current.is_none() {
+            self.check_room(owner)?;
+        }
+        let (pending, response) = PendingRegistration::start(self.keys.backup(), rng, request)?;
+        if current.is_none() {
+            self.count_pending(1)?;
+        }
         let stored = StoredPending {
             issued_at_ms: now,
             pending,
@@ -175,7 +232,9 @@ impl<S: Store> Vault<S> {
         if now.saturating_sub(stored.issued_at_ms) > self.config.challenge_ttl_ms {
             return Err(VaultError::ChallengeExpired);
         }
-        let record = stored.pending.finish(upload, &self.config.ksf_policy)?;
+        let (record, receipt) = stored
+            .pending
+            .finish(self.keys.backup(), upload, &self.config.ksf_policy)?;
         let user_key = user_key(upload.user_id());
         let current = self.read(&user_key, UserState::from_bytes, "user state")?;
         let generation = current
@@ -192,17 +251,27 @@ impl<S: Store> Vault<S> {
             record,
         };
         self.write(&user_key, current.map(|(version, _)| version), Some(&state.to_bytes()))?;
-        Ok(Response::Registered)
+        self.uncount_pending(1);
+        Ok(Response::Registered(receipt))
     }
 
-    fn login_start(&self, now: u64, rng: &mut ChaCha20Rng, request: &LoginRequest) -> Outcome<Response, S> {
+    fn login_start(
+        &self,
+        now: u64,
+        rng: &mut ChaCha20Rng,
+        owner: &UserId,
+        request: &LoginRequest,
+    ) -> Outcome<Response, S> {
+        self.check_room(owner)?;
         let mut session = [0u8; SESSION_ID_LEN];
         rng.fill_bytes(&mut session);
         let user_key = user_key(request.user_id());
         let current = self.read(&user_key, UserState::from_bytes, "user state")?;
+        let limit = self.config.attempt_limit;
 
-        // What this login runs against, and the charge to store before any response exists.
-        let (record, generation, charge) = match current {
+        // What this login runs against, the charge to store before any response exists, and the guesses left
+        // after it.
+        let (record, generation, charge, remaining) = match current {
             Some((
                 version,
                 UserState::Active {
@@ -211,7 +280,7 @@ impl<S: Store> Vault<S> {
                     record,
                 },
             )) => {
-                if attempts >= self.config.attempt_limit {
+                if attempts >= limit {
                     // The guesses are used up: destroy EK for good.
                     self.write(
                         &user_key,
@@ -225,16 +294,20 @@ impl<S: Store> Vault<S> {
                     attempts: attempts + 1,
                     record: record.clone(),
                 };
-                (Some(record), generation, Some((version, charged)))
+                let remaining = limit - (attempts + 1);
+                (Some(record), generation, Some((version, charged)), remaining)
             }
             Some((_, UserState::Locked { .. })) => return Err(VaultError::Locked),
-            // A deleted user looks like one that never registered.
-            Some((_, UserState::Deleted { .. })) | None => (None, 0, None),
+            // A deleted user looks like one that never registered: a fresh record's count after one guess.
+            Some((_, UserState::Deleted { .. })) | None => (None, 0, None, limit.saturating_sub(1)),
         };
 
-        let charged = VaultLoginState::start(self.keys.backup(), rng, record.as_ref(), request, || match &charge {
-            Some((version, state)) => self.write(&user_key, Some(*version), Some(&state.to_bytes())),
-            None => Ok(()),
+        let charged = VaultLoginState::start(self.keys.backup(), rng, record.as_ref(), request, || {
+            if let Some((version, state)) = &charge {
+                self.write(&user_key, Some(*version), Some(&state.to_bytes()))?;
+            }
+            self.count_pending(1)?;
+            Ok(remaining)
         });
         let (state, response) = charged.map_err(|error| match error {
             LoginStartError::NotCharged(error) => error,
@@ -247,7 +320,7 @@ impl<S: Store> Vault<S> {
             generation,
             state,
         };
-        self.write(&login_key(&session), None, Some(&stored.to_bytes()))?;
+        self.write(&login_key(owner, &session), None, Some(&stored.to_bytes()))?;
         Ok(Response::LoginStarted { session, response })
     }
 
@@ -255,13 +328,18 @@ impl<S: Store> Vault<S> {
         &self,
         now: u64,
         rng: &mut ChaCha20Rng,
+        owner: &UserId,
         session: &[u8; SESSION_ID_LEN],
         finalization: &LoginFinalization,
     ) -> Outcome<Response, S> {
-        let login_key = login_key(session);
+        // Only the owner's own sessions are reachable: another account's session id finds nothing here.
+        let login_key = login_key(owner, session);
         let (login_version, login) = self
             .read(&login_key, StoredLogin::from_bytes, "login session")?
             .ok_or(VaultError::UnknownSession)?;
+        if login.state.user_id() != owner {
+            return Err(VaultError::Forbidden);
+        }
         if now.saturating_sub(login.issued_at_ms) > self.config.login_ttl_ms {
             return Err(VaultError::SessionExpired);
         }
@@ -283,7 +361,7 @@ impl<S: Store> Vault<S> {
             LoginPurpose::DeleteRecord => login
                 .state
                 .finish_deletion(active.map(|(_, _, record)| record), finalization)
-                .map(|()| Response::Deleted),
+                .map(Response::Deleted),
         };
         // Authenticated, but the record was locked, deleted or replaced since the login started.
         let gone = || match current {
@@ -301,7 +379,7 @@ impl<S: Store> Vault<S> {
         // The session is single use: consume it, then reset the counter (or delete the record).
         self.write(&login_key, Some(login_version), None)?;
         let next = match outcome {
-            Response::Deleted => UserState::Deleted { generation },
+            Response::Deleted(_) => UserState::Deleted { generation },
             _ => UserState::Active {
                 generation,
                 attempts: 0,
@@ -309,27 +387,37 @@ impl<S: Store> Vault<S> {
             },
         };
         self.write(&user_key, Some(version), Some(&next.to_bytes()))?;
+        self.uncount_pending(1);
         Ok(outcome)
     }
 
-    fn ipls_hello(&self, now: u64, rng: &mut ChaCha20Rng, hello: &EscrowHello) -> Outcome<Response, S> {
+    fn ipls_hello(
+        &self,
+        now: u64,
+        rng: &mut ChaCha20Rng,
+        owner: &UserId,
+        hello: &EscrowHello,
+    ) -> Outcome<Response, S> {
         self.trust()?;
+        self.check_room(owner)?;
         let (pending, challenge) = self.keys.ipls().challenge(rng, hello).map_err(VaultError::Ipls)?;
         let stored = StoredEscrowSession {
             issued_at_ms: now,
             pending,
         };
+        self.count_pending(1)?;
         self.write(
-            &escrow_session_key(challenge.challenge()),
+            &escrow_session_key(owner, challenge.challenge()),
             None,
             Some(&stored.to_bytes()),
         )?;
         Ok(Response::IplsChallenge(challenge))
     }
 
-    fn ipls_auth(&self, now: u64, auth: &EscrowAuth) -> Outcome<Response, S> {
+    fn ipls_auth(&self, now: u64, owner: &UserId, auth: &EscrowAuth) -> Outcome<Response, S> {
         let trust = self.trust()?;
-        let session_key = escrow_session_key(auth.challenge());
+        // Only the owner's own sessions are reachable: another account's challenge finds nothing here.
+        let session_key = escrow_session_key(owner, auth.challenge());
         let (session_version, session) = self
             .read(&session_key, StoredEscrowSession::from_bytes, "escrow session")?
             .ok_or(VaultError::UnknownSession)?;
@@ -341,6 +429,9 @@ impl<S: Store> Vault<S> {
             .ipls()
             .open(&session.pending, auth)
             .map_err(VaultError::Ipls)?;
+        if opened.account().as_bytes() != owner.as_bytes() {
+            return Err(VaultError::Forbidden);
+        }
 
         // The signing key must be the account's current key at a fresh witnessed root no older than any root
         // this vault has accepted: a proof from before a key change (or a rollback) must not unlock CK.
@@ -375,6 +466,7 @@ impl<S: Store> Vault<S> {
             self.write(&session_key, Some(session_version), None)?;
             opened.reply_released(&key)
         };
+        self.uncount_pending(1);
         Ok(Response::IplsReply(reply))
     }
 
@@ -417,10 +509,12 @@ impl<S: Store> Vault<S> {
         Ok(Response::RootObserved { epoch: root.epoch() })
     }
 
-    /// Deletes what has expired. Everything is read and decoded first, so a corrupt entry refuses the sweep
-    /// before any write; what it deletes could no longer be used (an expired challenge or session is refused), so
-    /// a sweep cut short by a store failure changes no answer but `SessionExpired` into `UnknownSession`.
-    fn sweep(&self, now: u64) -> Outcome<Response, S> {
+    /// Deletes what has expired among at most `sweep_page` entries, starting after `cursor` (registration
+    /// challenges, then login sessions, then escrow sessions, each in key order). The page is read and decoded
+    /// first, so a corrupt entry refuses the sweep before any write; what it deletes could no longer be used (an
+    /// expired challenge or session is refused), so a sweep cut short by a store failure changes no answer but
+    /// `SessionExpired` into `UnknownSession`.
+    fn sweep(&self, now: u64, cursor: &[u8]) -> Outcome<Response, S> {
         let expiring = [
             (
                 PENDING_PREFIX,
@@ -436,23 +530,110 @@ impl<S: Store> Vault<S> {
                 "escrow session",
             ),
         ];
+        let first = if cursor.is_empty() {
+            0
+        } else {
+            expiring
+                .iter()
+                .position(|(prefix, ..)| cursor.starts_with(prefix))
+                .ok_or(VaultError::InvalidSweepCursor)?
+        };
+        let page = usize::try_from(self.config.sweep_page.max(1)).unwrap_or(usize::MAX);
+        let mut examined = 0;
+        let mut last = None;
         let mut expired = Vec::new();
-        for (prefix, type_byte, ttl, what) in expiring {
-            for key in self.store.keys_with_prefix(prefix).map_err(VaultError::Store)? {
-                let Some(entry) = self.store.get(&key).map_err(VaultError::Store)? else {
-                    continue;
-                };
-                let issued = issued_at_ms(&entry.value, type_byte).map_err(|_| VaultError::Corrupt(what))?;
-                if now.saturating_sub(issued) > ttl {
-                    expired.push((key, entry.version));
+        for (index, (prefix, type_byte, ttl, what)) in expiring.iter().enumerate().skip(first) {
+            let after = (index == first && !cursor.is_empty()).then_some(cursor);
+            let keys = self
+                .store
+                .keys_with_prefix(prefix, after, page - examined)
+                .map_err(VaultError::Store)?;
+            for key in keys {
+                examined += 1;
+                if let Some(entry) = self.store.get(&key).map_err(VaultError::Store)? {
+                    let value = Zeroizing::new(entry.value);
+                    let issued = issued_at_ms(&value, *type_byte).map_err(|_| VaultError::Corrupt(what))?;
+                    if now.saturating_sub(issued) > *ttl {
+                        expired.push((key.clone(), entry.version));
+                    }
                 }
+                last = Some(key);
+            }
+            if examined == page {
+                break;
             }
         }
         for (key, version) in &expired {
             self.write(key, Some(*version), None)?;
         }
+        self.uncount_pending(expired.len() as u64);
         let removed = u32::try_from(expired.len()).unwrap_or(u32::MAX);
-        Ok(Response::Swept { removed })
+        // A full page may have more behind it; a short one reached the end of the pass.
+        let next = if examined == page { last } else { None };
+        Ok(Response::Swept { removed, next })
+    }
+
+    /// Refuses a request that would add an entry for `owner` beyond the per-principal or the overall cap. Reads
+    /// only: at most the cap's worth of keys under the owner's prefixes, and the overall count.
+    fn check_room(&self, owner: &UserId) -> Outcome<(), S> {
+        let cap = usize::try_from(self.config.max_pending_per_principal).unwrap_or(usize::MAX);
+        let mut held = usize::from(self.version(&pending_key(owner))?.is_some());
+        for prefix in [LOGIN_PREFIX, ESCROW_SESSION_PREFIX] {
+            if held >= cap {
+                break;
+            }
+            held += self
+                .store
+                .keys_with_prefix(&sessions_of(prefix, owner), None, cap - held)
+                .map_err(VaultError::Store)?
+                .len();
+        }
+        if held >= cap {
+            return Err(VaultError::PrincipalPendingFull);
+        }
+        if self.pending_count()?.1 >= self.config.max_pending_total {
+            return Err(VaultError::PendingFull);
+        }
+        Ok(())
+    }
+
+    /// The overall count of expiring entries, with its version.
+    fn pending_count(&self) -> Outcome<(Option<u64>, u64), S> {
+        Ok(self
+            .read(PENDING_COUNT_KEY, PendingCount::from_bytes, "pending count")?
+            .map_or((None, 0), |(version, PendingCount(count))| (Some(version), count)))
+    }
+
+    /// Adds `delta` to the overall count. A count is commutative, so a conflicting writer's update is re-read and
+    /// the write retried, a bounded number of times.
+    fn adjust_pending(&self, delta: i64) -> Outcome<(), S> {
+        for _ in 0..COUNT_RETRIES {
+            let (version, count) = self.pending_count()?;
+            let next = count.saturating_add_signed(delta);
+            let written = self
+                .store
+                .compare_and_swap(PENDING_COUNT_KEY, version, Some(&PendingCount(next).to_bytes()))
+                .map_err(VaultError::Store)?;
+            if written == Cas::Written {
+                return Ok(());
+            }
+        }
+        Err(VaultError::Conflict)
+    }
+
+    /// Counts an entry about to be written; done before the write, so a failure after it leaves the count too
+    /// high (the cap is reached early), never too low.
+    fn count_pending(&self, added: i64) -> Outcome<(), S> {
+        self.adjust_pending(added)
+    }
+
+    /// Uncounts entries already deleted. The command's work is done and durable by now, so a failure here does
+    /// not refuse it: it only leaves the count too high, which can refuse a later start early but never admits
+    /// one past the cap.
+    fn uncount_pending(&self, removed: u64) {
+        if removed > 0 {
+            let _ = self.adjust_pending(-i64::try_from(removed).unwrap_or(i64::MAX));
+        }
     }
 
     fn version(&self, key: &[u8]) -> Outcome<Option<u64>, S> {

@@ -48,10 +48,10 @@ impl Store for CrashingStore<'_> {
             .unwrap_or_else(|never| match never {}))
     }
 
-    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, Crashed> {
+    fn keys_with_prefix(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Vec<u8>>, Crashed> {
         Ok(self
             .inner
-            .keys_with_prefix(prefix)
+            .keys_with_prefix(prefix, after, limit)
             .unwrap_or_else(|never| match never {}))
     }
 }
@@ -171,6 +171,7 @@ fn concurrent_login_starts_never_exceed_the_limit() {
                     let command = vault_core::Command {
                         at_ms: now,
                         entropy: rand::Rng::r#gen(&mut rng),
+                        principal: vault_core::Principal::Account(alice.clone()),
                         request: Request::LoginStart(request),
                     };
                     match vault.apply(&command) {

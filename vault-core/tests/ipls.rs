@@ -11,7 +11,10 @@ use kt_directory::KtDirectory;
 use kt_verify::WitnessError;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use vault_core::{Command, FleetKeys, IdentityError, MemoryStore, Request, Response, Vault, VaultConfig, VaultError};
+use backup_protocol::UserId;
+use vault_core::{
+    Command, FleetKeys, IdentityError, MemoryStore, Principal, Request, Response, Vault, VaultConfig, VaultError,
+};
 
 const T0: u64 = 1_800_000_000_000;
 const HOUR: u64 = 3_600_000;
@@ -32,6 +35,8 @@ struct World {
     /// The vault's IPLS key as the fleet bundle publishes it.
     bundle_key: [u8; 32],
     now_ms: u64,
+    /// The account the last hello came from: its auth comes from the same authenticated connection.
+    last_hello_from: Option<Principal>,
 }
 
 impl World {
@@ -58,17 +63,35 @@ impl World {
             vault,
             bundle_key,
             now_ms: T0 + 1_000,
+            last_hello_from: None,
         };
         (world, alice, bob)
     }
 
+    /// Applies `request` from the account it is for (the operator for operator requests), as an honest transport
+    /// authenticates it; an IPLS auth names no account in the clear: it comes from the account of the world's
+    /// last hello.
     fn apply(&mut self, request: Request) -> Result<Response, VaultError<Infallible>> {
+        let principal = match &request {
+            Request::IplsHello(hello) => {
+                let principal = Principal::account(hello.account().as_bytes()).unwrap();
+                self.last_hello_from = Some(principal.clone());
+                principal
+            }
+            Request::IplsAuth(_) => self.last_hello_from.clone().expect("a hello came first"),
+            _ => Principal::Operator,
+        };
+        self.apply_as(principal, request)
+    }
+
+    fn apply_as(&mut self, principal: Principal, request: Request) -> Result<Response, VaultError<Infallible>> {
         self.now_ms += 10;
         let mut entropy = [0u8; 32];
         self.rng.fill_bytes(&mut entropy);
         let command = Command {
             at_ms: self.now_ms,
             entropy,
+            principal,
             request,
         };
         // Commands and responses survive their log and transport encodings.
@@ -129,14 +152,20 @@ impl World {
         let before = self.vault.store().snapshot();
         let failure = self.escrow(account, upload, signer, proof).expect_err("refused");
         let after = self.vault.store().snapshot();
-        // The hello stored one session record; nothing else may have changed.
-        let added: Vec<_> = after.keys().filter(|key| !before.contains_key(*key)).collect();
+        // The hello stored one session record and counted it; nothing else may have changed.
+        let count: &[u8] = b"pending-count";
+        let added: Vec<_> = after
+            .keys()
+            .filter(|key| !before.contains_key(*key) && key.as_slice() != count)
+            .collect();
         assert!(
             added.len() <= 1 && added.iter().all(|key| key.starts_with(b"ipls-session/")),
             "{failure:?} wrote {added:?}"
         );
         assert!(
-            before.iter().all(|(key, value)| after.get(key) == Some(value)),
+            before
+                .iter()
+                .all(|(key, value)| key.as_slice() == count || after.get(key) == Some(value)),
             "{failure:?} changed a record"
         );
         failure
@@ -433,7 +462,10 @@ fn sessions_expire() {
         Err(VaultError::SessionExpired)
     );
     // The operator's sweep removes it.
-    assert_eq!(world.apply(Request::Sweep), Ok(Response::Swept { removed: 1 }));
+    assert_eq!(
+        world.apply(Request::Sweep { cursor: Vec::new() }),
+        Ok(Response::Swept { removed: 1, next: None })
+    );
     assert_eq!(world.apply(Request::IplsAuth(auth)), Err(VaultError::UnknownSession));
     assert!(
         world
@@ -507,6 +539,7 @@ fn without_key_transparency_ipls_is_refused() {
     let command = Command {
         at_ms: T0,
         entropy: [1; 32],
+        principal: Principal::Account(UserId::new(b"alice".to_vec()).unwrap()),
         request: Request::IplsHello(hello),
     };
     assert_eq!(vault.apply(&command), Err(VaultError::KeyTransparencyNotConfigured));

@@ -109,21 +109,19 @@ fn deletion_needs_the_password_and_removes_the_key() {
     let (mut harness, alice, _) = with_alice(6);
 
     // A wrong password cannot delete: the client cannot even produce a finalization.
-    let (finished, _) = harness.login_start(&alice, WRONG, LoginPurpose::DeleteRecord).unwrap();
+    let (finished, _) = harness.deletion_start(&alice, WRONG).unwrap();
     assert!(finished.is_none());
 
     // A retrieval session started before the deletion cannot finish after it.
     let (before, before_session) = harness
         .login_start(&alice, PASSWORD, LoginPurpose::RetrieveKey)
         .unwrap();
-    let (finished, session) = harness
-        .login_start(&alice, PASSWORD, LoginPurpose::DeleteRecord)
-        .unwrap();
-    let (_, finalization) = finished.unwrap();
-    assert_eq!(
-        harness.apply(Request::LoginFinish { session, finalization }),
-        Ok(Response::Deleted)
-    );
+    let (finished, session) = harness.deletion_start(&alice, PASSWORD).unwrap();
+    let (awaiting, finalization) = finished.unwrap();
+    let Ok(Response::Deleted(receipt)) = harness.apply(Request::LoginFinish { session, finalization }) else {
+        panic!("deletion refused")
+    };
+    awaiting.verify(&receipt).unwrap();
     let (_, finalization) = before.unwrap();
     assert_eq!(
         harness.apply(Request::LoginFinish {

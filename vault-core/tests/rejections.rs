@@ -36,7 +36,7 @@ fn refused_registrations_change_nothing() {
     let Ok(Response::RegistrationStarted(first)) = harness.apply(Request::RegistrationStart(request.clone())) else {
         panic!()
     };
-    let old_upload = client.finish(&mut harness.rng, &first, &key).unwrap();
+    let old_upload = client.finish(&mut harness.rng, &first, &key).unwrap().1;
     // A second start replaces the challenge: the upload answering the first one is refused.
     let Ok(Response::RegistrationStarted(second)) = harness.apply(Request::RegistrationStart(request)) else {
         panic!()
@@ -48,7 +48,7 @@ fn refused_registrations_change_nothing() {
     );
 
     // Expired: the challenge outlives its lifetime.
-    let upload = client.finish(&mut harness.rng, &second, &key).unwrap();
+    let upload = client.finish(&mut harness.rng, &second, &key).unwrap().1;
     let saved_clock = harness.now_ms;
     harness.now_ms += harness.vault.config().challenge_ttl_ms + 1;
     refused_without_change(
@@ -59,10 +59,10 @@ fn refused_registrations_change_nothing() {
     harness.now_ms = saved_clock;
 
     // Accepted once; the same upload replayed finds no challenge.
-    assert_eq!(
+    assert!(matches!(
         harness.apply(Request::RegistrationFinish(upload.clone())),
-        Ok(Response::Registered)
-    );
+        Ok(Response::Registered(_))
+    ));
     refused_without_change(
         &mut harness,
         Request::RegistrationFinish(upload.clone()),
@@ -82,7 +82,7 @@ fn refused_registrations_change_nothing() {
     let Ok(Response::RegistrationStarted(response)) = harness.apply(Request::RegistrationStart(request)) else {
         panic!()
     };
-    let bob_upload = other.finish(&mut harness.rng, &response, &key).unwrap();
+    let bob_upload = other.finish(&mut harness.rng, &response, &key).unwrap().1;
     let mut tampered = bob_upload.to_bytes();
     let challenge_at = tampered.len() - 92; // challenge || K_NONCE || EK close the upload
     tampered[challenge_at] ^= 1;
@@ -105,7 +105,7 @@ fn parameters_below_the_vault_policy_are_refused_without_change() {
         panic!()
     };
     let key = BackupKey::generate(&mut harness.rng);
-    let upload = client.finish(&mut harness.rng, &response, &key).unwrap();
+    let upload = client.finish(&mut harness.rng, &response, &key).unwrap().1;
     assert_eq!(upload.to_bytes().len(), 3 + 5 + 296);
     refused_without_change(
         &mut harness,
@@ -244,7 +244,7 @@ fn replicas_applying_the_same_log_agree_byte_for_byte() {
     let Ok(Response::RegistrationStarted(response)) = apply(&mut leader, Request::RegistrationStart(request)) else {
         panic!()
     };
-    let upload = client.finish(&mut leader.rng, &response, &key).unwrap();
+    let upload = client.finish(&mut leader.rng, &response, &key).unwrap().1;
     apply(&mut leader, Request::RegistrationFinish(upload)).unwrap();
     for password in [WRONG, PASSWORD] {
         let (login, request) = ClientLogin::start(&mut leader.rng, &leader.client, alice.clone(), password).unwrap();

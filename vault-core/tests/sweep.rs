@@ -7,6 +7,10 @@ use backup_protocol::{BackupKey, ClientLogin, ClientRegistration};
 use common::{Harness, PASSWORD, config, user};
 use vault_core::{Request, Response, Store, VaultError};
 
+fn sweep() -> Request {
+    Request::Sweep { cursor: Vec::new() }
+}
+
 #[test]
 fn expired_challenges_and_sessions_go_and_the_rest_stays() {
     let mut harness = Harness::new(21);
@@ -26,19 +30,24 @@ fn expired_challenges_and_sessions_go_and_the_rest_stays() {
     assert_eq!(with_sessions.len(), registered.len() + 3);
 
     // Nothing has expired yet.
-    assert_eq!(harness.apply(Request::Sweep), Ok(Response::Swept { removed: 0 }));
+    assert_eq!(harness.apply(sweep()), Ok(Response::Swept { removed: 0, next: None }));
     assert_eq!(harness.vault.store().snapshot(), with_sessions);
 
     // Past the login lifetime, but within the challenge's: the two login sessions go.
     harness.now_ms += config().login_ttl_ms;
-    assert_eq!(harness.apply(Request::Sweep), Ok(Response::Swept { removed: 2 }));
+    assert_eq!(harness.apply(sweep()), Ok(Response::Swept { removed: 2, next: None }));
     // Past the challenge lifetime: the pending registration goes too.
     harness.now_ms += config().challenge_ttl_ms;
-    assert_eq!(harness.apply(Request::Sweep), Ok(Response::Swept { removed: 1 }));
+    assert_eq!(harness.apply(sweep()), Ok(Response::Swept { removed: 1, next: None }));
 
-    // Alice's record (with the charge of her unfinished login) is all that is left.
+    // Alice's record (with the charge of her unfinished login) is all that is left, beside the count of
+    // entries in flight, back at zero.
     let left = harness.vault.store().snapshot();
-    assert_eq!(left.keys().collect::<Vec<_>>(), [&b"user/alice".to_vec()]);
+    assert_eq!(
+        left.keys().collect::<Vec<_>>(),
+        [&b"pending-count".to_vec(), &b"user/alice".to_vec()]
+    );
+    assert_eq!(left[b"pending-count".as_slice()].value, [0x01, 0x68, 0, 0, 0, 0, 0, 0, 0, 0]);
     assert_eq!(harness.retrieve(&alice, PASSWORD).map(|key| key.is_some()), Ok(true));
 }
 
@@ -49,7 +58,7 @@ fn a_corrupt_entry_refuses_the_sweep_before_any_deletion() {
         let (_, request) = ClientLogin::start(&mut harness.rng, &harness.client, user(name), PASSWORD).unwrap();
         harness.apply(Request::LoginStart(request)).unwrap();
     }
-    let keys = harness.vault.store().keys_with_prefix(b"login/").unwrap();
+    let keys = harness.vault.store().keys_with_prefix(b"login/", None, 10).unwrap();
     assert_eq!(keys.len(), 2);
     let last = harness.vault.store().get(&keys[1]).unwrap().unwrap();
     harness
@@ -59,7 +68,7 @@ fn a_corrupt_entry_refuses_the_sweep_before_any_deletion() {
         .unwrap();
     let before = harness.vault.store().snapshot();
     harness.now_ms += config().login_ttl_ms + 1;
-    assert_eq!(harness.apply(Request::Sweep), Err(VaultError::Corrupt("login session")));
+    assert_eq!(harness.apply(sweep()), Err(VaultError::Corrupt("login session")));
     assert_eq!(harness.vault.store().snapshot(), before);
 }
 
@@ -70,8 +79,20 @@ fn prefix_listing_is_exact() {
         store.compare_and_swap(key, None, Some(b"v")).unwrap();
     }
     assert_eq!(
-        store.keys_with_prefix(b"login/").unwrap(),
+        store.keys_with_prefix(b"login/", None, 10).unwrap(),
         [b"login/a".to_vec(), b"login/b".to_vec()]
     );
-    assert!(store.keys_with_prefix(b"zzz").unwrap().is_empty());
+    // Paged: a limit, and a start after a given key (inside or before the prefix).
+    assert_eq!(store.keys_with_prefix(b"login/", None, 1).unwrap(), [b"login/a".to_vec()]);
+    assert_eq!(
+        store.keys_with_prefix(b"login/", Some(b"login/a"), 10).unwrap(),
+        [b"login/b".to_vec()]
+    );
+    assert_eq!(
+        store.keys_with_prefix(b"login/", Some(b"a"), 10).unwrap(),
+        [b"login/a".to_vec(), b"login/b".to_vec()]
+    );
+    assert!(store.keys_with_prefix(b"login/", Some(b"login/b"), 10).unwrap().is_empty());
+    assert!(store.keys_with_prefix(b"login/", None, 0).unwrap().is_empty());
+    assert!(store.keys_with_prefix(b"zzz", None, 10).unwrap().is_empty());
 }

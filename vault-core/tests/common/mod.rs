@@ -3,12 +3,14 @@
 #![allow(dead_code, unreachable_pub)]
 
 use backup_protocol::{
-    BackupKey, ClientConfig, ClientLogin, ClientRegistration, KsfPolicy, LoginPurpose, PendingKeyRelease, UserId,
+    BackupKey, ClientConfig, ClientLogin, ClientRegistration, KsfPolicy, LoginFinalization, LoginPurpose,
+    PendingDeletionReceipt, PendingKeyRelease, UserId,
 };
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use vault_core::{
-    Command, FleetKeys, MemoryStore, Request, Response, SESSION_ID_LEN, Store, Vault, VaultConfig, VaultError,
+    Command, FleetKeys, MemoryStore, Principal, Request, Response, SESSION_ID_LEN, Store, Vault, VaultConfig,
+    VaultError,
 };
 
 /// What a client holds after a login response its password opened.
@@ -20,9 +22,12 @@ pub type Started = (Option<ClientFinished>, [u8; SESSION_ID_LEN]);
 pub const PASSWORD: &[u8] = b"correct horse battery staple";
 pub const WRONG: &[u8] = b"correct horse battery stable";
 
+/// The default policy with fast Argon2id parameters, and room for the many unfinished logins of one account
+/// that the attempt-limit tests make (the caps have their own tests).
 pub fn config() -> VaultConfig {
     VaultConfig {
         ksf_policy: KsfPolicy::INSECURE_TESTING,
+        max_pending_per_principal: 64,
         ..VaultConfig::default()
     }
 }
@@ -61,21 +66,34 @@ where
         }
     }
 
+    /// A command from the principal an honest transport authenticates for `request`.
     pub fn command(&mut self, request: Request) -> Command {
+        let principal = owner_of(&request);
+        self.command_as(principal, request)
+    }
+
+    pub fn command_as(&mut self, principal: Principal, request: Request) -> Command {
         self.now_ms += 1_000;
         let mut entropy = [0u8; 32];
         self.rng.fill_bytes(&mut entropy);
         Command {
             at_ms: self.now_ms,
             entropy,
+            principal,
             request,
         }
     }
 
-    /// Applies `request`; every command and response also goes through its byte encoding, as over a log and a
-    /// transport.
+    /// Applies `request` from its owner; every command and response also goes through its byte encoding, as over
+    /// a log and a transport.
     pub fn apply(&mut self, request: Request) -> Result<Response, VaultError<S::Error>> {
-        let command = self.command(request);
+        let principal = owner_of(&request);
+        self.apply_as(principal, request)
+    }
+
+    /// Applies `request` from `principal`.
+    pub fn apply_as(&mut self, principal: Principal, request: Request) -> Result<Response, VaultError<S::Error>> {
+        let command = self.command_as(principal, request);
         assert_eq!(Command::from_bytes(&command.to_bytes()).as_ref(), Ok(&command));
         let response = self.vault.apply(&command)?;
         assert_eq!(Response::from_bytes(&response.to_bytes()).as_ref(), Ok(&response));
@@ -89,11 +107,11 @@ where
         let Ok(Response::RegistrationStarted(response)) = self.apply(Request::RegistrationStart(request)) else {
             panic!("registration start refused")
         };
-        let upload = registration.finish(&mut self.rng, &response, key).unwrap();
-        assert_eq!(
-            self.apply(Request::RegistrationFinish(upload)),
-            Ok(Response::Registered)
-        );
+        let (awaiting, upload) = registration.finish(&mut self.rng, &response, key).unwrap();
+        let Ok(Response::Registered(receipt)) = self.apply(Request::RegistrationFinish(upload)) else {
+            panic!("registration finish refused")
+        };
+        awaiting.verify(&receipt).unwrap();
     }
 
     /// Starts a login; on success returns the client half (if the password opened the envelope) and the session.
@@ -111,6 +129,23 @@ where
         }
     }
 
+    /// Starts a deletion login; returns the client half (if the password opened the envelope) and the session.
+    pub fn deletion_start(
+        &mut self,
+        user: &UserId,
+        password: &[u8],
+    ) -> Result<(Option<(PendingDeletionReceipt, LoginFinalization)>, [u8; SESSION_ID_LEN]), VaultError<S::Error>> {
+        let (login, request) =
+            ClientLogin::start_for(&mut self.rng, &self.client, user.clone(), password, LoginPurpose::DeleteRecord)
+                .unwrap();
+        match self.apply(Request::LoginStart(request))? {
+            Response::LoginStarted { session, response } => {
+                Ok((login.finish_deletion(&mut self.rng, &response).ok(), session))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
     /// A whole retrieval: the recovered key, or the first refusal.
     pub fn retrieve(&mut self, user: &UserId, password: &[u8]) -> Result<Option<BackupKey>, VaultError<S::Error>> {
         let (finished, session) = self.login_start(user, password, LoginPurpose::RetrieveKey)?;
@@ -122,4 +157,18 @@ where
             other => panic!("unexpected {other:?}"),
         }
     }
+}
+
+/// The principal an honest transport authenticates for `request`: the account it names, or the operator.
+pub fn owner_of(request: &Request) -> Principal {
+    let named = match request {
+        Request::RegistrationStart(request) => request.user_id(),
+        Request::RegistrationFinish(upload) => upload.user_id(),
+        Request::LoginStart(request) => request.user_id(),
+        Request::LoginFinish { finalization, .. } => finalization.user_id(),
+        Request::IplsHello(hello) => return Principal::account(hello.account().as_bytes()).unwrap(),
+        Request::IplsAuth(_) => panic!("an IPLS auth names no account: use apply_as"),
+        _ => return Principal::Operator,
+    };
+    Principal::Account(named.clone())
 }
