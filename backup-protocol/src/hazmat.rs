@@ -130,7 +130,14 @@ pub fn login_response_signed_bytes(
     guesses_remaining: u32,
     opaque_response: &[u8],
 ) -> Vec<u8> {
-    transcript::login_response(user_id, purpose, opaque_request, ksf, guesses_remaining, opaque_response)
+    transcript::login_response(
+        user_id,
+        purpose,
+        opaque_request,
+        ksf,
+        guesses_remaining,
+        opaque_response,
+    )
 }
 
 /// The bytes the vault signs in a registration receipt, given the upload's body (everything after its user id).

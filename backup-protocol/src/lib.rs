@@ -77,7 +77,8 @@ mod vault_keys;
 mod wrap;
 
 pub use client::{
-    ClientConfig, ClientLogin, ClientRegistration, PendingDeletionReceipt, PendingKeyRelease, PendingRegistrationReceipt,
+    ClientConfig, ClientLogin, ClientRegistration, PendingDeletionReceipt, PendingKeyRelease,
+    PendingRegistrationReceipt,
 };
 pub use codec::PROTOCOL_VERSION;
 pub use error::{DecodeError, Error, RecoveryKeyError, StreamError};

@@ -18,7 +18,9 @@ use zeroize::Zeroizing;
 use crate::codec::{PROTOCOL_VERSION, Reader, put_short_vec};
 use crate::error::{DecodeError, Error};
 use crate::key::{BackupKey, UserId};
-use crate::labels::{DELETED_K_INFO, DELETION_RECEIPT_MAC, KEY_RELEASE_AAD, OPAQUE_K_INFO, SHARED_K_INFO, WRAPPED_KEY_AAD};
+use crate::labels::{
+    DELETED_K_INFO, DELETION_RECEIPT_MAC, KEY_RELEASE_AAD, OPAQUE_K_INFO, SHARED_K_INFO, WRAPPED_KEY_AAD,
+};
 
 /// Length of an AES-GCM nonce.
 pub const NONCE_LEN: usize = 12;

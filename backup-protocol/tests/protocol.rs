@@ -3,8 +3,8 @@
 mod common;
 
 use backup_protocol::{
-    BackupRecord, ClientConfig, ClientLogin, ClientRegistration, DeletionReceipt, Error, KeyRelease, KsfParams, KsfPolicy,
-    LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, LoginStartError, PendingRegistration,
+    BackupRecord, ClientConfig, ClientLogin, ClientRegistration, DeletionReceipt, Error, KeyRelease, KsfParams,
+    KsfPolicy, LoginFinalization, LoginPurpose, LoginRequest, LoginResponse, LoginStartError, PendingRegistration,
     RegistrationReceipt, RegistrationRequest, RegistrationResponse, RegistrationUpload, VaultKeys, VaultLoginState,
 };
 use common::{PASSWORD, World, flips, user};
@@ -45,7 +45,9 @@ fn wrong_password_is_a_typed_error_and_releases_nothing() {
         VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
     assert_eq!(
         client.finish(&mut world.rng, &response).err(),
-        Some(Error::WrongPassword { guesses_remaining: GUESSES })
+        Some(Error::WrongPassword {
+            guesses_remaining: GUESSES
+        })
     );
 }
 
@@ -175,7 +177,9 @@ fn every_flip_of_login_messages_and_of_ek_is_rejected() {
     for (position, flipped) in flips(&stored).filter(|(position, _)| *position >= wrapped_start) {
         let tampered = BackupRecord::from_bytes(&flipped).unwrap();
         let expected = if position < wrapped_start + 32 {
-            Error::WrongPassword { guesses_remaining: GUESSES }
+            Error::WrongPassword {
+                guesses_remaining: GUESSES,
+            }
         } else {
             Error::WrappedKeyRejected
         };
@@ -205,11 +209,14 @@ fn replayed_messages_from_another_exchange_are_rejected() {
     );
     let first_upload = first.finish(&mut world.rng, &first_response, &world.key).unwrap().1;
     assert_eq!(
-        second_pending.finish(&world.keys, &first_upload, &KsfPolicy::INSECURE_TESTING).err(),
+        second_pending
+            .finish(&world.keys, &first_upload, &KsfPolicy::INSECURE_TESTING)
+            .err(),
         Some(Error::ChallengeMismatch)
     );
     assert!(
-        first_pending.finish(&world.keys, &first_upload, &KsfPolicy::INSECURE_TESTING)
+        first_pending
+            .finish(&world.keys, &first_upload, &KsfPolicy::INSECURE_TESTING)
             .is_ok()
     );
 
@@ -265,7 +272,9 @@ fn messages_for_another_account_are_rejected() {
     let (_, other_response) = PendingRegistration::start(&world.keys, &mut world.rng, &other_request).unwrap();
     let other_upload = other.finish(&mut world.rng, &other_response, &world.key).unwrap().1;
     assert_eq!(
-        pending.finish(&world.keys, &other_upload, &KsfPolicy::INSECURE_TESTING).err(),
+        pending
+            .finish(&world.keys, &other_upload, &KsfPolicy::INSECURE_TESTING)
+            .err(),
         Some(Error::UserMismatch)
     );
 
@@ -276,7 +285,12 @@ fn messages_for_another_account_are_rejected() {
     let moved = BackupRecord::from_bytes(&moved).unwrap();
     let mut eve = World::new(10);
     eve.user = moved.user_id().clone();
-    assert_eq!(eve.retrieve(&moved, PASSWORD).err(), Some(Error::WrongPassword { guesses_remaining: GUESSES }));
+    assert_eq!(
+        eve.retrieve(&moved, PASSWORD).err(),
+        Some(Error::WrongPassword {
+            guesses_remaining: GUESSES
+        })
+    );
 }
 
 #[test]
@@ -299,7 +313,12 @@ fn unknown_users_get_a_fake_response_of_the_same_shape() {
         fake.to_bytes().len(),
         real.to_bytes().len() + "ghost@example".len() - "alice@example".len()
     );
-    assert_eq!(client.finish(&mut world.rng, &fake).err(), Some(Error::WrongPassword { guesses_remaining: GUESSES }));
+    assert_eq!(
+        client.finish(&mut world.rng, &fake).err(),
+        Some(Error::WrongPassword {
+            guesses_remaining: GUESSES
+        })
+    );
     // The real user's client is unaffected.
     assert!(known.finish(&mut world.rng, &real).is_ok());
     // A genuine finalization (of the real user's login), renamed to the unknown user, does not finish the fake.
@@ -330,7 +349,10 @@ fn a_deletion_login_proves_the_password_and_releases_nothing() {
     let (state, response) =
         VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
     let state = VaultLoginState::from_bytes(&state.to_bytes()).unwrap();
-    assert_eq!(client.finish(&mut world.rng, &response).err(), Some(Error::WrongPurpose));
+    assert_eq!(
+        client.finish(&mut world.rng, &response).err(),
+        Some(Error::WrongPurpose)
+    );
     let (awaiting, finalization) = client.finish_deletion(&mut world.rng, &response).unwrap();
     assert_eq!(
         state.finish(&mut world.rng, Some(&record), &finalization).err(),
@@ -509,7 +531,10 @@ fn rejected_messages_leave_every_state_usable() {
         pending.finish(&world.keys, &upload, &KsfPolicy::RECOMMENDED).is_err(),
         "fast parameters are below this policy"
     );
-    let record = pending.finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING).unwrap().0;
+    let record = pending
+        .finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING)
+        .unwrap()
+        .0;
 
     let (client, request) = ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
     let (_, forged) = VaultLoginState::start(&impostor, &mut world.rng, Some(&record), &request, no_charge).unwrap();
@@ -563,7 +588,9 @@ fn every_encoding_round_trips_with_the_specified_length() {
         ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
     let (pending, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
     let upload = client.finish(&mut world.rng, &response, &world.key).unwrap().1;
-    let (record, receipt) = pending.finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING).unwrap();
+    let (record, receipt) = pending
+        .finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING)
+        .unwrap();
     assert_eq!(RegistrationRequest::from_bytes(&request.to_bytes()).unwrap(), request);
     assert_eq!(RegistrationReceipt::from_bytes(&receipt.to_bytes()).unwrap(), receipt);
     assert_eq!(receipt.to_bytes().len(), head + 64);
@@ -599,9 +626,14 @@ fn every_encoding_round_trips_with_the_specified_length() {
     assert_eq!(state.to_bytes().len(), head + 1 + 32 + 128);
     assert_eq!(world.keys.to_bytes().len(), 2 + 128 + 32);
 
-    let (client, request) =
-        ClientLogin::start_for(&mut world.rng, &world.config, world.user.clone(), PASSWORD, LoginPurpose::DeleteRecord)
-            .unwrap();
+    let (client, request) = ClientLogin::start_for(
+        &mut world.rng,
+        &world.config,
+        world.user.clone(),
+        PASSWORD,
+        LoginPurpose::DeleteRecord,
+    )
+    .unwrap();
     let (state, response) =
         VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
     let (_, finalization) = client.finish_deletion(&mut world.rng, &response).unwrap();

@@ -18,9 +18,10 @@ fn the_guesses_remaining_are_signed_and_reach_the_owner_on_success_and_on_a_wron
     for (password, remaining) in [(WRONG, 7u32), (PASSWORD, 3)] {
         let (client, request) =
             ClientLogin::start(&mut world.rng, &world.config, world.user.clone(), password).unwrap();
-        let (_, response) =
-            VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || Ok::<u32, ()>(remaining))
-                .unwrap();
+        let (_, response) = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || {
+            Ok::<u32, ()>(remaining)
+        })
+        .unwrap();
         let response = LoginResponse::from_bytes(&response.to_bytes()).unwrap();
         match client.finish(&mut world.rng, &response) {
             Ok((pending, _)) => {
@@ -29,7 +30,12 @@ fn the_guesses_remaining_are_signed_and_reach_the_owner_on_success_and_on_a_wron
             }
             Err(error) => {
                 assert_eq!(password, WRONG);
-                assert_eq!(error, Error::WrongPassword { guesses_remaining: remaining });
+                assert_eq!(
+                    error,
+                    Error::WrongPassword {
+                        guesses_remaining: remaining
+                    }
+                );
                 assert_eq!(error.to_string(), "wrong password (7 guesses remaining)");
             }
         }
@@ -39,7 +45,10 @@ fn the_guesses_remaining_are_signed_and_reach_the_owner_on_success_and_on_a_wron
         let mut raised = response.to_bytes();
         raised[3 + user_len + 12 + 3] ^= 0x10;
         let raised = LoginResponse::from_bytes(&raised).unwrap();
-        assert_eq!(client.finish(&mut world.rng, &raised).err(), Some(Error::BadVaultSignature));
+        assert_eq!(
+            client.finish(&mut world.rng, &raised).err(),
+            Some(Error::BadVaultSignature)
+        );
     }
 }
 
@@ -51,11 +60,15 @@ fn a_registration_receipt_proves_exactly_this_upload_was_stored() {
         ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
     let (pending, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
     let (awaiting, upload) = client.finish(&mut world.rng, &response, &world.key).unwrap();
-    let (_, receipt) = pending.finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING).unwrap();
+    let (_, receipt) = pending
+        .finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING)
+        .unwrap();
     let receipt = RegistrationReceipt::from_bytes(&receipt.to_bytes()).unwrap();
 
     // Forged: signed by a key outside the fleet.
-    let (_, forged) = pending.finish(&impostor, &upload, &KsfPolicy::INSECURE_TESTING).unwrap();
+    let (_, forged) = pending
+        .finish(&impostor, &upload, &KsfPolicy::INSECURE_TESTING)
+        .unwrap();
     assert_eq!(awaiting.verify(&forged), Err(Error::ReceiptRejected));
 
     // Replayed: the genuine receipt of an earlier registration of the same user (another upload).
@@ -93,8 +106,10 @@ fn a_deletion_receipt_is_bound_to_the_login_that_asked_for_it() {
             LoginPurpose::DeleteRecord,
         )
         .unwrap();
-        let (state, response) =
-            VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || Ok::<u32, ()>(9)).unwrap();
+        let (state, response) = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || {
+            Ok::<u32, ()>(9)
+        })
+        .unwrap();
         let (awaiting, finalization) = client.finish_deletion(&mut world.rng, &response).unwrap();
         let receipt = state.finish_deletion(Some(&record), &finalization).unwrap();
         (awaiting, receipt)

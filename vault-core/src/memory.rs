@@ -1,8 +1,8 @@
 //! An in-memory [`Store`], for tests, examples and single-process deployments.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::convert::Infallible;
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::vec::Vec;
 

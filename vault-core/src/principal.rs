@@ -32,7 +32,6 @@ impl Principal {
         Ok(Self::Account(UserId::new(id.to_vec())?))
     }
 
-
     /// `0x01 || len8(id) || id` for an account, `0x02` for the operator.
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         match self {

@@ -178,7 +178,9 @@ impl<S: Store> Vault<S> {
         let mut rng = ChaCha20Rng::from_seed(command.entropy);
         let now = command.at_ms;
         match (&command.request, owner) {
-            (Request::RegistrationStart(request), Some(owner)) => self.registration_start(now, &mut rng, owner, request),
+            (Request::RegistrationStart(request), Some(owner)) => {
+                self.registration_start(now, &mut rng, owner, request)
+            }
             (Request::RegistrationFinish(upload), Some(_)) => self.registration_finish(now, upload),
             (Request::LoginStart(request), Some(owner)) => self.login_start(now, &mut rng, owner, request),
             (Request::LoginFinish { session, finalization }, Some(owner)) => {
@@ -391,13 +393,7 @@ impl<S: Store> Vault<S> {
         Ok(outcome)
     }
 
-    fn ipls_hello(
-        &self,
-        now: u64,
-        rng: &mut ChaCha20Rng,
-        owner: &UserId,
-        hello: &EscrowHello,
-    ) -> Outcome<Response, S> {
+    fn ipls_hello(&self, now: u64, rng: &mut ChaCha20Rng, owner: &UserId, hello: &EscrowHello) -> Outcome<Response, S> {
         self.trust()?;
         self.check_room(owner)?;
         let (pending, challenge) = self.keys.ipls().challenge(rng, hello).map_err(VaultError::Ipls)?;

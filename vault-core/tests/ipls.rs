@@ -5,13 +5,13 @@ mod kt_directory;
 
 use std::convert::Infallible;
 
+use backup_protocol::UserId;
 use ed25519_dalek::SigningKey;
 use ipls::{AccountId, ContactId, ContactKey, ContactSealer, EscrowClient, EscrowOutcome, IdentityProof, IplsVaultKey};
 use kt_directory::KtDirectory;
 use kt_verify::WitnessError;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use backup_protocol::UserId;
 use vault_core::{
     Command, FleetKeys, IdentityError, MemoryStore, Principal, Request, Response, Vault, VaultConfig, VaultError,
 };
@@ -544,4 +544,39 @@ fn without_key_transparency_ipls_is_refused() {
     };
     assert_eq!(vault.apply(&command), Err(VaultError::KeyTransparencyNotConfigured));
     assert!(vault.store().snapshot().is_empty());
+}
+
+#[test]
+fn another_account_can_neither_open_nor_answer_an_accounts_escrow_session() {
+    let (mut world, alice, bob) = World::new(13);
+    let ck = ContactKey::generate(&mut world.rng);
+    let proof = world.directory.identity_proof(&alice.id);
+    let bob_principal = Principal::account(bob.id.as_bytes()).unwrap();
+
+    // A hello naming alice, sent over bob's (or the operator's) connection.
+    let (device, hello) = EscrowClient::upload(&mut world.rng, &world.bundle_key, alice.id.clone(), &ck).unwrap();
+    for principal in [bob_principal.clone(), Principal::Operator] {
+        let before = world.vault.store().snapshot();
+        assert_eq!(
+            world.apply_as(principal, Request::IplsHello(hello.clone())),
+            Err(VaultError::Forbidden)
+        );
+        assert_eq!(world.vault.store().snapshot(), before);
+    }
+
+    // Alice's own session, answered over bob's connection: bob's principal reaches no session of alice's.
+    let Response::IplsChallenge(challenge) = world.apply(Request::IplsHello(hello)).unwrap() else {
+        panic!()
+    };
+    let (device, auth) = device.authenticate(&challenge, &alice.key, &proof).unwrap();
+    let before = world.vault.store().snapshot();
+    assert_eq!(
+        world.apply_as(bob_principal, Request::IplsAuth(auth.clone())),
+        Err(VaultError::UnknownSession)
+    );
+    assert_eq!(world.vault.store().snapshot(), before);
+    let Response::IplsReply(reply) = world.apply(Request::IplsAuth(auth)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(device.finish(&reply), Ok(EscrowOutcome::Stored));
 }

@@ -47,7 +47,10 @@ fn expired_challenges_and_sessions_go_and_the_rest_stays() {
         left.keys().collect::<Vec<_>>(),
         [&b"pending-count".to_vec(), &b"user/alice".to_vec()]
     );
-    assert_eq!(left[b"pending-count".as_slice()].value, [0x01, 0x68, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        left[b"pending-count".as_slice()].value,
+        [0x01, 0x68, 0, 0, 0, 0, 0, 0, 0, 0]
+    );
     assert_eq!(harness.retrieve(&alice, PASSWORD).map(|key| key.is_some()), Ok(true));
 }
 
@@ -83,7 +86,10 @@ fn prefix_listing_is_exact() {
         [b"login/a".to_vec(), b"login/b".to_vec()]
     );
     // Paged: a limit, and a start after a given key (inside or before the prefix).
-    assert_eq!(store.keys_with_prefix(b"login/", None, 1).unwrap(), [b"login/a".to_vec()]);
+    assert_eq!(
+        store.keys_with_prefix(b"login/", None, 1).unwrap(),
+        [b"login/a".to_vec()]
+    );
     assert_eq!(
         store.keys_with_prefix(b"login/", Some(b"login/a"), 10).unwrap(),
         [b"login/b".to_vec()]
@@ -92,7 +98,12 @@ fn prefix_listing_is_exact() {
         store.keys_with_prefix(b"login/", Some(b"a"), 10).unwrap(),
         [b"login/a".to_vec(), b"login/b".to_vec()]
     );
-    assert!(store.keys_with_prefix(b"login/", Some(b"login/b"), 10).unwrap().is_empty());
+    assert!(
+        store
+            .keys_with_prefix(b"login/", Some(b"login/b"), 10)
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.keys_with_prefix(b"login/", None, 0).unwrap().is_empty());
     assert!(store.keys_with_prefix(b"zzz", None, 10).unwrap().is_empty());
 }

@@ -40,7 +40,9 @@ impl World {
             ClientRegistration::start(&mut self.rng, &self.config, self.user.clone(), PASSWORD).unwrap();
         let (pending, response) = PendingRegistration::start(&self.keys, &mut self.rng, &request).unwrap();
         let (awaiting, upload) = client.finish(&mut self.rng, &response, &self.key).unwrap();
-        let (record, receipt) = pending.finish(&self.keys, &upload, &KsfPolicy::INSECURE_TESTING).unwrap();
+        let (record, receipt) = pending
+            .finish(&self.keys, &upload, &KsfPolicy::INSECURE_TESTING)
+            .unwrap();
         awaiting.verify(&receipt).unwrap();
         record
     }

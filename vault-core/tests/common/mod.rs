@@ -134,10 +134,21 @@ where
         &mut self,
         user: &UserId,
         password: &[u8],
-    ) -> Result<(Option<(PendingDeletionReceipt, LoginFinalization)>, [u8; SESSION_ID_LEN]), VaultError<S::Error>> {
-        let (login, request) =
-            ClientLogin::start_for(&mut self.rng, &self.client, user.clone(), password, LoginPurpose::DeleteRecord)
-                .unwrap();
+    ) -> Result<
+        (
+            Option<(PendingDeletionReceipt, LoginFinalization)>,
+            [u8; SESSION_ID_LEN],
+        ),
+        VaultError<S::Error>,
+    > {
+        let (login, request) = ClientLogin::start_for(
+            &mut self.rng,
+            &self.client,
+            user.clone(),
+            password,
+            LoginPurpose::DeleteRecord,
+        )
+        .unwrap();
         match self.apply(Request::LoginStart(request))? {
             Response::LoginStarted { session, response } => {
                 Ok((login.finish_deletion(&mut self.rng, &response).ok(), session))
