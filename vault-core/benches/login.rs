@@ -15,7 +15,7 @@ use opaque_ke::{
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use vault_core::{Command, FleetKeys, MemoryStore, Request, Response, Vault, VaultConfig};
+use vault_core::{Command, FleetKeys, MemoryStore, Principal, Request, Response, Vault, VaultConfig};
 
 const PASSWORD: &[u8] = b"correct horse battery staple";
 const USER: &[u8] = b"15551234567@s.whatsapp.net";
@@ -69,6 +69,7 @@ fn vault_login(c: &mut Criterion) {
         Command {
             at_ms: now,
             entropy: rng.r#gen(),
+            principal: Principal::Account(UserId::new(USER.to_vec()).unwrap()),
             request,
         }
     };
@@ -79,7 +80,7 @@ fn vault_login(c: &mut Criterion) {
         panic!()
     };
     let key = BackupKey::generate(&mut rng);
-    let upload = registration.finish(&mut rng, &response, &key).unwrap();
+    let (_, upload) = registration.finish(&mut rng, &response, &key).unwrap();
     vault
         .apply(&command(&mut rng, Request::RegistrationFinish(upload)))
         .unwrap();

@@ -38,7 +38,9 @@ pub struct VaultConfig {
     pub escrow_ttl_ms: u64,
     /// The Argon2id parameters the vault accepts at registration.
     pub ksf_policy: KsfPolicy,
-    /// Registration challenges, login sessions and escrow sessions one account may have in flight at once.
+    /// Registration challenges, login sessions and escrow sessions one account may have stored at once (until
+    /// they are finished or swept). A login whose password was wrong is never finished, so keep this above
+    /// `attempt_limit`: below it, it also slows the owner's guessing to that many per sweep.
     pub max_pending_per_principal: u32,
     /// Registration challenges, login sessions and escrow sessions the whole vault holds at most.
     pub max_pending_total: u64,
@@ -47,7 +49,7 @@ pub struct VaultConfig {
 }
 
 impl Default for VaultConfig {
-    /// 10 attempts, 10-minute challenges, 2-minute logins and escrow sessions, [`KsfPolicy::RECOMMENDED`], 8
+    /// 10 attempts, 10-minute challenges, 2-minute logins and escrow sessions, [`KsfPolicy::RECOMMENDED`], 16
     /// entries in flight per account and 1,000,000 in all, sweeps of 1,024 entries.
     fn default() -> Self {
         Self {
@@ -56,7 +58,7 @@ impl Default for VaultConfig {
             login_ttl_ms: 2 * 60 * 1000,
             escrow_ttl_ms: 2 * 60 * 1000,
             ksf_policy: KsfPolicy::RECOMMENDED,
-            max_pending_per_principal: 8,
+            max_pending_per_principal: 16,
             max_pending_total: 1_000_000,
             sweep_page: 1024,
         }

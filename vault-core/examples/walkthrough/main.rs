@@ -1,7 +1,8 @@
 //! End-to-end walkthrough: the fleet publishes a signed bundle of its keys; a phone verifies it, registers its
 //! backup key K with the vault under a password, encrypts a backup, seals its contacts and escrows their key;
 //! the phone is lost; a new phone recovers K with the password, decrypts the backup, proves its new account key
-//! through key transparency (and compares a security code) and gets its contacts back; finally wrong passwords
+//! through key transparency (and compares a security code) and gets its contacts back; a stranger's account is
+//! refused the user's guesses; finally wrong passwords
 //! use up the attempts until the vault destroys the record. Every step prints what was verified.
 //!
 //! `cargo run --example walkthrough` (in-memory vault, no set-up)
@@ -24,7 +25,7 @@ use ipls::{AccountId, ContactId, ContactKey, ContactSealer, EscrowClient, Escrow
 use kt_directory::KtDirectory;
 use kt_verify::SecurityCode;
 use rand::rngs::OsRng;
-use vault_core::{Command, FleetKeys, MemoryStore, Request, Response, Vault, VaultConfig, VaultError};
+use vault_core::{Command, FleetKeys, MemoryStore, Principal, Request, Response, Vault, VaultConfig, VaultError};
 
 const CONTACTS: usize = 1_000;
 
@@ -37,13 +38,20 @@ fn now_ms() -> u64 {
         .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// The leader's side of a command: the time and the entropy every replica applies it with.
-fn command(request: Request) -> Command {
+/// The leader's side of a command: the principal the transport authenticated (the phone's account connection, or
+/// the operator), and the time and the entropy every replica applies it with.
+fn command(principal: &Principal, request: Request) -> Command {
     Command {
         at_ms: now_ms(),
         entropy: rand::random(),
+        principal: principal.clone(),
         request,
     }
+}
+
+/// The principal of a phone's connection: the transport authenticated it as `account`.
+fn connection_of(account: &[u8]) -> Result<Principal, Box<dyn Error>> {
+    Ok(Principal::account(account)?)
 }
 
 /// One IPLS escrow session of a device: uploads `upload` if given, else retrieves CK.
@@ -59,11 +67,12 @@ fn escrow(
         Some(key) => EscrowClient::upload(&mut OsRng, vault_ipls_key, account.clone(), key)?,
         None => EscrowClient::retrieve(&mut OsRng, vault_ipls_key, account.clone())?,
     };
-    let Response::IplsChallenge(challenge) = vault.apply(&command(Request::IplsHello(hello)))? else {
+    let connection = connection_of(account.as_bytes())?;
+    let Response::IplsChallenge(challenge) = vault.apply(&command(&connection, Request::IplsHello(hello)))? else {
         return Err("unexpected response".into());
     };
     let (device, auth) = device.authenticate(&challenge, account_key, proof)?;
-    let Response::IplsReply(reply) = vault.apply(&command(Request::IplsAuth(auth)))? else {
+    let Response::IplsReply(reply) = vault.apply(&command(&connection, Request::IplsAuth(auth)))? else {
         return Err("unexpected response".into());
     };
     Ok(device.finish(&reply)?)
@@ -100,26 +109,31 @@ fn key_of(bundle: &Bundle, role: Role) -> Result<[u8; 32], Box<dyn Error>> {
     }
 }
 
-/// One retrieval attempt on a device that knows `password`: the recovered key, `None` for a wrong password.
+/// One retrieval attempt, over `user`'s connection, on a device that knows `password`: the recovered key, or the
+/// guesses the vault still allows (as it signed them) when the password is wrong.
 fn retrieve(
     vault: &Vault<MemoryStore>,
     config: &ClientConfig,
     user: &UserId,
     password: &[u8],
-) -> Result<Option<BackupKey>, Box<dyn Error>> {
+) -> Result<Result<BackupKey, u32>, Box<dyn Error>> {
+    let connection = connection_of(user.as_bytes())?;
     let (login, request) = ClientLogin::start(&mut OsRng, config, user.clone(), password)?;
-    let Response::LoginStarted { session, response } = vault.apply(&command(Request::LoginStart(request)))? else {
+    let Response::LoginStarted { session, response } = vault.apply(&command(&connection, Request::LoginStart(request)))?
+    else {
         return Err("unexpected response".into());
     };
     let (pending, finalization) = match login.finish(&mut OsRng, &response) {
         Ok(finished) => finished,
-        Err(backup_protocol::Error::WrongPassword) => return Ok(None),
+        Err(backup_protocol::Error::WrongPassword { guesses_remaining }) => return Ok(Err(guesses_remaining)),
         Err(error) => return Err(error.into()),
     };
-    let Response::KeyReleased(release) = vault.apply(&command(Request::LoginFinish { session, finalization }))? else {
+    let Response::KeyReleased(release) =
+        vault.apply(&command(&connection, Request::LoginFinish { session, finalization }))?
+    else {
         return Err("unexpected response".into());
     };
-    Ok(Some(pending.open(&release)?))
+    Ok(Ok(pending.open(&release)?))
 }
 
 // The walkthrough is one story read top to bottom; splitting it would scatter the narrative.
@@ -165,14 +179,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
 
     println!("3. The phone makes a random 256-bit backup key K and registers it under the user's password.");
+    println!("   every request travels over the phone's connection, which the transport authenticated as the account");
+    let phone = connection_of(user.as_bytes())?;
     let key = BackupKey::generate(&mut OsRng);
     let (registration, request) = ClientRegistration::start(&mut OsRng, &config, user.clone(), PASSWORD)?;
-    let Response::RegistrationStarted(response) = vault.apply(&command(Request::RegistrationStart(request)))? else {
+    let Response::RegistrationStarted(response) = vault.apply(&command(&phone, Request::RegistrationStart(request)))?
+    else {
         return Err("unexpected response".into());
     };
-    let upload = registration.finish(&mut OsRng, &response, &key)?;
+    let (awaiting, upload) = registration.finish(&mut OsRng, &response, &key)?;
     println!("   verified: the vault's signature under the pinned fleet key, and its pinned OPAQUE key");
-    vault.apply(&command(Request::RegistrationFinish(upload)))?;
+    let Response::Registered(receipt) = vault.apply(&command(&phone, Request::RegistrationFinish(upload)))? else {
+        return Err("unexpected response".into());
+    };
+    awaiting.verify(&receipt)?;
+    println!("   verified: the vault's receipt, its fleet signature over exactly this upload: K is escrowed");
     println!("   the vault stored the OPAQUE record and EK = AES-GCM(K); it holds nothing that decrypts K");
     let recovery = RecoveryKey::from_backup_key(&key);
     println!("   the 64-digit recovery key is shown to the user once (not printed here)");
@@ -221,11 +242,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     drop((key, ck, old_phone, old_account_key));
 
     println!("7. A wrong password costs one attempt and yields nothing.");
-    assert!(retrieve(&vault, &config, &user, WRONG_PASSWORD)?.is_none());
+    let Err(remaining) = retrieve(&vault, &config, &user, WRONG_PASSWORD)? else {
+        return Err("a wrong password was accepted".into());
+    };
     println!("   the vault charged the attempt before answering; the client saw the password was wrong");
+    println!("   the vault's signed response says {remaining} guesses remain");
 
     println!("8. The right password recovers K; the vault releases EK only under the login's session key.");
-    let recovered = retrieve(&vault, &config, &user, PASSWORD)?.ok_or("the right password was refused")?;
+    let recovered = retrieve(&vault, &config, &user, PASSWORD)?.map_err(|_| "the right password was refused")?;
     println!("   verified: vault signature, OPAQUE server authentication, key-release and EK tags");
     println!("   the successful login reset the attempt counter");
 
@@ -242,8 +266,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let new_account_key = SigningKey::generate(&mut OsRng);
     let epoch = directory.publish(&[(&account, &new_account_key.verifying_key())], now_ms());
     println!("   epoch {epoch}, root signed by the key-transparency witness");
-    let Response::RootObserved { epoch } =
-        vault.apply(&command(Request::ObserveRoot(directory.signed_root().to_protobuf())))?
+    let Response::RootObserved { epoch } = vault.apply(&command(
+        &Principal::Operator,
+        Request::ObserveRoot(directory.signed_root().to_protobuf()),
+    ))?
     else {
         return Err("unexpected response".into());
     };
@@ -318,11 +344,23 @@ fn main() -> Result<(), Box<dyn Error>> {
     assert_eq!(restored, backup);
     println!("   {} bytes restored from the recovery key", restored.len());
 
+    println!("15. A stranger's account tries to spend the user's guesses (or to learn whether the user has a backup).");
+    let (_, request) = ClientLogin::start(&mut OsRng, &config, user.clone(), WRONG_PASSWORD)?;
+    let stranger = connection_of(b"15550000000@s.whatsapp.net")?;
+    match vault.apply(&command(&stranger, Request::LoginStart(request))) {
+        Err(error @ VaultError::Forbidden) => println!("   refused before anything was read: {error}"),
+        other => return Err(format!("expected a refusal, got {other:?}").into()),
+    }
+    println!("   no guess was charged and nothing was stored");
+
     let limit = vault.config().attempt_limit;
-    println!("15. Someone guesses passwords: {limit} wrong guesses, then the vault destroys the record.");
+    println!("16. Someone holding the account's connection guesses passwords: {limit} wrong guesses, then the vault");
+    println!("    destroys the record.");
     for guess in 1..=limit {
-        assert!(retrieve(&vault, &config, &user, WRONG_PASSWORD)?.is_none());
-        println!("   guess {guess}/{limit}: wrong, attempt charged");
+        let Err(remaining) = retrieve(&vault, &config, &user, WRONG_PASSWORD)? else {
+            return Err("a wrong password was accepted".into());
+        };
+        println!("   guess {guess}/{limit}: wrong, attempt charged; {remaining} remaining");
     }
     match retrieve(&vault, &config, &user, PASSWORD) {
         Err(error)
