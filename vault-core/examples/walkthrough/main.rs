@@ -2,8 +2,8 @@
 //! backup key K with the vault under a password, encrypts a backup, seals its contacts and escrows their key;
 //! the phone is lost; a new phone recovers K with the password, decrypts the backup, proves its new account key
 //! through key transparency (and compares a security code) and gets its contacts back; a stranger's account is
-//! refused the user's guesses; finally wrong passwords
-//! use up the attempts until the vault destroys the record. Every step prints what was verified.
+//! refused the user's guesses; finally wrong passwords use up the attempts until the vault destroys the record.
+//! Every step prints what was verified.
 //!
 //! `cargo run --example walkthrough` (in-memory vault, no set-up)
 
@@ -119,7 +119,8 @@ fn retrieve(
 ) -> Result<Result<BackupKey, u32>, Box<dyn Error>> {
     let connection = connection_of(user.as_bytes())?;
     let (login, request) = ClientLogin::start(&mut OsRng, config, user.clone(), password)?;
-    let Response::LoginStarted { session, response } = vault.apply(&command(&connection, Request::LoginStart(request)))?
+    let Response::LoginStarted { session, response } =
+        vault.apply(&command(&connection, Request::LoginStart(request)))?
     else {
         return Err("unexpected response".into());
     };
