@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use ed25519_dalek::{SIGNATURE_LENGTH, Signature};
-use generic_array::typenum::Unsigned;
+use opaque_ke::generic_array::typenum::Unsigned;
 use opaque_ke::errors::ProtocolError;
 use opaque_ke::{
     CredentialFinalization, CredentialFinalizationLen, CredentialRequest, CredentialRequestLen, CredentialResponse,
