@@ -34,6 +34,12 @@ pub const ENTROPY_LEN: usize = 32;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Command {
     /// Milliseconds since the Unix epoch, as chosen by the leader.
+    ///
+    /// It need not increase from one command to the next, and nothing refuses a command for going back in time:
+    /// every lifetime check is `at_ms − issued_at_ms > ttl` with a saturating subtraction, so an `at_ms` earlier
+    /// than an entry's issue time makes that entry look fresh (lifetimes stretch by the clock's skew, never
+    /// shrink), and the witness-freshness check of IPLS roots and `ObserveRoot` judges roots by it too. A leader
+    /// should stamp `max(its clock, the last applied at_ms)` (SPEC §10).
     pub at_ms: u64,
     /// Fresh randomness from a CSPRNG, chosen by the leader.
     pub entropy: [u8; ENTROPY_LEN],

@@ -39,4 +39,4 @@ pub use memory::MemoryStore;
 pub use principal::Principal;
 pub use records::SESSION_ID_LEN;
 pub use store::{Cas, Store, Versioned};
-pub use vault::{Vault, VaultConfig};
+pub use vault::{RecordStatus, Vault, VaultConfig};

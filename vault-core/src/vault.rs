@@ -65,6 +65,23 @@ impl Default for VaultConfig {
     }
 }
 
+/// What the vault holds for a user ([`Vault::record_status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordStatus {
+    /// A record that answers logins.
+    Active {
+        /// Login starts charged since the last successful login (or the registration).
+        attempts_used: u32,
+        /// Login starts the record still answers before the next one destroys it.
+        guesses_remaining: u32,
+    },
+    /// The guesses were used up and the record (with EK) destroyed.
+    Locked,
+    /// The owner deleted the record.
+    Deleted,
+}
+
 /// The Backup Key Vault: a deterministic state machine over a [`Store`].
 ///
 /// `apply` is a pure function of (store contents, keys, config, command): the command carries the time and the
@@ -170,6 +187,30 @@ impl<S: Store> Vault<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// What the vault holds for `user`, for the operator (support tooling, monitoring): whether a record is
+    /// active and how many of its guesses are used, or whether it was locked or deleted. Reads only; `None` if the
+    /// user never registered.
+    ///
+    /// ```
+    /// use backup_protocol::UserId;
+    /// use vault_core::{FleetKeys, MemoryStore, Vault, VaultConfig};
+    /// let vault = Vault::new(FleetKeys::generate(&mut rand::rngs::OsRng), VaultConfig::default(), MemoryStore::new());
+    /// assert_eq!(vault.record_status(&UserId::new(b"alice".to_vec())?), Ok(None));
+    /// # Ok::<(), backup_protocol::Error>(())
+    /// ```
+    pub fn record_status(&self, user: &UserId) -> Outcome<Option<RecordStatus>, S> {
+        Ok(self
+            .read(&user_key(user), UserState::from_bytes, "user state")?
+            .map(|(_, state)| match state {
+                UserState::Active { attempts, .. } => RecordStatus::Active {
+                    attempts_used: attempts,
+                    guesses_remaining: self.config.attempt_limit.saturating_sub(attempts),
+                },
+                UserState::Locked { .. } => RecordStatus::Locked,
+                UserState::Deleted { .. } => RecordStatus::Deleted,
+            }))
     }
 
     /// Applies one command. The principal is checked first ([`VaultError::Forbidden`]), before anything is read.

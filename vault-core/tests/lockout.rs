@@ -4,7 +4,7 @@ mod common;
 
 use backup_protocol::{BackupKey, LoginPurpose, UserId};
 use common::{Harness, PASSWORD, WRONG, user};
-use vault_core::{MemoryStore, Request, Response, VaultError};
+use vault_core::{MemoryStore, RecordStatus, Request, Response, VaultError};
 
 /// A vault with alice's key registered under `PASSWORD`.
 fn with_alice(seed: u64) -> (Harness<MemoryStore>, UserId, BackupKey) {
@@ -122,6 +122,7 @@ fn deletion_needs_the_password_and_removes_the_key() {
         panic!("deletion refused")
     };
     awaiting.verify(&receipt).unwrap();
+    assert_eq!(harness.vault.record_status(&alice), Ok(Some(RecordStatus::Deleted)));
     let (_, finalization) = before.unwrap();
     assert_eq!(
         harness.apply(Request::LoginFinish {
@@ -166,4 +167,28 @@ fn unknown_users_get_a_response_that_never_finishes() {
         }),
         Err(VaultError::Protocol(backup_protocol::Error::ClientAuthenticationFailed))
     );
+}
+
+#[test]
+fn the_operator_reads_a_records_status_without_changing_it() {
+    let (mut harness, alice, _) = with_alice(8);
+    let limit = harness.vault.config().attempt_limit;
+    assert_eq!(harness.vault.record_status(&user("nobody")), Ok(None));
+    for used in 1..=3 {
+        assert_eq!(harness.retrieve(&alice, WRONG), Ok(None));
+        let before = harness.vault.store().snapshot();
+        assert_eq!(
+            harness.vault.record_status(&alice),
+            Ok(Some(RecordStatus::Active {
+                attempts_used: used,
+                guesses_remaining: limit - used
+            }))
+        );
+        assert_eq!(harness.vault.store().snapshot(), before);
+    }
+    for _ in 3..limit {
+        assert_eq!(harness.retrieve(&alice, WRONG), Ok(None));
+    }
+    assert_eq!(harness.retrieve(&alice, PASSWORD), Err(VaultError::Locked));
+    assert_eq!(harness.vault.record_status(&alice), Ok(Some(RecordStatus::Locked)));
 }
