@@ -29,7 +29,7 @@ const OPRF_ELEMENT_LEN: usize = 32;
 ///
 /// ```
 /// use backup_protocol::{ClientConfig, KsfParams, VaultKeys};
-/// let pins = VaultKeys::generate(&mut rand::rngs::OsRng).pins();
+/// let pins = VaultKeys::generate(&mut backup_protocol::rand_core::OsRng).pins();
 /// let config = ClientConfig::new(pins);
 /// assert_eq!(config.registration_ksf(), &KsfParams::RECOMMENDED);
 /// ```
@@ -98,7 +98,7 @@ impl ClientRegistration {
     ///
     /// ```
     /// # use backup_protocol::*;
-    /// # let mut rng = rand::rngs::OsRng;
+    /// # let mut rng = backup_protocol::rand_core::OsRng;
     /// # let keys = VaultKeys::generate(&mut rng);
     /// let config = ClientConfig::insecure_fast_for_testing(keys.pins());
     /// let user = UserId::new(b"alice".to_vec())?;
@@ -410,7 +410,7 @@ impl PendingDeletionReceipt {
     ///
     /// ```
     /// # use backup_protocol::*;
-    /// # let mut rng = rand::rngs::OsRng;
+    /// # let mut rng = backup_protocol::rand_core::OsRng;
     /// # let keys = VaultKeys::generate(&mut rng);
     /// # let config = ClientConfig::insecure_fast_for_testing(keys.pins());
     /// # let user = UserId::new(b"alice".to_vec())?;

@@ -17,7 +17,7 @@ use crate::error::{DecodeError, Error};
 ///
 /// ```
 /// use backup_protocol::BackupKey;
-/// let key = BackupKey::generate(&mut rand::rngs::OsRng);
+/// let key = BackupKey::generate(&mut backup_protocol::rand_core::OsRng);
 /// assert_eq!(format!("{key:?}"), "BackupKey { .. }");
 /// assert!(key == BackupKey::from_bytes(*key.expose_secret()));
 /// ```

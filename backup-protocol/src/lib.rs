@@ -27,7 +27,7 @@
 //!
 //! ```
 //! use backup_protocol::*;
-//! let mut rng = rand::rngs::OsRng;
+//! let mut rng = backup_protocol::rand_core::OsRng;
 //! let keys = VaultKeys::generate(&mut rng);
 //! let config = ClientConfig::insecure_fast_for_testing(keys.pins());
 //! let user = UserId::new(b"alice".to_vec())?;
@@ -95,3 +95,8 @@ pub use suite::{KsfParams, KsfPolicy, Suite};
 pub use vault::{BackupRecord, LoginStartError, PendingRegistration, VaultLoginState};
 pub use vault_keys::{OPAQUE_PUBLIC_KEY_LEN, VaultKeys, VaultPins};
 pub use wrap::{CHALLENGE_LEN, NONCE_LEN};
+
+/// The `rand_core` generation of this crate's random-number parameters (`CryptoRng + RngCore`), re-exported so that
+/// callers need not match it with their own `rand`: `backup_protocol::rand_core::OsRng` (feature `std`) works
+/// whichever `rand` the application uses.
+pub use rand_core;

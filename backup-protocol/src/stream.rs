@@ -162,7 +162,7 @@ fn for_each_inner_segment(
 ///
 /// ```
 /// use backup_protocol::{BackupKey, StreamDecryptor, StreamEncryptor};
-/// let mut rng = rand::rngs::OsRng;
+/// let mut rng = backup_protocol::rand_core::OsRng;
 /// let key = BackupKey::generate(&mut rng);
 ///
 /// let (mut encryptor, header) = StreamEncryptor::new(&key, &mut rng);

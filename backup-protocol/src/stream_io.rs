@@ -21,7 +21,7 @@ fn invalid_data(error: StreamError) -> io::Error {
 /// ```
 /// use std::io::{Read, Write};
 /// use backup_protocol::{BackupKey, DecryptingReader, EncryptingWriter};
-/// let mut rng = rand::rngs::OsRng;
+/// let mut rng = backup_protocol::rand_core::OsRng;
 /// let key = BackupKey::generate(&mut rng);
 ///
 /// let mut writer = EncryptingWriter::new(Vec::new(), &key, &mut rng)?;

@@ -69,7 +69,7 @@ impl PendingRegistration {
     ///
     /// ```
     /// # use backup_protocol::*;
-    /// # let mut rng = rand::rngs::OsRng;
+    /// # let mut rng = backup_protocol::rand_core::OsRng;
     /// let keys = VaultKeys::generate(&mut rng);
     /// let config = ClientConfig::insecure_fast_for_testing(keys.pins());
     /// let user = UserId::new(b"alice".to_vec())?;
@@ -300,7 +300,7 @@ impl VaultLoginState {
     ///
     /// ```
     /// # use backup_protocol::*;
-    /// # let mut rng = rand::rngs::OsRng;
+    /// # let mut rng = backup_protocol::rand_core::OsRng;
     /// # let keys = VaultKeys::generate(&mut rng);
     /// # let config = ClientConfig::insecure_fast_for_testing(keys.pins());
     /// # let user = UserId::new(b"alice".to_vec())?;

@@ -36,7 +36,7 @@ pub const OPAQUE_PUBLIC_KEY_LEN: usize = 32;
 ///
 /// ```
 /// use backup_protocol::VaultKeys;
-/// let keys = VaultKeys::generate(&mut rand::rngs::OsRng);
+/// let keys = VaultKeys::generate(&mut backup_protocol::rand_core::OsRng);
 /// let file = keys.to_bytes();
 /// let loaded = VaultKeys::from_bytes(&file)?;
 /// assert_eq!(loaded.pins(), keys.pins());
@@ -153,7 +153,7 @@ fn scalar_is_reduced(scalar: &[u8; 32]) -> bool {
 ///
 /// ```
 /// use backup_protocol::{VaultKeys, VaultPins};
-/// let pins = VaultKeys::generate(&mut rand::rngs::OsRng).pins();
+/// let pins = VaultKeys::generate(&mut backup_protocol::rand_core::OsRng).pins();
 /// let again = VaultPins::new(pins.fleet_key().to_bytes(), *pins.opaque_server_key())?;
 /// assert_eq!(again, pins);
 /// // The identity point is a weak key: signatures under it are forgeable.

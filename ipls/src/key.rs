@@ -10,7 +10,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 ///
 /// ```
 /// use ipls::ContactKey;
-/// let key = ContactKey::generate(&mut rand::rngs::OsRng);
+/// let key = ContactKey::generate(&mut ipls::rand_core::OsRng);
 /// assert_eq!(format!("{key:?}"), "ContactKey { .. }");
 /// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]

@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use ipls::{AccountId, ContactId, ContactKey, ContactSealer};
-//! let mut rng = rand::rngs::OsRng;
+//! let mut rng = ipls::rand_core::OsRng;
 //! let key = ContactKey::generate(&mut rng);
 //! let account = AccountId::new(b"15551234567@s.whatsapp.net".to_vec())?;
 //! let sealer = ContactSealer::new(&key, &account);
@@ -60,3 +60,6 @@ pub use vault::{IplsVaultKey, OpenedEscrow, PendingEscrow};
 
 /// The Ed25519 crate whose key types the escrow API takes, re-exported so callers name the same version.
 pub use ed25519_dalek;
+/// The `rand_core` generation of this crate's random-number parameters, re-exported so that callers need not
+/// match it with their own `rand`: `ipls::rand_core::OsRng` works whichever `rand` the application uses.
+pub use rand_core;

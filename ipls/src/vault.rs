@@ -26,7 +26,7 @@ use crate::session::{self, SessionKeys};
 /// ```
 /// use ed25519_dalek::SigningKey;
 /// use ipls::{AccountId, ContactKey, EscrowClient, EscrowOutcome, IdentityProof, IplsVaultKey};
-/// let mut rng = rand::rngs::OsRng;
+/// let mut rng = ipls::rand_core::OsRng;
 /// let vault = IplsVaultKey::generate(&mut rng);
 /// let account = AccountId::new(b"alice".to_vec())?;
 /// let account_key = SigningKey::from_bytes(&[7; 32]);

@@ -21,7 +21,7 @@ const FLEET_KEYS_TYPE: u8 = 0x64;
 ///
 /// ```
 /// use vault_core::FleetKeys;
-/// let keys = FleetKeys::generate(&mut rand::rngs::OsRng);
+/// let keys = FleetKeys::generate(&mut vault_core::rand_core::OsRng);
 /// let loaded = FleetKeys::from_bytes(&keys.to_bytes()).unwrap();
 /// assert_eq!(loaded.backup().pins(), keys.backup().pins());
 /// assert_eq!(loaded.ipls().public_key(), keys.ipls().public_key());

@@ -40,3 +40,8 @@ pub use principal::Principal;
 pub use records::SESSION_ID_LEN;
 pub use store::{Cas, Store, Versioned};
 pub use vault::{RecordStatus, Vault, VaultConfig};
+
+/// The `rand_core` generation of this crate's random-number parameters (`FleetKeys::generate`), re-exported so that
+/// callers need not match it with their own `rand`: `vault_core::rand_core::OsRng` works whichever `rand` the
+/// application uses.
+pub use rand_core;

@@ -90,14 +90,18 @@ pub enum RecordStatus {
 /// ```
 /// use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, KsfPolicy, UserId};
 /// use vault_core::{Command, FleetKeys, MemoryStore, Principal, Request, Response, Vault, VaultConfig};
-/// let mut rng = rand::rngs::OsRng;
+/// let mut rng = vault_core::rand_core::OsRng;
 /// let config = VaultConfig { ksf_policy: KsfPolicy::INSECURE_TESTING, ..VaultConfig::default() };
 /// let vault = Vault::new(FleetKeys::generate(&mut rng), config, MemoryStore::new());
 /// let client = ClientConfig::insecure_fast_for_testing(vault.keys().backup_pins());
 /// let user = UserId::new(b"alice".to_vec())?;
 /// // Every command names the account its transport authenticated.
 /// let alice = Principal::Account(user.clone());
-/// let command = |at_ms, request| Command { at_ms, entropy: rand::random(), principal: alice.clone(), request };
+/// let command = |at_ms, request| {
+///     let mut entropy = [0u8; 32];
+///     vault_core::rand_core::RngCore::fill_bytes(&mut vault_core::rand_core::OsRng, &mut entropy);
+///     Command { at_ms, entropy, principal: alice.clone(), request }
+/// };
 ///
 /// let key = BackupKey::generate(&mut rng);
 /// let (registration, request) = ClientRegistration::start(&mut rng, &client, user.clone(), b"pw")?;
@@ -196,7 +200,7 @@ impl<S: Store> Vault<S> {
     /// ```
     /// use backup_protocol::UserId;
     /// use vault_core::{FleetKeys, MemoryStore, Vault, VaultConfig};
-    /// let vault = Vault::new(FleetKeys::generate(&mut rand::rngs::OsRng), VaultConfig::default(), MemoryStore::new());
+    /// let vault = Vault::new(FleetKeys::generate(&mut vault_core::rand_core::OsRng), VaultConfig::default(), MemoryStore::new());
     /// assert_eq!(vault.record_status(&UserId::new(b"alice".to_vec())?), Ok(None));
     /// # Ok::<(), backup_protocol::Error>(())
     /// ```
