@@ -9,13 +9,13 @@ mod adapter;
 use adapter::NodeId;
 use adapter::client::{Client, Failed};
 use adapter::cluster::{Cluster, Deadlines, Snapshots, SubmitError};
-use adapter::proposal::Refusal;
-use adapter::state_machine::ReplicaState;
-use backup_protocol::{BackupKey, KsfPolicy, UserId};
+use adapter::proposal::{Outcome, Owner, Refusal};
+use adapter::state_machine::{ReplicaState, Session};
+use backup_protocol::{BackupKey, ClientLogin, KsfPolicy, UserId};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use vault_core::{FleetKeys, Response, VaultConfig};
+use vault_core::{FleetKeys, Principal, Request, Response, VaultConfig};
 
 const PASSWORD: &[u8] = b"correct horse battery staple";
 const WRONG: &[u8] = b"correct horse battery stable";
@@ -25,12 +25,18 @@ fn alice() -> UserId {
     UserId::new(b"alice".to_vec()).unwrap()
 }
 
+fn bob() -> UserId {
+    UserId::new(b"bob".to_vec()).unwrap()
+}
+
 /// Five replicas and alice registered through them, applied on all five.
 async fn cluster_with_alice(seed: u64) -> (Cluster, Client, BackupKey) {
     let mut rng = StdRng::seed_from_u64(seed);
     let keys = FleetKeys::generate(&mut rng);
     let config = VaultConfig {
         ksf_policy: KsfPolicy::INSECURE_TESTING,
+        // A sweep pass then takes several pages, so that its cursor makes round trips through the log.
+        sweep_page: 1,
         ..VaultConfig::default()
     };
     let cluster = Cluster::start(REPLICAS, keys, config, seed, Deadlines::default(), Snapshots::Eager)
@@ -89,7 +95,7 @@ async fn with_two_of_five_replicas_killed_logins_still_work() {
     cluster.kill(leader);
     cluster.kill(follower);
 
-    let mut bob = Client::new(&cluster, UserId::new(b"bob".to_vec()).unwrap(), 100);
+    let mut bob = Client::new(&cluster, bob(), 100);
     let bobs_key = BackupKey::generate(&mut StdRng::seed_from_u64(100));
     bob.register(&cluster, PASSWORD, &bobs_key).await.unwrap();
     assert_eq!(bob.retrieve(&cluster, PASSWORD).await.unwrap(), Some(bobs_key));
@@ -223,9 +229,16 @@ async fn a_retry_after_a_reply_dropped_after_commit_costs_no_extra_guess() {
     // By contrast a new request (a new key) is a new guess, and an old key is not applied again.
     assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
     assert_eq!(converged_attempts(&cluster).await, Some(1));
-    let stale = cluster.submit([0; 16], 5, client_request(&mut client)).await.unwrap();
+    let principal = client.principal().clone();
+    let stale = cluster
+        .submit(principal.clone(), [0; 16], 5, client_request(&mut client))
+        .await
+        .unwrap();
     assert!(stale.is_ok(), "a fresh client id is applied");
-    let stale = cluster.submit([0; 16], 4, client_request(&mut client)).await.unwrap();
+    let stale = cluster
+        .submit(principal, [0; 16], 4, client_request(&mut client))
+        .await
+        .unwrap();
     assert_eq!(stale, Err(Refusal::Stale));
     assert_eq!(
         converged_attempts(&cluster).await,
@@ -253,6 +266,11 @@ async fn a_restarted_replica_converges_to_the_same_store() {
             assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
         }
         assert_eq!(client.retrieve(&cluster, PASSWORD).await.unwrap(), Some(key.clone()));
+        // The five wrong guesses left their sessions behind: the operator sweeps them once expired, as a
+        // deployment's leader would (otherwise alice would reach the cap of sessions in flight per account), and
+        // the operator's entry in the idempotency table travels in the snapshot too.
+        cluster.advance_clock(VaultConfig::default().login_ttl_ms + 1);
+        assert_eq!(cluster.sweep().await.unwrap(), 5);
     }
     for _ in 0..3 {
         assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
@@ -350,7 +368,7 @@ async fn a_snapshot_round_trips_and_every_truncation_of_it_is_rejected() {
     let (cluster, mut client, key) = cluster_with_alice(8).await;
     // Outcomes of every kind in the idempotency table: a key release, a login start, a refusal.
     assert_eq!(client.retrieve(&cluster, PASSWORD).await.unwrap(), Some(key));
-    let mut other = Client::new(&cluster, UserId::new(b"bob".to_vec()).unwrap(), 100);
+    let mut other = Client::new(&cluster, bob(), 100);
     assert_eq!(other.retrieve(&cluster, WRONG).await.unwrap(), None);
     let mut late = Client::new(&cluster, alice(), 101);
     let (login, request) = late.begin_login(PASSWORD).unwrap();
@@ -363,8 +381,37 @@ async fn a_snapshot_round_trips_and_every_truncation_of_it_is_rejected() {
     );
 
     cluster.converge().await.unwrap();
-    let state = cluster.replica(cluster.leader().await.unwrap()).unwrap();
+    let mut state = cluster.replica(cluster.leader().await.unwrap()).unwrap();
     assert_eq!(state.sessions.len(), 3);
+    // And every refusal and both kinds of owner, some of which no run of the cluster stores (a refused key is
+    // never recorded) but whose encoding must still be exact.
+    let refusals = [
+        Refusal::Locked,
+        Refusal::NoPendingRegistration,
+        Refusal::ChallengeExpired,
+        Refusal::UnknownSession,
+        Refusal::SessionExpired,
+        Refusal::Superseded,
+        Refusal::Rejected("a message".into()),
+        Refusal::Stale,
+        Refusal::KeyReused,
+        Refusal::Forbidden,
+        Refusal::PrincipalPendingFull,
+        Refusal::PendingFull,
+    ];
+    for (index, refusal) in (0u8..).zip(refusals) {
+        let owner = if index % 2 == 0 {
+            Owner::Operator
+        } else {
+            Owner::Account(bob())
+        };
+        let session = Session {
+            seq: u64::from(index),
+            request: [index; 32],
+            outcome: Err(refusal),
+        };
+        state.sessions.insert((owner, [index; 16]), session);
+    }
     let bytes = state.to_bytes();
     assert_eq!(ReplicaState::from_bytes(&bytes), Ok(state));
     for len in 0..bytes.len() {
@@ -373,6 +420,128 @@ async fn a_snapshot_round_trips_and_every_truncation_of_it_is_rejected() {
     let mut longer = bytes.clone();
     longer.push(0);
     assert!(ReplicaState::from_bytes(&longer).is_err(), "trailing byte");
+}
+
+/// A login start of alice whose reply is lost after it was charged: its outcome waits in the idempotency table
+/// for her retry. Returns the login, the request, and the lost outcome.
+async fn login_start_with_lost_reply(cluster: &Cluster, client: &mut Client) -> (ClientLogin, Request, Outcome) {
+    cluster.drop_next_replies(1);
+    let (login, request) = client.begin_login(PASSWORD).unwrap();
+    assert_eq!(client.send(cluster, request.clone()).await, Err(SubmitError::ReplyLost));
+    let lost = cluster.dropped_replies();
+    assert_eq!(lost.len(), 1);
+    assert!(matches!(lost[0], Ok(Response::LoginStarted { .. })), "{lost:?}");
+    (login, request, lost[0].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_account_using_a_victims_key_neither_reads_her_outcome_nor_makes_her_stale() {
+    let (cluster, mut client, key) = cluster_with_alice(9).await;
+    let (login, request, lost) = login_start_with_lost_reply(&cluster, &mut client).await;
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    let (victim_id, victim_seq) = client.key();
+    let intruder = Principal::Account(bob());
+
+    // Bob replays alice's very request under her client id and seq. The key is his, not hers, so the stored
+    // outcome (her session id and signed response) is not his to read; applied as his, the vault refuses it
+    // (alice's login is not bob's to start) and charges nothing.
+    let replayed = cluster
+        .submit(intruder.clone(), victim_id, victim_seq, request)
+        .await
+        .unwrap();
+    assert_eq!(replayed, Err(Refusal::Forbidden));
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+
+    // Bob then sends a request of his own far ahead of her seq: it is applied, under his key only.
+    let (_, bobs_request) = Client::new(&cluster, bob(), 200).begin_login(WRONG).unwrap();
+    let pushed = cluster
+        .submit(intruder, victim_id, victim_seq + 100, bobs_request)
+        .await
+        .unwrap();
+    assert!(matches!(pushed, Ok(Response::LoginStarted { .. })), "{pushed:?}");
+
+    // Alice's retry still gets her own lost outcome, byte for byte, at no second guess...
+    let retried = client.retry(&cluster).await.unwrap();
+    assert_eq!(retried, lost);
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    // ...and her next request (seq + 1, far below bob's) is applied, not refused as stale.
+    assert_eq!(client.finish_login(&cluster, login, retried).await.unwrap(), Some(key));
+    assert_eq!(converged_attempts(&cluster).await, Some(0));
+
+    // The table holds the two principals' entries apart, each at its own seq.
+    let state = cluster.replica(cluster.leader().await.unwrap()).unwrap();
+    let seq_of = |owner: Owner| state.sessions.get(&(owner, victim_id)).map(|session| session.seq);
+    assert_eq!(seq_of(Owner::Account(alice())), Some(victim_seq + 1));
+    assert_eq!(seq_of(Owner::Account(bob())), Some(victim_seq + 100));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_key_with_another_request_is_refused_and_applies_nothing() {
+    let (cluster, mut client, key) = cluster_with_alice(10).await;
+    let (login, _, lost) = login_start_with_lost_reply(&cluster, &mut client).await;
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    let leader = cluster.leader().await.unwrap();
+    let before = cluster.replica(leader).unwrap();
+
+    // The same key with another login start (another blinded password, so another request): not answered with
+    // the first request's outcome, and not applied.
+    let (client_id, seq) = client.key();
+    let (_, other) = client.begin_login(WRONG).unwrap();
+    let reused = cluster
+        .submit(client.principal().clone(), client_id, seq, other)
+        .await
+        .unwrap();
+    assert_eq!(reused, Err(Refusal::KeyReused));
+    // Nothing applied: no charge, no new login session, the table entry untouched, on every replica.
+    assert_eq!(converged_attempts(&cluster).await, Some(1));
+    assert_eq!(cluster.replica(cluster.leader().await.unwrap()).unwrap(), before);
+
+    // The key still answers the request it was used for.
+    let retried = client.retry(&cluster).await.unwrap();
+    assert_eq!(retried, lost);
+    assert_eq!(client.finish_login(&cluster, login, retried).await.unwrap(), Some(key));
+    assert_eq!(converged_attempts(&cluster).await, Some(0));
+}
+
+/// Login sessions in node `id`'s store (`"login/" || owner || session id`, SPEC.md §2).
+fn login_sessions(cluster: &Cluster, id: NodeId) -> usize {
+    cluster
+        .read_store(id, |store| {
+            store.snapshot().keys().filter(|key| key.starts_with(b"login/")).count()
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_sweeps_through_the_log_and_an_account_cannot() {
+    let (cluster, mut client, _) = cluster_with_alice(11).await;
+    // Wrong passwords: the client sends no finish, so both login sessions stay behind.
+    for _ in 0..2 {
+        assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    }
+    assert_eq!(converged_attempts(&cluster).await, Some(2));
+    let leader = cluster.leader().await.unwrap();
+    assert_eq!(login_sessions(&cluster, leader), 2);
+
+    // A sweep is the operator's: an account's is refused, whatever it asks.
+    let refused = client
+        .send(&cluster, Request::Sweep { cursor: Vec::new() })
+        .await
+        .unwrap();
+    assert_eq!(refused, Err(Refusal::Forbidden));
+
+    // Not expired yet at the leader's clock: a whole pass removes nothing.
+    assert_eq!(cluster.sweep().await.unwrap(), 0);
+    assert_eq!(login_sessions(&cluster, leader), 2);
+
+    // After their lifetime, one pass (a page per entry here) removes both, on every replica alike; the charges
+    // stay.
+    cluster.advance_clock(VaultConfig::default().login_ttl_ms + 1);
+    assert_eq!(cluster.sweep().await.unwrap(), 2);
+    assert_eq!(converged_attempts(&cluster).await, Some(2));
+    for id in cluster.up() {
+        assert_eq!(login_sessions(&cluster, id), 0, "replica {id}");
+    }
 }
 
 proptest! {

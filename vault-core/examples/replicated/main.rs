@@ -20,7 +20,7 @@ use adapter::cluster::{Cluster, Deadlines, Failure, Snapshots};
 use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, KsfPolicy, UserId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use vault_core::{Command, FleetKeys, MemoryStore, Request, Response, Vault, VaultConfig};
+use vault_core::{Command, FleetKeys, MemoryStore, Principal, Request, Response, Vault, VaultConfig};
 
 const PASSWORD: &[u8] = b"purple elephant sunrise 42";
 const REPLICAS: u64 = 5;
@@ -40,9 +40,12 @@ fn single_node(keys: FleetKeys, logins: u32) -> Result<f64, Failure> {
     let vault = Vault::new(keys, config(), MemoryStore::new());
     let client = ClientConfig::insecure_fast_for_testing(vault.keys().backup_pins());
     let user = UserId::new(b"alice".to_vec())?;
+    // Every command comes from alice's authenticated connection, as in the replicated run.
+    let principal = Principal::Account(user.clone());
     let command = |rng: &mut StdRng, request| Command {
         at_ms: 1_700_000_000_000,
         entropy: rng.r#gen(),
+        principal: principal.clone(),
         request,
     };
     let key = BackupKey::generate(&mut rng);
@@ -52,8 +55,11 @@ fn single_node(keys: FleetKeys, logins: u32) -> Result<f64, Failure> {
     else {
         return Err("unexpected response".into());
     };
-    let upload = registration.finish(&mut rng, &response, &key)?;
-    vault.apply(&command(&mut rng, Request::RegistrationFinish(upload)))?;
+    let (awaiting, upload) = registration.finish(&mut rng, &response, &key)?;
+    let Response::Registered(receipt) = vault.apply(&command(&mut rng, Request::RegistrationFinish(upload)))? else {
+        return Err("unexpected response".into());
+    };
+    awaiting.verify(&receipt)?;
 
     let clock = Instant::now();
     for _ in 0..logins {

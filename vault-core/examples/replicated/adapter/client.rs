@@ -5,7 +5,7 @@ use std::fmt;
 use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, UserId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use vault_core::{Request, Response};
+use vault_core::{Principal, Request, Response};
 
 use super::cluster::{Cluster, SubmitError};
 use super::proposal::{ClientId, Outcome, Refusal};
@@ -57,6 +57,8 @@ impl From<backup_protocol::Error> for Failed {
 /// One device of one user. Each new request takes the next sequence number; [`Client::retry`] sends the last
 /// request again under the same number, which the cluster answers from the stored outcome if it was applied.
 pub(crate) struct Client {
+    /// The account the device's connection authenticated as: what the cluster is told, not what requests say.
+    principal: Principal,
     id: ClientId,
     seq: u64,
     last: Option<Request>,
@@ -66,12 +68,14 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// A device of `user` pinning the cluster's keys. `seed` makes the device's randomness, its client id
-    /// included: two devices need two seeds (a reused id with restarting sequence numbers is answered `Stale`).
-    /// Fast Argon2id parameters and a seeded generator: for tests and measurements only.
+    /// A device of `user`, connected as `user`, pinning the cluster's keys. `seed` makes the device's randomness,
+    /// its client id included: two devices of one account need two seeds (a reused id with restarting sequence
+    /// numbers is answered `Stale` or `KeyReused`). Fast Argon2id parameters and a seeded generator: for tests and
+    /// measurements only.
     pub(crate) fn new(cluster: &Cluster, user: UserId, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         Self {
+            principal: Principal::Account(user.clone()),
             id: rng.r#gen(),
             seq: 0,
             last: None,
@@ -81,17 +85,27 @@ impl Client {
         }
     }
 
+    /// The principal the device's connection authenticated.
+    pub(crate) fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The client's part of the idempotency key of its last request: its id and the seq that request took.
+    pub(crate) fn key(&self) -> (ClientId, u64) {
+        (self.id, self.seq)
+    }
+
     /// Sends a new request.
     pub(crate) async fn send(&mut self, cluster: &Cluster, request: Request) -> Result<Outcome, SubmitError> {
         self.seq += 1;
         self.last = Some(request.clone());
-        cluster.submit(self.id, self.seq, request).await
+        cluster.submit(self.principal.clone(), self.id, self.seq, request).await
     }
 
     /// Sends the last request again, under the same idempotency key.
     pub(crate) async fn retry(&mut self, cluster: &Cluster) -> Result<Outcome, SubmitError> {
         let request = self.last.clone().ok_or(SubmitError::NothingSent)?;
-        cluster.submit(self.id, self.seq, request).await
+        cluster.submit(self.principal.clone(), self.id, self.seq, request).await
     }
 
     /// Registers `key` under `password`.
@@ -102,9 +116,10 @@ impl Client {
         else {
             return Err(Failed::Unexpected);
         };
-        let upload = registration.finish(&mut self.rng, &response, key)?;
+        let (awaiting, upload) = registration.finish(&mut self.rng, &response, key)?;
         match self.send(cluster, Request::RegistrationFinish(upload)).await?? {
-            Response::Registered => Ok(()),
+            // Escrowed only once the fleet's signature over this very upload checks out.
+            Response::Registered(receipt) => Ok(awaiting.verify(&receipt)?),
             _ => Err(Failed::Unexpected),
         }
     }
@@ -128,7 +143,7 @@ impl Client {
         };
         let (pending, finalization) = match login.finish(&mut self.rng, &response) {
             Ok(finished) => finished,
-            Err(backup_protocol::Error::WrongPassword) => return Ok(None),
+            Err(backup_protocol::Error::WrongPassword { .. }) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
         match self

@@ -14,11 +14,11 @@ use openraft::{BasicNode, ServerState, SnapshotPolicy};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use tokio::time::{Instant, sleep, timeout};
-use vault_core::{Command, ENTROPY_LEN, FleetKeys, MemoryStore, Request, VaultConfig};
+use vault_core::{Command, ENTROPY_LEN, FleetKeys, MemoryStore, Principal, Request, Response, VaultConfig};
 
 use super::log_store::LogStore;
 use super::network::{Network, Router};
-use super::proposal::{ClientId, Outcome, Proposal};
+use super::proposal::{ClientId, Outcome, Proposal, Refusal};
 use super::state_machine::{Replica, ReplicaState, SnapshotDisk, StateMachine};
 use super::{NodeId, Raft};
 
@@ -91,6 +91,29 @@ impl fmt::Display for SubmitError {
 
 impl std::error::Error for SubmitError {}
 
+/// Why a sweep pass stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SweepError {
+    /// A page got no outcome.
+    Submit(SubmitError),
+    /// The vault refused a page.
+    Refused(Refusal),
+    /// The vault answered a page with something other than `Swept`.
+    Unexpected,
+}
+
+impl fmt::Display for SweepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Submit(error) => write!(f, "sweep page got no outcome: {error}"),
+            Self::Refused(refusal) => write!(f, "sweep page refused: {refusal:?}"),
+            Self::Unexpected => f.write_str("sweep page answered with another response"),
+        }
+    }
+}
+
+impl std::error::Error for SweepError {}
+
 /// A node's persistent storage: its log and its last snapshot. Clones share the data.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Disk {
@@ -126,6 +149,8 @@ pub(crate) struct Cluster {
     clock: AtomicU64,
     /// The leader's entropy source.
     entropy: Mutex<StdRng>,
+    /// The operator's idempotency key (its client id and last seq), for the sweeps it sends.
+    operator: (ClientId, AtomicU64),
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -166,6 +191,7 @@ impl Cluster {
             deadlines,
             clock: AtomicU64::new(1_700_000_000_000),
             entropy: Mutex::new(StdRng::seed_from_u64(seed)),
+            operator: ([0; 16], AtomicU64::new(0)),
         };
         for id in 1..=size {
             cluster.launch(id, Disk::default()).await?;
@@ -205,15 +231,27 @@ impl Cluster {
         self.clock.fetch_add(ms, Ordering::SeqCst);
     }
 
-    /// The client-facing entry point, on the leader: fills in the time and entropy of the command, proposes it
-    /// with the client's idempotency key, and returns the outcome the state machine produced when it applied the
-    /// committed entry. Nothing is returned before a majority has the entry and the leader has applied it.
-    pub(crate) async fn submit(&self, client: ClientId, seq: u64, request: Request) -> Result<Outcome, SubmitError> {
+    /// The client-facing entry point, on the leader: fills in the principal, time and entropy of the command,
+    /// proposes it with the client's id and seq, and returns the outcome the state machine produced when it
+    /// applied the committed entry. Nothing is returned before a majority has the entry and the leader has applied
+    /// it.
+    ///
+    /// `principal` stands for what the transport authenticated (in a deployment, the account of the connection
+    /// the request arrived on), never something read from the request: it is the vault's authorization and the
+    /// owner of the request's idempotency key.
+    pub(crate) async fn submit(
+        &self,
+        principal: Principal,
+        client: ClientId,
+        seq: u64,
+        request: Request,
+    ) -> Result<Outcome, SubmitError> {
         let leader = self.leader().await.ok_or(SubmitError::NoLeader)?;
         let raft = self.router.reachable(leader).ok_or(SubmitError::NoLeader)?;
         let mut command = Command {
             at_ms: self.clock.load(Ordering::SeqCst),
             entropy: [0; ENTROPY_LEN],
+            principal,
             request,
         };
         // Drawn in place: the command zeroizes its entropy on drop, a copy on the stack would not be.
@@ -236,6 +274,32 @@ impl Cluster {
             .ok_or_else(|| SubmitError::Stopped("a client entry applied without an outcome".into()))?;
         // The reply crosses the network back to the client.
         self.router.reply(leader, outcome)
+    }
+
+    /// One whole sweep pass as the operator (what a leader's timer would send): pages through every expiring entry
+    /// and deletes those expired at the leader's clock, on every replica. Returns how many were deleted.
+    pub(crate) async fn sweep(&self) -> Result<u32, SweepError> {
+        let (client, seq) = &self.operator;
+        let mut cursor = Vec::new();
+        let mut total: u32 = 0;
+        loop {
+            let seq = seq.fetch_add(1, Ordering::SeqCst) + 1;
+            let swept = self
+                .submit(Principal::Operator, *client, seq, Request::Sweep { cursor })
+                .await
+                .map_err(SweepError::Submit)?;
+            match swept {
+                Ok(Response::Swept { removed, next }) => {
+                    total = total.saturating_add(removed);
+                    match next {
+                        Some(next) => cursor = next,
+                        None => return Ok(total),
+                    }
+                }
+                Ok(_) => return Err(SweepError::Unexpected),
+                Err(refusal) => return Err(SweepError::Refused(refusal)),
+            }
+        }
     }
 
     /// Loses the reply of the next `count` committed requests (after they were applied).

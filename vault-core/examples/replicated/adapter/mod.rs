@@ -2,8 +2,8 @@
 //! with an in-process network. Example-level code: the library stays free of any runtime (SPEC.md,
 //! "Replication"); this adapter is what a deployment would write around it.
 //!
-//! - [`proposal`]: what the log carries (an encoded [`vault_core::Command`] plus the client's idempotency key) and
-//!   what the state machine answers.
+//! - [`proposal`]: what the log carries (an encoded [`vault_core::Command`], with the principal the transport
+//!   authenticated, plus the client's id and seq: together the idempotency key) and what the state machine answers.
 //! - [`log_store`]: the Raft log, vote and committed index in memory ("the disk").
 //! - [`state_machine`]: a [`vault_core::Vault`] over its own [`vault_core::MemoryStore`], the idempotency table,
 //!   and snapshots of both.

@@ -1,25 +1,29 @@
-//! What the replicated log carries and what the state machine answers, with the encoding of answers for
-//! snapshots.
+//! What the replicated log carries and what the state machine answers, with the encoding of answers and
+//! principals for snapshots.
 
 use core::fmt;
 use std::convert::Infallible;
 
-use backup_protocol::DecodeError;
 use backup_protocol::codec::Reader;
-use vault_core::{Response, VaultError};
+use backup_protocol::{DecodeError, UserId};
+use vault_core::{Principal, Response, VaultError};
 use zeroize::Zeroizing;
 
 /// Names one client (one device session) for idempotency. Chosen at random by the client.
 pub(crate) type ClientId = [u8; 16];
 
 /// The payload of one log entry: a vault command in its log encoding ([`vault_core::Command::to_bytes`], with
-/// the time and entropy the leader chose) and the client's idempotency key (`client`, `seq`).
+/// the principal the transport authenticated and the time and entropy the leader chose) and the client's part of
+/// the idempotency key (`client`, `seq`).
 ///
-/// The key is what makes a retry free: the state machine applies each (client, seq) once and answers a second
-/// proposal of it with the outcome it stored the first time (see [`crate::adapter::state_machine`]).
+/// The key is what makes a retry free: the state machine applies each (principal, client, seq) once and answers
+/// a second proposal of it with the outcome it stored the first time, if the request is the same (see
+/// [`crate::adapter::state_machine`]). The principal is not a field here: the state machine reads it from the
+/// command, so the key's owner is by construction the account the vault authorizes the command for, and no
+/// request can name it.
 #[derive(Clone)]
 pub(crate) struct Proposal {
-    /// Who asked.
+    /// Which of the principal's device sessions asked.
     pub(crate) client: ClientId,
     /// The client's request number: a new request takes the next number, a retry reuses it.
     pub(crate) seq: u64,
@@ -34,6 +38,53 @@ impl fmt::Debug for Proposal {
             .field("seq", &self.seq)
             .field("command_len", &self.command.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The principal part of an idempotency key. [`Principal`] has no order, and the table is a `BTreeMap` so that
+/// snapshots list it in one order on every replica: this mirrors it with one.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Owner {
+    /// [`Principal::Account`].
+    Account(UserId),
+    /// [`Principal::Operator`].
+    Operator,
+}
+
+impl From<&Principal> for Owner {
+    fn from(principal: &Principal) -> Self {
+        match principal {
+            Principal::Account(id) => Self::Account(id.clone()),
+            Principal::Operator => Self::Operator,
+        }
+    }
+}
+
+/// Owner codes in a snapshot, those of the command encoding's principal.
+const ACCOUNT: u8 = 0x01;
+const OPERATOR: u8 = 0x02;
+
+/// Appends `0x01 || len8(id) || id` for an account, `0x02` for the operator.
+pub(crate) fn put_owner(out: &mut Vec<u8>, owner: &Owner) {
+    match owner {
+        Owner::Account(id) => {
+            out.push(ACCOUNT);
+            let id = id.as_bytes();
+            out.push(u8::try_from(id.len()).expect("a user id is at most 255 bytes"));
+            out.extend_from_slice(id);
+        }
+        Owner::Operator => out.push(OPERATOR),
+    }
+}
+
+/// Reads an owner written by [`put_owner`]; an account id must be a valid [`UserId`], as in a command.
+pub(crate) fn read_owner(reader: &mut Reader<'_>) -> Result<Owner, DecodeError> {
+    match reader.u8()? {
+        ACCOUNT => UserId::new(reader.short_vec()?.to_vec())
+            .map(Owner::Account)
+            .map_err(|_| DecodeError::InvalidField("owner account id")),
+        OPERATOR => Ok(Owner::Operator),
+        _ => Err(DecodeError::InvalidField("owner")),
     }
 }
 
@@ -59,9 +110,18 @@ pub(crate) enum Refusal {
     Superseded,
     /// Any other refusal of the vault, with its message.
     Rejected(String),
+    /// [`VaultError::Forbidden`]: the principal may not make this request.
+    Forbidden,
+    /// [`VaultError::PrincipalPendingFull`].
+    PrincipalPendingFull,
+    /// [`VaultError::PendingFull`].
+    PendingFull,
     /// The proposal's `seq` is older than the client's last applied request, whose outcome replaced it: it was
     /// not applied.
     Stale,
+    /// The proposal's key is the client's last applied one but its request is not the one applied under it: it was
+    /// not applied, and the stored outcome (another request's) was not returned.
+    KeyReused,
 }
 
 impl From<VaultError<Infallible>> for Refusal {
@@ -73,6 +133,9 @@ impl From<VaultError<Infallible>> for Refusal {
             VaultError::UnknownSession => Self::UnknownSession,
             VaultError::SessionExpired => Self::SessionExpired,
             VaultError::Superseded => Self::Superseded,
+            VaultError::Forbidden => Self::Forbidden,
+            VaultError::PrincipalPendingFull => Self::PrincipalPendingFull,
+            VaultError::PendingFull => Self::PendingFull,
             other => Self::Rejected(other.to_string()),
         }
     }
@@ -90,6 +153,10 @@ mod code {
     pub(super) const SUPERSEDED: u8 = 0x86;
     pub(super) const REJECTED: u8 = 0x87;
     pub(super) const STALE: u8 = 0x88;
+    pub(super) const KEY_REUSED: u8 = 0x89;
+    pub(super) const FORBIDDEN: u8 = 0x8a;
+    pub(super) const PRINCIPAL_PENDING_FULL: u8 = 0x8b;
+    pub(super) const PENDING_FULL: u8 = 0x8c;
 }
 
 /// Appends `u32be(len) || bytes`.
@@ -124,6 +191,10 @@ pub(crate) fn put_outcome(out: &mut Vec<u8>, outcome: &Outcome) {
             put_u32_vec(out, message.as_bytes());
         }
         Err(Refusal::Stale) => out.push(code::STALE),
+        Err(Refusal::KeyReused) => out.push(code::KEY_REUSED),
+        Err(Refusal::Forbidden) => out.push(code::FORBIDDEN),
+        Err(Refusal::PrincipalPendingFull) => out.push(code::PRINCIPAL_PENDING_FULL),
+        Err(Refusal::PendingFull) => out.push(code::PENDING_FULL),
     }
 }
 
@@ -141,6 +212,10 @@ pub(crate) fn read_outcome(reader: &mut Reader<'_>) -> Result<Outcome, DecodeErr
             String::from_utf8(u32_vec(reader)?.to_vec()).map_err(|_| DecodeError::InvalidField("refusal message"))?,
         )),
         code::STALE => Err(Refusal::Stale),
+        code::KEY_REUSED => Err(Refusal::KeyReused),
+        code::FORBIDDEN => Err(Refusal::Forbidden),
+        code::PRINCIPAL_PENDING_FULL => Err(Refusal::PrincipalPendingFull),
+        code::PENDING_FULL => Err(Refusal::PendingFull),
         _ => return Err(DecodeError::InvalidField("outcome code")),
     })
 }

@@ -3,7 +3,8 @@
 //!
 //! ## Why a retry costs no guess
 //!
-//! Every proposal carries the client's idempotency key (client id, seq). Applying a proposal whose key the table
+//! Every proposal carries an idempotency key: the principal the transport authenticated (inside the command, put
+//! there by the leader), and the client id and seq the client chose. Applying a proposal whose key the table
 //! already holds does not run the vault again: it answers with the outcome stored when the key was first applied.
 //! So a client whose reply was lost (dropped after commit, leader crash, timeout) retries with the same key and
 //! gets the very response the guess it paid for produced, instead of paying a second guess for a second response.
@@ -11,11 +12,22 @@
 //! of every snapshot: a replica restored from a snapshot must make the same apply-or-answer decision as the
 //! others, or the stores would diverge.
 //!
+//! ## Why the key holds the principal and the table a hash of the request
+//!
+//! The client id and seq are chosen by whoever sends the request. Keyed by them alone, another account could
+//! send a victim's (client, seq) and be answered with the victim's stored outcome (a login session id and
+//! response), or send a higher seq and make the victim's own next request `Stale`. With the principal in the key,
+//! an account only ever reads and advances its own entries. And a key is a promise that the request is the same:
+//! the entry keeps a SHA-256 of the request (principal and request, without the leader's time and entropy, which
+//! differ between a request and its retry), and a proposal with a used key but another request is refused
+//! (`KeyReused`) rather than answered with the outcome of a request it is not.
+//!
 //! The alternative, letting the retry look up the outcome of "its" log entry, needs the client to learn the entry's
 //! index, which is exactly what a lost reply does not tell it; an idempotency key the client chooses up front does
 //! not have that gap.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::io::Cursor;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -23,19 +35,30 @@ use backup_protocol::DecodeError;
 use backup_protocol::codec::{self, Reader};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot, SnapshotMeta};
 use openraft::{BasicNode, Entry, EntryPayload, LogId, OptionalSend, StorageError, StorageIOError, StoredMembership};
-use vault_core::{FleetKeys, MemoryStore, Vault, VaultConfig, Versioned};
+use sha2::{Digest, Sha256};
+use vault_core::{Command, FleetKeys, MemoryStore, Vault, VaultConfig, VaultError, Versioned};
 
-use super::proposal::{ClientId, Outcome, Proposal, Refusal, put_outcome, put_u32_vec, read_outcome, u32_vec};
+use super::proposal::{
+    ClientId, Outcome, Owner, Proposal, Refusal, put_outcome, put_owner, put_u32_vec, read_outcome, read_owner, u32_vec,
+};
 use super::{NodeId, TypeConfig};
 
 /// Type code of a replica snapshot (after the version byte 0x01), next to vault-core's codes 0x61 to 0x64.
 const SNAPSHOT_TYPE: u8 = 0x65;
+
+/// Whose table entry a proposal reads and writes: the idempotency key without its seq.
+pub(crate) type SessionKey = (Owner, ClientId);
+
+/// Length of a request digest.
+pub(crate) const DIGEST_LEN: usize = 32;
 
 /// The last request a client had applied, and what it produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Session {
     /// The request's number.
     pub(crate) seq: u64,
+    /// [`request_digest`] of the request: a retry must match it to be answered with `outcome`.
+    pub(crate) request: [u8; DIGEST_LEN],
     /// The outcome the vault produced when the request was applied.
     pub(crate) outcome: Outcome,
 }
@@ -43,7 +66,7 @@ pub(crate) struct Session {
 /// What a replica holds in memory: the vault and the idempotency table, and how far the log has been applied.
 pub(crate) struct Replica {
     vault: Vault<MemoryStore>,
-    sessions: BTreeMap<ClientId, Session>,
+    sessions: BTreeMap<SessionKey, Session>,
     last_applied: Option<LogId<NodeId>>,
     membership: StoredMembership<NodeId, BasicNode>,
 }
@@ -56,18 +79,34 @@ impl Replica {
 
     /// Applies one client proposal, at most once per idempotency key.
     fn apply_proposal(&mut self, proposal: &Proposal) -> Outcome {
-        match self.sessions.get(&proposal.client) {
+        let command = match Command::from_bytes(&proposal.command) {
+            Ok(command) => command,
+            // The leader encoded it, so only a leader bug gets here; without a principal there is no entry to
+            // record it under, and the vault would refuse it the same way.
+            Err(error) => return Err(Refusal::from(VaultError::<Infallible>::Command(error))),
+        };
+        // The principal the transport authenticated, never a value the request chose.
+        let key = (Owner::from(&command.principal), proposal.client);
+        let request = request_digest(&command);
+        match self.sessions.get(&key) {
             // A retry of the last request: the stored answer, without running the vault (no second guess).
-            Some(session) if session.seq == proposal.seq => return session.outcome.clone(),
+            Some(session) if session.seq == proposal.seq && session.request == request => {
+                return session.outcome.clone();
+            }
+            // The last key with another request: answering it with the stored outcome would hand out a response
+            // to a request that was never applied, and applying it would overwrite the outcome the first
+            // request's retry needs.
+            Some(session) if session.seq == proposal.seq => return Err(Refusal::KeyReused),
             // Older than the last request: its outcome is gone; applying it now would be a new, unseen guess.
             Some(session) if session.seq > proposal.seq => return Err(Refusal::Stale),
             _ => {}
         }
-        let outcome = self.vault.apply_bytes(&proposal.command).map_err(Refusal::from);
+        let outcome = self.vault.apply(&command).map_err(Refusal::from);
         self.sessions.insert(
-            proposal.client,
+            key,
             Session {
                 seq: proposal.seq,
+                request,
                 outcome: outcome.clone(),
             },
         );
@@ -100,6 +139,16 @@ impl Replica {
     }
 }
 
+/// SHA-256 of what identifies a request across retries: the command's encoding with `at_ms` and `entropy` set to
+/// zero, that is the principal and the request. The leader draws a new time and entropy for every proposal, so a
+/// retry of the same request differs from the first proposal only there.
+pub(crate) fn request_digest(command: &Command) -> [u8; DIGEST_LEN] {
+    let mut request = command.clone();
+    request.at_ms = 0;
+    request.entropy = [0; vault_core::ENTROPY_LEN];
+    Sha256::digest(request.to_bytes()).into()
+}
+
 /// What a replica's state machine holds, as a value: the content of a snapshot, and what tests compare between
 /// replicas.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,13 +158,14 @@ pub(crate) struct ReplicaState {
     /// The store's version counter ([`MemoryStore::last_version`]).
     pub(crate) last_version: u64,
     /// The idempotency table.
-    pub(crate) sessions: BTreeMap<ClientId, Session>,
+    pub(crate) sessions: BTreeMap<SessionKey, Session>,
 }
 
 impl ReplicaState {
     /// `0x01 || 0x65 || last_version (8) || count (4) || entries || count (4) || sessions`, where an entry is
     /// `u32be(len) || key || version (8) || u32be(len) || value` and a session is
-    /// `client (16) || seq (8) || outcome`. The log position and membership travel in openraft's snapshot meta.
+    /// `owner || client (16) || seq (8) || request digest (32) || outcome` (owner: `0x01 || len8(id) || id` or
+    /// `0x02`). The log position and membership travel in openraft's snapshot meta.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = codec::header(SNAPSHOT_TYPE, 4096);
         out.extend_from_slice(&self.last_version.to_be_bytes());
@@ -126,9 +176,11 @@ impl ReplicaState {
             put_u32_vec(&mut out, &entry.value);
         }
         out.extend_from_slice(&count(self.sessions.len()).to_be_bytes());
-        for (client, session) in &self.sessions {
+        for ((owner, client), session) in &self.sessions {
+            put_owner(&mut out, owner);
             out.extend_from_slice(client);
             out.extend_from_slice(&session.seq.to_be_bytes());
+            out.extend_from_slice(&session.request);
             put_outcome(&mut out, &session.outcome);
         }
         out
@@ -149,11 +201,16 @@ impl ReplicaState {
         }
         let mut sessions = BTreeMap::new();
         for _ in 0..reader.u32()? {
+            let owner = read_owner(&mut reader)?;
             let client = reader.array()?;
             let seq = reader.u64()?;
+            let request = reader.array()?;
             let outcome = read_outcome(&mut reader)?;
-            if sessions.insert(client, Session { seq, outcome }).is_some() {
-                return Err(DecodeError::InvalidField("duplicate client"));
+            if sessions
+                .insert((owner, client), Session { seq, request, outcome })
+                .is_some()
+            {
+                return Err(DecodeError::InvalidField("duplicate session key"));
             }
         }
         reader.finish()?;
