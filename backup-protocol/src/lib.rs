@@ -100,3 +100,8 @@ pub use wrap::{CHALLENGE_LEN, NONCE_LEN};
 /// callers need not match it with their own `rand`: `backup_protocol::rand_core::OsRng` (feature `std`) works
 /// whichever `rand` the application uses.
 pub use rand_core;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

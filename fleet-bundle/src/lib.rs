@@ -96,3 +96,8 @@ pub use role::Role;
 pub use sign::{OperatorSigner, WitnessSignature, WitnessSigner};
 pub use validity::{UnixSeconds, ValidityWindow};
 pub use verify::{AcceptedEpoch, BundleVerifier, VerifiedBundle};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -61,5 +61,11 @@ pub use vault::{IplsVaultKey, OpenedEscrow, PendingEscrow};
 /// The Ed25519 crate whose key types the escrow API takes, re-exported so callers name the same version.
 pub use ed25519_dalek;
 /// The `rand_core` generation of this crate's random-number parameters, re-exported so that callers need not
-/// match it with their own `rand`: `ipls::rand_core::OsRng` works whichever `rand` the application uses.
+/// match it with their own `rand`: `ipls::rand_core::OsRng` (feature `getrandom`, on by default) works whichever
+/// `rand` the application uses.
 pub use rand_core;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

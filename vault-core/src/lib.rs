@@ -45,3 +45,8 @@ pub use vault::{RecordStatus, Vault, VaultConfig};
 /// callers need not match it with their own `rand`: `vault_core::rand_core::OsRng` works whichever `rand` the
 /// application uses.
 pub use rand_core;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
