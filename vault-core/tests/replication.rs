@@ -9,7 +9,7 @@ mod adapter;
 use adapter::NodeId;
 use adapter::client::{Client, Failed};
 use adapter::cluster::{Cluster, Deadlines, Snapshots, SubmitError};
-use adapter::proposal::{Outcome, Owner, Refusal};
+use adapter::proposal::{Outcome, Refusal};
 use adapter::state_machine::{ReplicaState, Session};
 use backup_protocol::{BackupKey, ClientLogin, KsfPolicy, UserId};
 use proptest::prelude::*;
@@ -401,9 +401,9 @@ async fn a_snapshot_round_trips_and_every_truncation_of_it_is_rejected() {
     ];
     for (index, refusal) in (0u8..).zip(refusals) {
         let owner = if index % 2 == 0 {
-            Owner::Operator
+            Principal::Operator
         } else {
-            Owner::Account(bob())
+            Principal::Account(bob())
         };
         let session = Session {
             seq: u64::from(index),
@@ -470,9 +470,9 @@ async fn another_account_using_a_victims_key_neither_reads_her_outcome_nor_makes
 
     // The table holds the two principals' entries apart, each at its own seq.
     let state = cluster.replica(cluster.leader().await.unwrap()).unwrap();
-    let seq_of = |owner: Owner| state.sessions.get(&(owner, victim_id)).map(|session| session.seq);
-    assert_eq!(seq_of(Owner::Account(alice())), Some(victim_seq + 1));
-    assert_eq!(seq_of(Owner::Account(bob())), Some(victim_seq + 100));
+    let seq_of = |owner: Principal| state.sessions.get(&(owner, victim_id)).map(|session| session.seq);
+    assert_eq!(seq_of(Principal::Account(alice())), Some(victim_seq + 1));
+    assert_eq!(seq_of(Principal::Account(bob())), Some(victim_seq + 100));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,9 +4,9 @@
 use core::fmt;
 use std::convert::Infallible;
 
+use backup_protocol::DecodeError;
 use backup_protocol::codec::Reader;
-use backup_protocol::{DecodeError, UserId};
-use vault_core::{Principal, Response, VaultError};
+use vault_core::{Response, VaultError};
 use zeroize::Zeroizing;
 
 /// Names one client (one device session) for idempotency. Chosen at random by the client.
@@ -38,53 +38,6 @@ impl fmt::Debug for Proposal {
             .field("seq", &self.seq)
             .field("command_len", &self.command.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// The principal part of an idempotency key. [`Principal`] has no order, and the table is a `BTreeMap` so that
-/// snapshots list it in one order on every replica: this mirrors it with one.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Owner {
-    /// [`Principal::Account`].
-    Account(UserId),
-    /// [`Principal::Operator`].
-    Operator,
-}
-
-impl From<&Principal> for Owner {
-    fn from(principal: &Principal) -> Self {
-        match principal {
-            Principal::Account(id) => Self::Account(id.clone()),
-            Principal::Operator => Self::Operator,
-        }
-    }
-}
-
-/// Owner codes in a snapshot, those of the command encoding's principal.
-const ACCOUNT: u8 = 0x01;
-const OPERATOR: u8 = 0x02;
-
-/// Appends `0x01 || len8(id) || id` for an account, `0x02` for the operator.
-pub(crate) fn put_owner(out: &mut Vec<u8>, owner: &Owner) {
-    match owner {
-        Owner::Account(id) => {
-            out.push(ACCOUNT);
-            let id = id.as_bytes();
-            out.push(u8::try_from(id.len()).expect("a user id is at most 255 bytes"));
-            out.extend_from_slice(id);
-        }
-        Owner::Operator => out.push(OPERATOR),
-    }
-}
-
-/// Reads an owner written by [`put_owner`]; an account id must be a valid [`UserId`], as in a command.
-pub(crate) fn read_owner(reader: &mut Reader<'_>) -> Result<Owner, DecodeError> {
-    match reader.u8()? {
-        ACCOUNT => UserId::new(reader.short_vec()?.to_vec())
-            .map(Owner::Account)
-            .map_err(|_| DecodeError::InvalidField("owner account id")),
-        OPERATOR => Ok(Owner::Operator),
-        _ => Err(DecodeError::InvalidField("owner")),
     }
 }
 

@@ -36,18 +36,16 @@ use backup_protocol::codec::{self, Reader};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot, SnapshotMeta};
 use openraft::{BasicNode, Entry, EntryPayload, LogId, OptionalSend, StorageError, StorageIOError, StoredMembership};
 use sha2::{Digest, Sha256};
-use vault_core::{Command, FleetKeys, MemoryStore, Vault, VaultConfig, VaultError, Versioned};
+use vault_core::{Command, FleetKeys, MemoryStore, Principal, Vault, VaultConfig, VaultError, Versioned};
 
-use super::proposal::{
-    ClientId, Outcome, Owner, Proposal, Refusal, put_outcome, put_owner, put_u32_vec, read_outcome, read_owner, u32_vec,
-};
+use super::proposal::{ClientId, Outcome, Proposal, Refusal, put_outcome, put_u32_vec, read_outcome, u32_vec};
 use super::{NodeId, TypeConfig};
 
 /// Type code of a replica snapshot (after the version byte 0x01), next to vault-core's codes 0x61 to 0x64.
 const SNAPSHOT_TYPE: u8 = 0x65;
 
 /// Whose table entry a proposal reads and writes: the idempotency key without its seq.
-pub(crate) type SessionKey = (Owner, ClientId);
+pub(crate) type SessionKey = (Principal, ClientId);
 
 /// Length of a request digest.
 pub(crate) const DIGEST_LEN: usize = 32;
@@ -86,7 +84,7 @@ impl Replica {
             Err(error) => return Err(Refusal::from(VaultError::<Infallible>::Command(error))),
         };
         // The principal the transport authenticated, never a value the request chose.
-        let key = (Owner::from(&command.principal), proposal.client);
+        let key = (command.principal.clone(), proposal.client);
         let request = request_digest(&command);
         match self.sessions.get(&key) {
             // A retry of the last request: the stored answer, without running the vault (no second guess).
@@ -177,7 +175,7 @@ impl ReplicaState {
         }
         out.extend_from_slice(&count(self.sessions.len()).to_be_bytes());
         for ((owner, client), session) in &self.sessions {
-            put_owner(&mut out, owner);
+            put_u32_vec(&mut out, &owner.to_bytes());
             out.extend_from_slice(client);
             out.extend_from_slice(&session.seq.to_be_bytes());
             out.extend_from_slice(&session.request);
@@ -201,7 +199,7 @@ impl ReplicaState {
         }
         let mut sessions = BTreeMap::new();
         for _ in 0..reader.u32()? {
-            let owner = read_owner(&mut reader)?;
+            let owner = Principal::from_bytes(u32_vec(&mut reader)?)?;
             let client = reader.array()?;
             let seq = reader.u64()?;
             let request = reader.array()?;
