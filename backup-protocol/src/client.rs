@@ -131,7 +131,8 @@ impl ClientRegistration {
     /// Checks the vault's response (its signature under the pinned fleet key over this exchange, and the pinned
     /// OPAQUE server key) before anything else, then finishes OPAQUE and wraps `key` under OPAQUE_K. Returns the
     /// upload to send and the state that checks the vault's receipt for it: K is escrowed only once
-    /// [`PendingRegistrationReceipt::verify`] accepts the receipt.
+    /// [`PendingRegistrationReceipt::verify`] accepts the receipt. (`#[must_use]` does not reach into the returned
+    /// tuple: a caller that drops the first element has no proof that the vault stored anything.)
     ///
     /// See [`crate::PendingRegistration::start`] for the whole registration.
     pub fn finish<R: CryptoRng + RngCore>(
@@ -397,6 +398,7 @@ impl fmt::Debug for PendingKeyRelease {
 
 /// The client after a successful deletion login: holds DELETED_K until the vault's deletion receipt arrives.
 /// Zeroized on drop; `Debug` prints only the user.
+#[must_use = "the record is deleted only once the vault's receipt verifies"]
 pub struct PendingDeletionReceipt {
     user_id: UserId,
     guesses_remaining: u32,

@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use ed25519_dalek::{SIGNATURE_LENGTH, Signature};
-use opaque_ke::generic_array::typenum::Unsigned;
 use opaque_ke::errors::ProtocolError;
+use opaque_ke::generic_array::typenum::Unsigned;
 use opaque_ke::{
     CredentialFinalization, CredentialFinalizationLen, CredentialRequest, CredentialRequestLen, CredentialResponse,
     CredentialResponseLen, RegistrationRequestLen, RegistrationResponseLen, RegistrationUploadLen,

@@ -11,6 +11,7 @@ use backup_protocol::{
     DecodeError, DeletionReceipt, KeyRelease, LoginFinalization, LoginRequest, LoginResponse, RegistrationReceipt,
     RegistrationRequest, RegistrationResponse, RegistrationUpload,
 };
+#[cfg(feature = "ipls")]
 use ipls::{EscrowAuth, EscrowChallenge, EscrowHello, EscrowReply};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -50,7 +51,10 @@ pub struct Command {
 }
 
 /// What a client can ask the vault.
+///
+/// Non-exhaustive: the IPLS requests exist only with the `ipls` feature (on by default).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Request {
     /// Start registering (or re-registering) a backup key.
     RegistrationStart(RegistrationRequest),
@@ -65,8 +69,10 @@ pub enum Request {
         /// The client's OPAQUE finalization.
         finalization: LoginFinalization,
     },
+    #[cfg(feature = "ipls")]
     /// Open an IPLS escrow session (upload or retrieve an account's contact key).
     IplsHello(EscrowHello),
+    #[cfg(feature = "ipls")]
     /// Authenticate an IPLS escrow session with the account key and its key-transparency proof.
     IplsAuth(EscrowAuth),
     /// Delete the registration challenges, login sessions and escrow sessions that have expired at the command's
@@ -78,6 +84,7 @@ pub enum Request {
         /// [`Response::Swept`].
         cursor: Vec<u8>,
     },
+    #[cfg(feature = "ipls")]
     /// A new witness-signed key-transparency root (Plexi protobuf `SignedRoot`), sent by the operator's monitor at
     /// every epoch: from then on identity proofs against older roots are refused, so a replaced account key stops
     /// unlocking CK at once rather than when a session first uses the new root.
@@ -88,6 +95,7 @@ pub enum Request {
 // Responses are built once and moved to the transport; boxing the large variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Response {
     /// The signed registration response with its challenge.
     RegistrationStarted(RegistrationResponse),
@@ -106,8 +114,10 @@ pub enum Response {
     /// The record was deleted at the password holder's request; the receipt (a MAC under a key from the login's
     /// session key) proves it to the client.
     Deleted(DeletionReceipt),
+    #[cfg(feature = "ipls")]
     /// The IPLS challenge with the vault's key confirmation.
     IplsChallenge(EscrowChallenge),
+    #[cfg(feature = "ipls")]
     /// The IPLS reply: CK (retrieval) or the acknowledgement (upload), encrypted to the session.
     IplsReply(EscrowReply),
     /// How many expired challenges and sessions this page of the sweep deleted, and where the next page starts.
@@ -117,6 +127,7 @@ pub enum Response {
         /// The cursor of the next page, or `None` once the pass has reached the end.
         next: Option<Vec<u8>>,
     },
+    #[cfg(feature = "ipls")]
     /// The observed root is verified; the vault's newest root is at least this epoch.
     RootObserved {
         /// The observed root's epoch.
@@ -155,10 +166,12 @@ impl Command {
                 out.extend_from_slice(session);
                 out.extend_from_slice(&finalization.to_bytes());
             }
+            #[cfg(feature = "ipls")]
             Request::IplsHello(message) => {
                 out.push(5);
                 out.extend_from_slice(&message.to_bytes());
             }
+            #[cfg(feature = "ipls")]
             Request::IplsAuth(message) => {
                 out.push(6);
                 out.extend_from_slice(&message.to_bytes());
@@ -167,6 +180,7 @@ impl Command {
                 out.push(7);
                 out.extend_from_slice(cursor);
             }
+            #[cfg(feature = "ipls")]
             Request::ObserveRoot(signed_root) => {
                 out.push(8);
                 out.extend_from_slice(signed_root);
@@ -183,6 +197,7 @@ impl Command {
         let principal = Principal::read(&mut reader)?;
         let kind = reader.u8()?;
         let invalid = |_| DecodeError::InvalidField("request message");
+        #[cfg(feature = "ipls")]
         let invalid_ipls = |_: ipls::Error| DecodeError::InvalidField("request message");
         let request = match kind {
             1 => Request::RegistrationStart(RegistrationRequest::from_bytes(reader.rest()).map_err(invalid)?),
@@ -192,11 +207,14 @@ impl Command {
                 session: reader.array()?,
                 finalization: LoginFinalization::from_bytes(reader.rest()).map_err(invalid)?,
             },
+            #[cfg(feature = "ipls")]
             5 => Request::IplsHello(EscrowHello::from_bytes(reader.rest()).map_err(invalid_ipls)?),
+            #[cfg(feature = "ipls")]
             6 => Request::IplsAuth(EscrowAuth::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             7 => Request::Sweep {
                 cursor: reader.rest().to_vec(),
             },
+            #[cfg(feature = "ipls")]
             8 => Request::ObserveRoot(reader.rest().to_vec()),
             _ => return Err(DecodeError::InvalidField("request kind")),
         };
@@ -247,10 +265,12 @@ impl Response {
                 out.push(5);
                 out.extend_from_slice(&receipt.to_bytes());
             }
+            #[cfg(feature = "ipls")]
             Self::IplsChallenge(message) => {
                 out.push(6);
                 out.extend_from_slice(&message.to_bytes());
             }
+            #[cfg(feature = "ipls")]
             Self::IplsReply(message) => {
                 out.push(7);
                 out.extend_from_slice(&message.to_bytes());
@@ -266,6 +286,7 @@ impl Response {
                     }
                 }
             }
+            #[cfg(feature = "ipls")]
             Self::RootObserved { epoch } => {
                 out.push(9);
                 out.extend_from_slice(&epoch.to_be_bytes());
@@ -278,6 +299,7 @@ impl Response {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut reader = Reader::header(bytes, RESPONSE_TYPE)?;
         let invalid = |_| DecodeError::InvalidField("response message");
+        #[cfg(feature = "ipls")]
         let invalid_ipls = |_: ipls::Error| DecodeError::InvalidField("response message");
         let response = match reader.u8()? {
             1 => Self::RegistrationStarted(RegistrationResponse::from_bytes(reader.rest()).map_err(invalid)?),
@@ -288,7 +310,9 @@ impl Response {
             },
             4 => Self::KeyReleased(KeyRelease::from_bytes(reader.rest()).map_err(invalid)?),
             5 => Self::Deleted(DeletionReceipt::from_bytes(reader.rest()).map_err(invalid)?),
+            #[cfg(feature = "ipls")]
             6 => Self::IplsChallenge(EscrowChallenge::from_bytes(reader.rest()).map_err(invalid_ipls)?),
+            #[cfg(feature = "ipls")]
             7 => Self::IplsReply(EscrowReply::from_bytes(reader.rest()).map_err(invalid_ipls)?),
             8 => Self::Swept {
                 removed: reader.u32()?,
@@ -298,6 +322,7 @@ impl Response {
                     _ => return Err(DecodeError::InvalidField("sweep cursor")),
                 },
             },
+            #[cfg(feature = "ipls")]
             9 => Self::RootObserved { epoch: reader.u64()? },
             _ => return Err(DecodeError::InvalidField("response kind")),
         };

@@ -28,14 +28,19 @@ pub enum VaultError<E> {
     InvalidSweepCursor,
     /// A protocol message was rejected (wrong user, bad authentication, parameters outside policy, ...).
     Protocol(backup_protocol::Error),
+    #[cfg(feature = "ipls")]
     /// An IPLS escrow message was rejected (addressed to another vault key, altered, bad account signature, ...).
     Ipls(ipls::Error),
+    #[cfg(feature = "ipls")]
     /// The account key in an IPLS session is not proven to be the account's current key.
     Identity(IdentityError),
+    #[cfg(feature = "ipls")]
     /// IPLS escrow requests need key-transparency trust ([`Vault::with_key_transparency`](crate::Vault::with_key_transparency)).
     KeyTransparencyNotConfigured,
+    #[cfg(feature = "ipls")]
     /// An IPLS upload for an account whose contact key is already escrowed.
     AlreadyEscrowed,
+    #[cfg(feature = "ipls")]
     /// An IPLS retrieval for an account with no escrowed contact key.
     NotEscrowed,
     /// The user's guesses are used up: the record is destroyed and no login can start.
@@ -68,10 +73,15 @@ impl<E: fmt::Display> fmt::Display for VaultError<E> {
             Self::PendingFull => f.write_str("too many requests in flight; retry later"),
             Self::InvalidSweepCursor => f.write_str("invalid sweep cursor"),
             Self::Protocol(error) => write!(f, "protocol message rejected: {error}"),
+            #[cfg(feature = "ipls")]
             Self::Ipls(error) => write!(f, "IPLS message rejected: {error}"),
+            #[cfg(feature = "ipls")]
             Self::Identity(error) => write!(f, "account key not proven: {error}"),
+            #[cfg(feature = "ipls")]
             Self::KeyTransparencyNotConfigured => f.write_str("no key-transparency trust configured for IPLS"),
+            #[cfg(feature = "ipls")]
             Self::AlreadyEscrowed => f.write_str("a contact key is already escrowed for this account"),
+            #[cfg(feature = "ipls")]
             Self::NotEscrowed => f.write_str("no contact key escrowed for this account"),
             Self::Locked => f.write_str("record locked: no guesses left"),
             Self::NoPendingRegistration => f.write_str("no registration in progress"),
@@ -91,7 +101,9 @@ impl<E: core::error::Error + 'static> core::error::Error for VaultError<E> {
         match self {
             Self::Command(reason) => Some(reason),
             Self::Protocol(error) => Some(error),
+            #[cfg(feature = "ipls")]
             Self::Ipls(error) => Some(error),
+            #[cfg(feature = "ipls")]
             Self::Identity(error) => Some(error),
             Self::Store(error) => Some(error),
             _ => None,
@@ -105,6 +117,7 @@ impl<E> From<backup_protocol::Error> for VaultError<E> {
     }
 }
 
+#[cfg(feature = "ipls")]
 /// Why an IPLS identity proof does not prove the presented account key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -132,6 +145,7 @@ pub enum IdentityError {
     },
 }
 
+#[cfg(feature = "ipls")]
 impl fmt::Display for IdentityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -147,6 +161,7 @@ impl fmt::Display for IdentityError {
     }
 }
 
+#[cfg(feature = "ipls")]
 impl core::error::Error for IdentityError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {

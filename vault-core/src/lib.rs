@@ -21,6 +21,7 @@
 
 mod command;
 mod error;
+#[cfg(feature = "ipls")]
 mod identity;
 mod island;
 mod keys;
@@ -31,7 +32,10 @@ mod store;
 mod vault;
 
 pub use command::{Command, ENTROPY_LEN, Request, Response};
-pub use error::{IdentityError, VaultError};
+#[cfg(feature = "ipls")]
+pub use error::IdentityError;
+pub use error::VaultError;
+#[cfg(feature = "ipls")]
 pub use identity::KeyTransparency;
 pub use island::{ISLAND_ROUTING_LABEL, IslandRouter};
 pub use keys::FleetKeys;

@@ -19,6 +19,7 @@ use std::vec::Vec;
 
 use backup_protocol::codec::{self, Reader};
 use backup_protocol::{BackupRecord, DecodeError, PendingRegistration, UserId, VaultLoginState};
+#[cfg(feature = "ipls")]
 use ipls::{AccountId, CHALLENGE_LEN, ContactKey, PendingEscrow};
 
 use crate::principal::put_user_id;
@@ -33,8 +34,10 @@ mod type_code {
     pub(super) const PENDING: u8 = 0x62;
     pub(super) const LOGIN: u8 = 0x63;
     // 0x64 is the fleet key file.
+    #[cfg(feature = "ipls")]
     pub(super) const ESCROWED_KEY: u8 = 0x65;
     pub(super) const ESCROW_SESSION: u8 = 0x66;
+    #[cfg(feature = "ipls")]
     pub(super) const KT_HEAD: u8 = 0x67;
     pub(super) const PENDING_COUNT: u8 = 0x68;
 }
@@ -53,7 +56,8 @@ pub(crate) fn pending_key(user_id: &UserId) -> Vec<u8> {
 
 /// `prefix || len8(owner) || owner`: where one account's sessions of one kind are stored.
 pub(crate) fn sessions_of(prefix: &[u8], owner: &UserId) -> Vec<u8> {
-    let mut key = Vec::with_capacity(prefix.len() + 1 + owner.as_bytes().len() + CHALLENGE_LEN);
+    // Room for the longest session id that follows (an escrow challenge, 32 bytes).
+    let mut key = Vec::with_capacity(prefix.len() + 1 + owner.as_bytes().len() + 32);
     key.extend_from_slice(prefix);
     put_user_id(&mut key, owner);
     key
@@ -65,10 +69,12 @@ pub(crate) fn login_key(owner: &UserId, session: &[u8; SESSION_ID_LEN]) -> Vec<u
     key
 }
 
+#[cfg(feature = "ipls")]
 pub(crate) fn escrowed_key_key(account: &AccountId) -> Vec<u8> {
     [b"ipls/".as_slice(), account.as_bytes()].concat()
 }
 
+#[cfg(feature = "ipls")]
 pub(crate) fn escrow_session_key(owner: &UserId, challenge: &[u8; CHALLENGE_LEN]) -> Vec<u8> {
     let mut key = sessions_of(ESCROW_SESSION_PREFIX, owner);
     key.extend_from_slice(challenge);
@@ -86,6 +92,7 @@ pub(crate) const PENDING_TYPE: u8 = type_code::PENDING;
 pub(crate) const LOGIN_TYPE: u8 = type_code::LOGIN;
 pub(crate) const ESCROW_SESSION_TYPE: u8 = type_code::ESCROW_SESSION;
 
+#[cfg(feature = "ipls")]
 pub(crate) const KT_HEAD_KEY: &[u8] = b"kt-head";
 
 pub(crate) const PENDING_COUNT_KEY: &[u8] = b"pending-count";
@@ -148,15 +155,19 @@ pub(crate) enum UserState {
     },
     /// `0x02 || generation (8)`: the guesses were used up and the record (with EK) destroyed.
     Locked { generation: u64 },
-    /// `0x03 || generation (8)`: the user deleted the record. Kept (without any key) so that generations keep
-    /// counting up and a login begun before the deletion can never finish against a later registration.
-    Deleted { generation: u64 },
+    /// `0x03 || generation (8) || attempts (4)`: no record, because the user deleted it or never registered.
+    /// Kept (without any key) so that generations keep counting up, so that a login begun before a deletion can
+    /// never finish against a later registration, and to charge logins exactly as a record would: an account
+    /// must not learn from its guess counts (or from never being locked) whether it has a backup.
+    NoRecord { generation: u64, attempts: u32 },
 }
 
 impl UserState {
     pub(crate) fn generation(&self) -> u64 {
         match self {
-            Self::Active { generation, .. } | Self::Locked { generation } | Self::Deleted { generation } => *generation,
+            Self::Active { generation, .. } | Self::Locked { generation } | Self::NoRecord { generation, .. } => {
+                *generation
+            }
         }
     }
 
@@ -177,9 +188,10 @@ impl UserState {
                 out.push(0x02);
                 out.extend_from_slice(&generation.to_be_bytes());
             }
-            Self::Deleted { generation } => {
+            Self::NoRecord { generation, attempts } => {
                 out.push(0x03);
                 out.extend_from_slice(&generation.to_be_bytes());
+                out.extend_from_slice(&attempts.to_be_bytes());
             }
         }
         out
@@ -196,7 +208,10 @@ impl UserState {
                 record: nested(&mut reader, BackupRecord::from_bytes, "backup record")?,
             },
             0x02 => Self::Locked { generation },
-            0x03 => Self::Deleted { generation },
+            0x03 => Self::NoRecord {
+                generation,
+                attempts: reader.u32()?,
+            },
             _ => return Err(DecodeError::InvalidField("user status")),
         };
         reader.finish()?;
@@ -239,8 +254,8 @@ pub(crate) struct StoredLogin {
 }
 
 impl StoredLogin {
-    pub(crate) fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
-        let mut out = zeroize::Zeroizing::new(codec::header(type_code::LOGIN, 400));
+    pub(crate) fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(codec::header(type_code::LOGIN, 400));
         out.extend_from_slice(&self.issued_at_ms.to_be_bytes());
         out.extend_from_slice(&self.generation.to_be_bytes());
         put_u16_vec(&mut out, &self.state.to_bytes());
@@ -261,9 +276,11 @@ impl StoredLogin {
     }
 }
 
+#[cfg(feature = "ipls")]
 /// An account's escrowed contact key: `CK (32)`. A secret: the store must protect it (inside the HSM).
 pub(crate) struct EscrowedKey(pub(crate) ContactKey);
 
+#[cfg(feature = "ipls")]
 impl EscrowedKey {
     pub(crate) fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(codec::header(type_code::ESCROWED_KEY, 32));
@@ -279,6 +296,7 @@ impl EscrowedKey {
     }
 }
 
+#[cfg(feature = "ipls")]
 /// An IPLS escrow session between its two requests: `issued_at_ms (8) || u16be(len) || PendingEscrow`. Holds the
 /// vault's ephemeral X25519 secret of the session: the store must protect it as a secret (inside the HSM), and the
 /// session is deleted when used or swept.
@@ -288,6 +306,7 @@ pub(crate) struct StoredEscrowSession {
     pub(crate) pending: PendingEscrow,
 }
 
+#[cfg(feature = "ipls")]
 impl StoredEscrowSession {
     pub(crate) fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let pending = self.pending.to_bytes();
@@ -306,6 +325,7 @@ impl StoredEscrowSession {
     }
 }
 
+#[cfg(feature = "ipls")]
 /// The newest key-transparency root the vault accepted: `epoch (8) || digest (32)`. Identity proofs against an
 /// older epoch, or against another digest at this epoch, are refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -314,6 +334,7 @@ pub(crate) struct KtHead {
     pub(crate) digest: [u8; 32],
 }
 
+#[cfg(feature = "ipls")]
 impl KtHead {
     pub(crate) fn to_bytes(self) -> Vec<u8> {
         let mut out = codec::header(type_code::KT_HEAD, 40);

@@ -7,22 +7,23 @@ use backup_protocol::{
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use ipls::{EscrowAuth, EscrowHello};
-use kt_verify::VerifiedRoot;
 use zeroize::Zeroizing;
 
 use crate::command::{Command, Request, Response};
-use crate::error::{IdentityError, VaultError};
+use crate::error::VaultError;
+#[cfg(feature = "ipls")]
 use crate::identity::KeyTransparency;
 use crate::keys::FleetKeys;
 use crate::principal::Principal;
 use crate::records::{
-    ESCROW_SESSION_PREFIX, ESCROW_SESSION_TYPE, EscrowedKey, KT_HEAD_KEY, KtHead, LOGIN_PREFIX, LOGIN_TYPE,
-    PENDING_COUNT_KEY, PENDING_PREFIX, PENDING_TYPE, PendingCount, SESSION_ID_LEN, StoredEscrowSession, StoredLogin,
-    StoredPending, UserState, escrow_session_key, escrowed_key_key, issued_at_ms, login_key, pending_key, sessions_of,
-    user_key,
+    ESCROW_SESSION_PREFIX, ESCROW_SESSION_TYPE, LOGIN_PREFIX, LOGIN_TYPE, PENDING_COUNT_KEY, PENDING_PREFIX,
+    PENDING_TYPE, PendingCount, SESSION_ID_LEN, StoredLogin, StoredPending, UserState, issued_at_ms, login_key,
+    pending_key, sessions_of, user_key,
 };
 use crate::store::{Cas, Store, Versioned};
+
+#[cfg(feature = "ipls")]
+mod escrow;
 
 /// The vault's policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,8 +79,12 @@ pub enum RecordStatus {
     },
     /// The guesses were used up and the record (with EK) destroyed.
     Locked,
-    /// The owner deleted the record.
-    Deleted,
+    /// No record: the owner deleted it, or never registered but has tried to log in (such logins are charged as a
+    /// record's would be, so that the account cannot tell the difference).
+    NoRecord {
+        /// Login starts charged.
+        attempts_used: u32,
+    },
 }
 
 /// The Backup Key Vault: a deterministic state machine over a [`Store`].
@@ -126,6 +131,7 @@ pub enum RecordStatus {
 pub struct Vault<S> {
     keys: FleetKeys,
     config: VaultConfig,
+    #[cfg(feature = "ipls")]
     key_transparency: Option<KeyTransparency>,
     store: S,
 }
@@ -134,6 +140,14 @@ type Outcome<T, S> = Result<T, VaultError<<S as Store>::Error>>;
 
 /// How often a conflicting update of the overall pending count is retried before the command gives up.
 const COUNT_RETRIES: usize = 8;
+
+/// Operator requests come from the operator only.
+fn operator<E>(principal: &Principal) -> Result<Option<&UserId>, VaultError<E>> {
+    match principal {
+        Principal::Operator => Ok(None),
+        Principal::Account(_) => Err(VaultError::Forbidden),
+    }
+}
 
 /// Checks that `principal` may make `request` (SPEC.md, "Authorization") and returns the account it acts for:
 /// `Some` for the user-scoped requests, each of which must come from the account it names (an IPLS auth names
@@ -144,14 +158,13 @@ fn authorize<'p, E>(principal: &'p Principal, request: &Request) -> Result<Optio
         Request::RegistrationFinish(upload) => Some(upload.user_id().as_bytes()),
         Request::LoginStart(request) => Some(request.user_id().as_bytes()),
         Request::LoginFinish { finalization, .. } => Some(finalization.user_id().as_bytes()),
+        #[cfg(feature = "ipls")]
         Request::IplsHello(hello) => Some(hello.account().as_bytes()),
+        #[cfg(feature = "ipls")]
         Request::IplsAuth(_) => None,
-        Request::Sweep { .. } | Request::ObserveRoot(_) => {
-            return match principal {
-                Principal::Operator => Ok(None),
-                Principal::Account(_) => Err(VaultError::Forbidden),
-            };
-        }
+        #[cfg(feature = "ipls")]
+        Request::ObserveRoot(_) => return operator(principal),
+        Request::Sweep { .. } => return operator(principal),
     };
     match principal {
         Principal::Account(account) if named.is_none_or(|named| named == account.as_bytes()) => Ok(Some(account)),
@@ -165,17 +178,10 @@ impl<S: Store> Vault<S> {
         Self {
             keys,
             config,
+            #[cfg(feature = "ipls")]
             key_transparency: None,
             store,
         }
-    }
-
-    /// Enables IPLS escrow: account keys are believed when `trust` verifies their key-transparency proof.
-    /// Without it, IPLS requests are refused with [`VaultError::KeyTransparencyNotConfigured`].
-    #[must_use]
-    pub fn with_key_transparency(mut self, trust: KeyTransparency) -> Self {
-        self.key_transparency = Some(trust);
-        self
     }
 
     /// The fleet keys.
@@ -195,7 +201,10 @@ impl<S: Store> Vault<S> {
 
     /// What the vault holds for `user`, for the operator (support tooling, monitoring): whether a record is
     /// active and how many of its guesses are used, or whether it was locked or deleted. Reads only; `None` if the
-    /// user never registered.
+    /// user never registered nor tried to log in.
+    ///
+    /// This tells whether a user has a backup, which the vault never tells an account (SPEC §6): keep it away from
+    /// anything an account can query.
     ///
     /// ```
     /// use backup_protocol::UserId;
@@ -213,7 +222,9 @@ impl<S: Store> Vault<S> {
                     guesses_remaining: self.config.attempt_limit.saturating_sub(attempts),
                 },
                 UserState::Locked { .. } => RecordStatus::Locked,
-                UserState::Deleted { .. } => RecordStatus::Deleted,
+                UserState::NoRecord { attempts, .. } => RecordStatus::NoRecord {
+                    attempts_used: attempts,
+                },
             }))
     }
 
@@ -233,9 +244,12 @@ impl<S: Store> Vault<S> {
             (Request::LoginFinish { session, finalization }, Some(owner)) => {
                 self.login_finish(now, &mut rng, owner, session, finalization)
             }
+            #[cfg(feature = "ipls")]
             (Request::IplsHello(hello), Some(owner)) => self.ipls_hello(now, &mut rng, owner, hello),
+            #[cfg(feature = "ipls")]
             (Request::IplsAuth(auth), Some(owner)) => self.ipls_auth(now, owner, auth),
             (Request::Sweep { cursor }, None) => self.sweep(now, cursor),
+            #[cfg(feature = "ipls")]
             (Request::ObserveRoot(signed_root), None) => self.observe_root(now, signed_root),
             // `authorize` names an owner exactly for the user-scoped requests.
             _ => Err(VaultError::Forbidden),
@@ -344,18 +358,43 @@ impl<S: Store> Vault<S> {
                     record: record.clone(),
                 };
                 let remaining = limit - (attempts + 1);
-                (Some(record), generation, Some((version, charged)), remaining)
+                (Some(record), generation, Some((Some(version), charged)), remaining)
             }
             Some((_, UserState::Locked { .. })) => return Err(VaultError::Locked),
-            // A deleted user looks like one that never registered: a fresh record's count after one guess.
-            Some((_, UserState::Deleted { .. })) | None => (None, 0, None, limit.saturating_sub(1)),
+            // No record (deleted, or never registered): charged and locked exactly as a record, so that neither the
+            // guesses remaining nor the lockout tells the account whether it has a backup.
+            no_record => {
+                let (version, generation, attempts) = match no_record {
+                    Some((version, UserState::NoRecord { generation, attempts })) => {
+                        (Some(version), generation, attempts)
+                    }
+                    _ => (None, 0, 0),
+                };
+                if attempts >= limit {
+                    self.write(&user_key, version, Some(&UserState::Locked { generation }.to_bytes()))?;
+                    return Err(VaultError::Locked);
+                }
+                let charged = UserState::NoRecord {
+                    generation,
+                    attempts: attempts + 1,
+                };
+                let remaining = limit - (attempts + 1);
+                (None, generation, Some((version, charged)), remaining)
+            }
         };
+        // The entropy draws the session id: a command applied twice must find it taken before it charges again.
+        let session_key = login_key(owner, &session);
+        if self.version(&session_key)?.is_some() {
+            return Err(VaultError::Conflict);
+        }
 
         let charged = VaultLoginState::start(self.keys.backup(), rng, record.as_ref(), request, || {
-            if let Some((version, state)) = &charge {
-                self.write(&user_key, Some(*version), Some(&state.to_bytes()))?;
-            }
+            // Count the session to come first: if the charge then fails, only the count is too high (allowed), and
+            // a refused start has spent no guess.
             self.count_pending(1)?;
+            if let Some((version, state)) = &charge {
+                self.write(&user_key, *version, Some(&state.to_bytes()))?;
+            }
             Ok(remaining)
         });
         let (state, response) = charged.map_err(|error| match error {
@@ -369,7 +408,7 @@ impl<S: Store> Vault<S> {
             generation,
             state,
         };
-        self.write(&login_key(owner, &session), None, Some(&stored.to_bytes()))?;
+        self.write(&session_key, None, Some(&stored.to_bytes()))?;
         Ok(Response::LoginStarted { session, response })
     }
 
@@ -428,7 +467,10 @@ impl<S: Store> Vault<S> {
         // The session is single use: consume it, then reset the counter (or delete the record).
         self.write(&login_key, Some(login_version), None)?;
         let next = match outcome {
-            Response::Deleted(_) => UserState::Deleted { generation },
+            Response::Deleted(_) => UserState::NoRecord {
+                generation,
+                attempts: 0,
+            },
             _ => UserState::Active {
                 generation,
                 attempts: 0,
@@ -438,118 +480,6 @@ impl<S: Store> Vault<S> {
         self.write(&user_key, Some(version), Some(&next.to_bytes()))?;
         self.uncount_pending(1);
         Ok(outcome)
-    }
-
-    fn ipls_hello(&self, now: u64, rng: &mut ChaCha20Rng, owner: &UserId, hello: &EscrowHello) -> Outcome<Response, S> {
-        self.trust()?;
-        self.check_room(owner)?;
-        let (pending, challenge) = self.keys.ipls().challenge(rng, hello).map_err(VaultError::Ipls)?;
-        let stored = StoredEscrowSession {
-            issued_at_ms: now,
-            pending,
-        };
-        self.count_pending(1)?;
-        self.write(
-            &escrow_session_key(owner, challenge.challenge()),
-            None,
-            Some(&stored.to_bytes()),
-        )?;
-        Ok(Response::IplsChallenge(challenge))
-    }
-
-    fn ipls_auth(&self, now: u64, owner: &UserId, auth: &EscrowAuth) -> Outcome<Response, S> {
-        let trust = self.trust()?;
-        // Only the owner's own sessions are reachable: another account's challenge finds nothing here.
-        let session_key = escrow_session_key(owner, auth.challenge());
-        let (session_version, session) = self
-            .read(&session_key, StoredEscrowSession::from_bytes, "escrow session")?
-            .ok_or(VaultError::UnknownSession)?;
-        if now.saturating_sub(session.issued_at_ms) > self.config.escrow_ttl_ms {
-            return Err(VaultError::SessionExpired);
-        }
-        let opened = self
-            .keys
-            .ipls()
-            .open(&session.pending, auth)
-            .map_err(VaultError::Ipls)?;
-        if opened.account().as_bytes() != owner.as_bytes() {
-            return Err(VaultError::Forbidden);
-        }
-
-        // The signing key must be the account's current key at a fresh witnessed root no older than any root
-        // this vault has accepted: a proof from before a key change (or a rollback) must not unlock CK.
-        let root = trust
-            .verify(now, opened.identity_proof(), opened.account(), opened.account_key())
-            .map_err(VaultError::Identity)?;
-        let advance = self.head_advance(&root)?;
-
-        let escrow_key = escrowed_key_key(opened.account());
-        let escrowed = self.read(&escrow_key, EscrowedKey::from_bytes, "escrowed contact key")?;
-        // The key to store (an upload) or to release (a retrieval).
-        let (key, upload) = match (opened.uploaded_key().cloned(), escrowed) {
-            (Some(_), Some(_)) => return Err(VaultError::AlreadyEscrowed),
-            (None, None) => return Err(VaultError::NotEscrowed),
-            (Some(key), None) => (key, true),
-            (None, Some((_, EscrowedKey(key)))) => (key, false),
-        };
-
-        // Every check is done; the writes come in this order so that a conflict or a store failure part way
-        // leaves nothing that changes a later answer. The newest root first: moving it forward is right whatever
-        // happens next. The stored key next: a failure after it leaves the session usable, and the device's retry
-        // of the same auth gets `AlreadyEscrowed` only if the upload landed. Consuming the session last: the reply
-        // exists only once it is consumed, so a session answers at most once.
-        if let Some((expected, seen)) = advance {
-            self.write(KT_HEAD_KEY, expected, Some(&seen.to_bytes()))?;
-        }
-        let reply = if upload {
-            self.write(&escrow_key, None, Some(&EscrowedKey(key).to_bytes()))?;
-            self.write(&session_key, Some(session_version), None)?;
-            opened.reply_stored()
-        } else {
-            self.write(&session_key, Some(session_version), None)?;
-            opened.reply_released(&key)
-        };
-        self.uncount_pending(1);
-        Ok(Response::IplsReply(reply))
-    }
-
-    /// The key-transparency trust IPLS requests need.
-    fn trust(&self) -> Outcome<&KeyTransparency, S> {
-        self.key_transparency
-            .as_ref()
-            .ok_or(VaultError::KeyTransparencyNotConfigured)
-    }
-
-    /// Refuses a root older than the newest one this vault accepted, or another digest at its epoch; returns the
-    /// write that records `root` as the newest (the head's current version, and the new head), if it is newer.
-    fn head_advance(&self, root: &VerifiedRoot) -> Outcome<Option<(Option<u64>, KtHead)>, S> {
-        let seen = KtHead {
-            epoch: root.epoch(),
-            digest: *root.digest(),
-        };
-        match self.read(KT_HEAD_KEY, KtHead::from_bytes, "key-transparency head")? {
-            Some((_, newest)) if seen.epoch < newest.epoch => Err(VaultError::Identity(IdentityError::StaleRoot {
-                epoch: seen.epoch,
-                newest: newest.epoch,
-            })),
-            Some((_, newest)) if seen.epoch == newest.epoch && seen.digest != newest.digest => {
-                Err(VaultError::Identity(IdentityError::ForkedRoot { epoch: seen.epoch }))
-            }
-            Some((_, newest)) if seen == newest => Ok(None),
-            Some((version, _)) => Ok(Some((Some(version), seen))),
-            None => Ok(Some((None, seen))),
-        }
-    }
-
-    /// Records a witness-signed root (Plexi protobuf `SignedRoot`) as the newest, so that identity proofs against
-    /// older roots are refused from now on, whether or not any IPLS session used the new root yet.
-    fn observe_root(&self, now: u64, signed_root: &[u8]) -> Outcome<Response, S> {
-        let trust = self.trust()?;
-        let root = trust.verify_root(now, signed_root).map_err(VaultError::Identity)?;
-        if let Some((expected, seen)) = self.head_advance(&root)? {
-            self.write(KT_HEAD_KEY, expected, Some(&seen.to_bytes()))?;
-        }
-        Ok(Response::RootObserved { epoch: root.epoch() })
     }
 
     /// Deletes what has expired among at most `sweep_page` entries, starting after `cursor` (registration
@@ -587,11 +517,13 @@ impl<S: Store> Vault<S> {
         let mut expired = Vec::new();
         for (index, (prefix, type_byte, ttl, what)) in expiring.iter().enumerate().skip(first) {
             let after = (index == first && !cursor.is_empty()).then_some(cursor);
+            let room = page.saturating_sub(examined);
             let keys = self
                 .store
-                .keys_with_prefix(prefix, after, page - examined)
+                .keys_with_prefix(prefix, after, room)
                 .map_err(VaultError::Store)?;
-            for key in keys {
+            // A store that returns more than asked does not stretch the page.
+            for key in keys.into_iter().take(room) {
                 examined += 1;
                 if let Some(entry) = self.store.get(&key).map_err(VaultError::Store)? {
                     let value = Zeroizing::new(entry.value);
@@ -602,7 +534,7 @@ impl<S: Store> Vault<S> {
                 }
                 last = Some(key);
             }
-            if examined == page {
+            if examined >= page {
                 break;
             }
         }
@@ -612,7 +544,7 @@ impl<S: Store> Vault<S> {
         self.uncount_pending(expired.len() as u64);
         let removed = u32::try_from(expired.len()).unwrap_or(u32::MAX);
         // A full page may have more behind it; a short one reached the end of the pass.
-        let next = if examined == page { last } else { None };
+        let next = if examined >= page { last } else { None };
         Ok(Response::Swept { removed, next })
     }
 
@@ -625,11 +557,13 @@ impl<S: Store> Vault<S> {
             if held >= cap {
                 break;
             }
+            let room = cap - held;
             held += self
                 .store
-                .keys_with_prefix(&sessions_of(prefix, owner), None, cap - held)
+                .keys_with_prefix(&sessions_of(prefix, owner), None, room)
                 .map_err(VaultError::Store)?
-                .len();
+                .len()
+                .min(room);
         }
         if held >= cap {
             return Err(VaultError::PrincipalPendingFull);

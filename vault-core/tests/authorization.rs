@@ -315,3 +315,47 @@ fn a_large_backlog_is_swept_in_pages_of_bounded_size() {
         Err(VaultError::InvalidSweepCursor)
     );
 }
+
+/// The guesses remaining that an account sees on `count` wrong-password logins, then the answer to one more.
+fn guesses_seen(
+    harness: &mut Harness<MemoryStore>,
+    name: &str,
+    count: u32,
+) -> (Vec<u32>, Result<(), VaultError<Infallible>>) {
+    let mut seen = Vec::new();
+    for _ in 0..count {
+        let (login, request) = ClientLogin::start(&mut harness.rng, &harness.client, user(name), WRONG).unwrap();
+        let Ok(Response::LoginStarted { response, .. }) = harness.apply(Request::LoginStart(request)) else {
+            panic!("a guess was refused")
+        };
+        match login.finish(&mut harness.rng, &response) {
+            Err(Error::WrongPassword { guesses_remaining }) => seen.push(guesses_remaining),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let request = login_request(harness, name);
+    (seen, harness.apply(request).map(|_| ()))
+}
+
+#[test]
+fn an_account_cannot_tell_from_its_guesses_whether_it_has_a_backup() {
+    // Registered, never registered, or deleted: the same countdown, and the same lockout at the limit.
+    let (mut harness, _) = with_alice(9);
+    harness.register(&user("dora"), PASSWORD, &BackupKey::generate(&mut rand::thread_rng()));
+    let (finished, session) = harness.deletion_start(&user("dora"), PASSWORD).unwrap();
+    let (awaiting, finalization) = finished.unwrap();
+    let Ok(Response::Deleted(receipt)) = harness.apply(Request::LoginFinish { session, finalization }) else {
+        panic!("deletion refused")
+    };
+    awaiting.verify(&receipt).unwrap();
+
+    let limit = harness.vault.config().attempt_limit;
+    let countdown: Vec<u32> = (0..limit).rev().collect();
+    for name in ["alice", "nobody", "dora"] {
+        assert_eq!(
+            guesses_seen(&mut harness, name, limit),
+            (countdown.clone(), Err(VaultError::Locked)),
+            "{name}"
+        );
+    }
+}

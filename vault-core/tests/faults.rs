@@ -76,8 +76,9 @@ fn setup(seed: u64) -> (MemoryStore, FleetKeys) {
 
 #[test]
 fn a_crash_at_either_write_of_a_login_start_never_yields_a_free_guess() {
-    // A login start writes twice: the charge, then the session. Crash at one of them on every other command.
-    for crash_at in 0..2 {
+    // A login start writes three times: the count of entries in flight, the charge, then the session. Crash at one
+    // of them on every other command.
+    for crash_at in 0..3 {
         let (shared, keys) = setup(10 + crash_at as u64);
         let (mut answered, mut crashes) = (0, 0);
         for round in 0..40 {
@@ -94,12 +95,21 @@ fn a_crash_at_either_write_of_a_login_start_never_yields_a_free_guess() {
                 Err(other) => panic!("unexpected {other:?}"),
             }
         }
-        if crash_at == 0 {
-            // Crashing before the charge persists nothing: all 10 guesses remain, each answered.
+        if crash_at < 2 {
+            // Crashing before the charge persists (at the count, or at the charge itself): all 10 guesses remain,
+            // each answered.
             assert_eq!(answered, 10);
         } else {
             // Crashing after the charge burns a guess without answering it.
             assert_eq!(answered + crashes, 10, "{answered} answered, {crashes} crashed");
+        }
+        // The count of entries in flight may run high after a crash, never low: it is at least the sessions stored.
+        let stored = shared.keys_with_prefix(b"login/", None, 1000).unwrap().len() as u64;
+        let count = &shared.get(b"pending-count").unwrap().unwrap().value;
+        let count = u64::from_be_bytes(count[2..].try_into().unwrap());
+        assert!(count >= stored, "count {count} below the {stored} sessions stored");
+        if crash_at > 0 {
+            assert!(count > stored, "a crash after counting leaves the count high");
         }
     }
 }

@@ -122,7 +122,10 @@ fn deletion_needs_the_password_and_removes_the_key() {
         panic!("deletion refused")
     };
     awaiting.verify(&receipt).unwrap();
-    assert_eq!(harness.vault.record_status(&alice), Ok(Some(RecordStatus::Deleted)));
+    assert_eq!(
+        harness.vault.record_status(&alice),
+        Ok(Some(RecordStatus::NoRecord { attempts_used: 0 }))
+    );
     let (_, finalization) = before.unwrap();
     assert_eq!(
         harness.apply(Request::LoginFinish {

@@ -268,3 +268,24 @@ fn replicas_applying_the_same_log_agree_byte_for_byte() {
     }
     assert_eq!(follower.store().snapshot(), leader.vault.store().snapshot());
 }
+
+#[test]
+fn a_login_start_applied_twice_is_refused_the_second_time_without_change() {
+    // The same command (same entropy, so the same session id) delivered twice, as a faulty log could: the second
+    // application must neither charge a guess nor count an entry.
+    let mut harness = Harness::new(9);
+    let alice = user("alice");
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&alice, PASSWORD, &key);
+    for name in ["alice", "nobody"] {
+        let (_, request) = ClientLogin::start(&mut harness.rng, &harness.client, user(name), WRONG).unwrap();
+        let command = harness.command(Request::LoginStart(request));
+        assert!(matches!(
+            harness.vault.apply(&command),
+            Ok(Response::LoginStarted { .. })
+        ));
+        let before = harness.vault.store().snapshot();
+        assert_eq!(harness.vault.apply(&command), Err(VaultError::Conflict));
+        assert_eq!(harness.vault.store().snapshot(), before, "{name}");
+    }
+}

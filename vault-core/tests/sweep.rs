@@ -27,7 +27,11 @@ fn expired_challenges_and_sessions_go_and_the_rest_stays() {
         harness.apply(Request::LoginStart(request)).unwrap();
     }
     let with_sessions = harness.vault.store().snapshot();
-    assert_eq!(with_sessions.len(), registered.len() + 3);
+    assert_eq!(
+        with_sessions.len(),
+        registered.len() + 4,
+        "3 entries in flight and nobody's charge"
+    );
 
     // Nothing has expired yet.
     assert_eq!(harness.apply(sweep()), Ok(Response::Swept { removed: 0, next: None }));
@@ -40,12 +44,16 @@ fn expired_challenges_and_sessions_go_and_the_rest_stays() {
     harness.now_ms += config().challenge_ttl_ms;
     assert_eq!(harness.apply(sweep()), Ok(Response::Swept { removed: 1, next: None }));
 
-    // Alice's record (with the charge of her unfinished login) is all that is left, beside the count of
-    // entries in flight, back at zero.
+    // Alice's record (with the charge of her unfinished login), the charge of the unknown user's login (counted as
+    // a record's would be) and the count of entries in flight, back at zero, are all that is left.
     let left = harness.vault.store().snapshot();
     assert_eq!(
         left.keys().collect::<Vec<_>>(),
-        [&b"pending-count".to_vec(), &b"user/alice".to_vec()]
+        [
+            &b"pending-count".to_vec(),
+            &b"user/alice".to_vec(),
+            &b"user/nobody".to_vec()
+        ]
     );
     assert_eq!(
         left[b"pending-count".as_slice()].value,
