@@ -11,9 +11,12 @@ per file and exits non-zero on any disagreement.
     python3 test-vectors/python/check_vectors.py --self-test  # also prove that a flipped byte is caught
 
 What it cannot re-derive: ristretto255 group operations (the OPRF, OPAQUE key pairs and Diffie-Hellman values).
-In the vault messages it checks the framing, lengths and the vault's Ed25519 signatures over them; in the OPAQUE
-exchanges it re-derives everything downstream of the OPRF output and the 3DH shared secrets, which the vectors
-carry as intermediates (see the file's `notes`).
+In the vault messages it checks the framing, lengths, the vault's Ed25519 signatures (guesses remaining included),
+the registration receipt's signature over the client's upload, the deletion receipt from the session key (DELETED_K,
+HMAC tag) and an unknown user's stand-in challenge (HKDF of the OPRF seed) and fake masked response, but not the
+OPAQUE runs themselves (password, clientRandomness, finalizations, key releases: the Rust consumer replays those);
+in the OPAQUE exchanges it re-derives everything downstream of the OPRF output and the 3DH shared secrets, which
+the vectors carry as intermediates (see the file's `notes`).
 """
 
 import copy
@@ -204,28 +207,41 @@ def check_stream(group, test):
     expect(plaintext == b(test, "plaintext"), test, "decryption")
 
 
-# --- vault messages (backup-protocol SPEC sections 4 and 5) --------------------------------------------------
+# --- vault messages (backup-protocol SPEC sections 2, 4, 5 and 6) --------------------------------------------
 
 MESSAGE_TYPES = {
     "registrationRequest": (0x01, 32),
     "registrationResponse": (0x02, 160),
     "registrationUpload": (0x03, 296),
+    "storedUpload": (0x03, 296),
+    "registrationReceipt": (0x04, 64),
     "loginRequest": (0x11, 97),
-    "loginResponse": (0x12, 396),
+    "loginResponse": (0x12, 400),
     "loginFinalization": (0x13, 64),
     "keyRelease": (0x14, 120),
+    "deletionReceipt": (0x15, 32),
 }
+REGISTRATION_RESPONSE_SIGNATURE = b"backup-protocol/v1/registration-response"
+LOGIN_RESPONSE_SIGNATURE = b"backup-protocol/v1/login-response"
+REGISTRATION_RECEIPT_SIGNATURE = b"backup-protocol/v1/registration-receipt"
+DELETED_K_INFO = b"backup-protocol/v1/deleted-k"
+DELETION_RECEIPT_MAC = b"backup-protocol/v1/deletion-receipt"
+FAKE_CHALLENGE_INFO = b"backup-protocol/v1/fake-challenge"
+RECOMMENDED_KSF = b"".join(value.to_bytes(4, "big") for value in (19456, 2, 1))
+
+
+def unframe(message, type_code, body_len):
+    """(user id, body) of `version || type || len8(user id) || user id || body`, or None if it is not one."""
+    if len(message) < 3 or message[0] != VERSION or message[1] != type_code or message[2] == 0:
+        return None
+    user_id, body = message[3 : 3 + message[2]], message[3 + message[2] :]
+    return (user_id, body) if len(user_id) == message[2] and len(body) == body_len else None
 
 
 def message_body(test, field):
-    """The body of a framed message, or None if the framing is wrong."""
-    message = b(test, field)
-    type_code, body_len = MESSAGE_TYPES[field]
-    user_id = b(test, "userId")
-    if message[:3] != bytes([VERSION, type_code, len(user_id)]) or message[3 : 3 + len(user_id)] != user_id:
-        return None
-    body = message[3 + len(user_id) :]
-    return body if len(body) == body_len else None
+    """The body of the test's message `field`, or None if it is not framed for the test's user."""
+    framed = unframe(b(test, field), *MESSAGE_TYPES[field])
+    return framed[1] if framed and framed[0] == b(test, "userId") else None
 
 
 def ed25519_verifies(public_key, message, signature):
@@ -236,39 +252,179 @@ def ed25519_verifies(public_key, message, signature):
         return False
 
 
-def check_vault_messages(group, test):
+def ed25519_strict(public_key, message, signature):
+    """Ed25519 as the client checks the vault (SPEC section 1): S < l checked here (whether OpenSSL rejects an
+    unreduced S is not something to rely on), the key and R points not of small order, then the signature."""
+    if len(signature) != 64 or int.from_bytes(signature[32:], "little") >= ED_L:
+        return False
+    for encoding in (public_key, signature[:32]):
+        point = ed_decompress(encoding)
+        if point is None or ed_small_order(point):
+            return False
+    return ed25519_verifies(public_key, message, signature)
+
+
+def check_registration(test):
     user_id = b(test, "userId")
-    prefix = bytes([VERSION]) + len8(user_id)
-    if group["type"] == "Registration":
-        request, response = message_body(test, "registrationRequest"), message_body(test, "registrationResponse")
-        if request is None or response is None:
-            expect(not valid(test), test, "framing")
-            return
-        signed = b"backup-protocol/v1/registration-response" + prefix + response[:32] + request + response[32:96]
-        signature = response[96:]
-    else:
-        request, response = message_body(test, "loginRequest"), message_body(test, "loginResponse")
-        if request is None or response is None or request[0] not in (1, 2):
-            expect(not valid(test), test, "framing")
-            return
-        signed = b"backup-protocol/v1/login-response" + prefix + request[:1] + request[1:] + response[:12] + response[12:332]
-        signature = response[332:]
-    verifies = ed25519_verifies(b(test, "fleetKey"), signed, signature)
+    request, response = message_body(test, "registrationRequest"), message_body(test, "registrationResponse")
+    if request is None or response is None:
+        expect(not valid(test), test, "framing")
+        return
+    signed = REGISTRATION_RESPONSE_SIGNATURE + bytes([VERSION]) + len8(user_id) + response[:32] + request + response[32:96]
+    verifies = ed25519_strict(b(test, "fleetKey"), signed, response[96:])
     if not valid(test):
         expect(not verifies and test["error"] == "BadVaultSignature", test, "tampered message verifies")
         return
     expect(verifies, test, "signature")
-    expect(b(test, "signedBytes") == signed and b(test, "signature") == signature, test, "signed bytes")
-    if group["type"] == "Registration":
-        expect(b(test, "challenge") == response[:32], test, "challenge")
-        expect(b(test, "opaqueServerKey") == response[64:96], test, "OPAQUE server key")
-        expect(message_body(test, "registrationUpload") is not None, test, "upload framing")
-        expect(message_body(test, "registrationUpload")[-92:-60] == response[:32], test, "upload answers the challenge")
-    else:
-        expect(request[0] == test["purpose"], test, "purpose")
-        expect(b(test, "ksfParams") == response[:12], test, "Argon2id parameters")
+    expect(b(test, "signedBytes") == signed and b(test, "signature") == response[96:], test, "signed bytes")
+    expect(b(test, "challenge") == response[:32], test, "challenge")
+    expect(b(test, "opaqueServerKey") == response[64:96], test, "OPAQUE server key")
+
+
+def login_signed_bytes(user_id, request, response):
+    """SPEC section 5, login: the client's request (purpose, CredentialRequest) and every field of the response but
+    the signature (Argon2id parameters, u32be guesses remaining, CredentialResponse)."""
+    return (LOGIN_RESPONSE_SIGNATURE + bytes([VERSION]) + len8(user_id) + request[:1] + request[1:97]
+            + response[0:12] + response[12:16] + response[16:336])
+
+
+def check_login_response(test):
+    """Whether the login response's signature verifies (None if a message is not framed); for a response that
+    verifies, every field the test derives from it."""
+    request, response = message_body(test, "loginRequest"), message_body(test, "loginResponse")
+    if request is None or response is None or request[0] not in (1, 2):
+        return None
+    if "clientRandomness" in test:
+        # The client's last draw is KE1's client_nonce (opaque-ke draws the blind, client_keyshare_seed, client_nonce).
+        expect(b(test, "clientRandomness")[-32:] == request[33:65], test, "clientRandomness ends with KE1's nonce")
+    signed = login_signed_bytes(b(test, "userId"), request, response)
+    verifies = ed25519_strict(b(test, "fleetKey"), signed, response[336:])
+    if verifies:
+        expect(test["guessesRemaining"] == int.from_bytes(response[12:16], "big"), test, "guessesRemaining")
+        expect(test["purpose"] == request[0], test, "purpose")
+        for field, value in (("signedBytes", signed), ("signature", response[336:]), ("ksfParams", response[:12])):
+            expect(field not in test or b(test, field) == value, test, field)
+    return verifies
+
+
+def check_login(test):
+    verifies = check_login_response(test)
+    if valid(test):
+        expect(verifies, test, "signature")
         expect(message_body(test, "loginFinalization") is not None, test, "finalization framing")
         expect(message_body(test, "keyRelease") is not None, test, "key release framing")
+    elif test["error"] == "BadVaultSignature":
+        expect(not verifies, test, "the altered response verifies")
+    else:
+        # A genuine answer, refused by OPAQUE at the client (ristretto255: not re-derived here).
+        expect(verifies and test["error"] == "WrongPassword", test, "a wrong password's answer is genuine")
+
+
+def registration_receipt_outcome(test, upload):
+    """The client's verdict on the receipt (SPEC section 7): None, or the error."""
+    framed = unframe(b(test, "registrationReceipt"), 0x04, 64)
+    if framed is None:
+        return "Decode"
+    user_id, signature = framed
+    if user_id != b(test, "userId"):
+        return "UserMismatch"
+    signed = REGISTRATION_RECEIPT_SIGNATURE + bytes([VERSION]) + len8(user_id) + upload
+    return None if ed25519_strict(b(test, "fleetKey"), signed, signature) else "ReceiptRejected"
+
+
+def check_registration_receipt(test):
+    user_id = b(test, "userId")
+    prefix = bytes([VERSION]) + len8(user_id)
+    request, response = message_body(test, "registrationRequest"), message_body(test, "registrationResponse")
+    upload = message_body(test, "registrationUpload")
+    expect(None not in (request, response, upload), test, "framing")
+    # The exchange the client ran: a genuine response, and an upload that answers its challenge.
+    signed_response = REGISTRATION_RESPONSE_SIGNATURE + prefix + response[:32] + request + response[32:96]
+    expect(ed25519_strict(b(test, "fleetKey"), signed_response, response[96:]), test, "registration response signature")
+    expect(b(test, "opaqueServerKey") == response[64:96], test, "OPAQUE server key")
+    expect(upload[204:236] == response[:32], test, "the upload answers the challenge")
+    # The client's last draws: the envelope nonce (the envelope's first 32 bytes), then K_NONCE.
+    draws = b(test, "clientRandomness")
+    expect(draws[-44:-12] == upload[108:140] and draws[-12:] == upload[236:248], test, "clientRandomness ends with the nonces")
+    # What the receipt must sign: the client's own upload.
+    expect(b(test, "uploadBody") == upload, test, "uploadBody")
+    expect(b(test, "signedBytes") == REGISTRATION_RECEIPT_SIGNATURE + prefix + upload, test, "signedBytes")
+    expect(b(test, "signature") == b(test, "registrationReceipt")[-64:], test, "signature")
+    if "storedUpload" in test:
+        stored = message_body(test, "storedUpload")
+        expect(stored is not None and stored != upload, test, "storedUpload")
+        signed_stored = REGISTRATION_RECEIPT_SIGNATURE + prefix + stored
+        expect(ed25519_strict(b(test, "fleetKey"), signed_stored, b(test, "signature")), test, "the receipt signs storedUpload")
+    outcome = registration_receipt_outcome(test, upload)
+    if valid(test):
+        expect(outcome is None, test, f"valid receipt refused: {outcome}")
+    else:
+        expect(outcome == test["error"], test, f"expected {test['error']}, got {outcome}")
+
+
+def check_deletion_receipt(test):
+    user_id = b(test, "userId")
+    # The deletion login the receipt answers: genuine, for purpose 2, finished by the client.
+    expect(check_login_response(test) is True and test["purpose"] == 2, test, "the deletion login's response")
+    expect(message_body(test, "loginFinalization") is not None, test, "finalization framing")
+    deleted_k = hkdf(None, b(test, "sessionKey"), DELETED_K_INFO, 32)
+    mac_input = DELETION_RECEIPT_MAC + bytes([VERSION]) + len8(user_id)
+    tag = hmac.new(deleted_k, mac_input, hashlib.sha256).digest()
+    expect(b(test, "deletedKInfo") == DELETED_K_INFO, test, "deletedKInfo")
+    expect(b(test, "deletedK") == deleted_k, test, "deletedK")
+    expect(b(test, "macInput") == mac_input, test, "macInput")
+    receipt = b(test, "deletionReceipt")
+    expect(b(test, "tag") == receipt[-32:], test, "tag")
+    framed = unframe(receipt, 0x15, 32)
+    if framed is None:
+        outcome = "Decode"
+    elif framed[0] != user_id:
+        outcome = "UserMismatch"
+    else:
+        outcome = None if hmac.compare_digest(framed[1], tag) else "ReceiptRejected"
+    if valid(test):
+        expect(outcome is None, test, f"valid receipt refused: {outcome}")
+        expect(receipt == bytes([VERSION, 0x15]) + len8(user_id) + tag, test, "deletionReceipt")
+    else:
+        expect(outcome == test["error"], test, f"expected {test['error']}, got {outcome}")
+
+
+def check_unknown_user(test):
+    user_id = b(test, "userId")
+    keys = b(test, "vaultKeys")
+    expect(len(keys) == 162 and keys[:2] == bytes([VERSION, 0x31]), test, "vaultKeys framing")
+    oprf_seed = keys[2:66]
+    info = FAKE_CHALLENGE_INFO + user_id
+    challenge = hkdf(None, oprf_seed, info, 32)
+    expect(b(test, "oprfSeed") == oprf_seed, test, "oprfSeed")
+    expect(b(test, "fakeChallengeInfo") == info, test, "fakeChallengeInfo")
+    expect(b(test, "fakeChallenge") == challenge, test, "fakeChallenge")
+    expect(b(test, "credentialIdentifier") == len8(user_id) + challenge, test, "credentialIdentifier")
+    signer = Ed25519PrivateKey.from_private_bytes(keys[130:])
+    expect(signer.public_key().public_bytes_raw() == b(test, "fleetKey"), test, "fleetKey is the key file's")
+    # The stand-in answer: signed like any other, with the default Argon2id parameters.
+    expect(check_login_response(test) is True, test, "the stand-in answer's signature")
+    response = message_body(test, "loginResponse")
+    expect(response[:12] == RECOMMENDED_KSF, test, "default Argon2id parameters")
+    # OPAQUE's fake record (RFC 9807 section 6.3.2.2): a random masking key (the vault's first draw) masks the
+    # server public key and an all-zero envelope. The evaluation under the stand-in OPRF key needs ristretto255.
+    draws, ke2 = b(test, "vaultRandomness"), response[16:336]
+    expect(len(draws) == 160, test, "vaultRandomness: masking key, masking_nonce, server_keyshare_seed, server_nonce")
+    expect(ke2[32:64] == draws[64:96] and ke2[192:224] == draws[128:160], test, "KE2 nonces")
+    pad = expand64(draws[:64], ke2[32:64] + b"CredentialResponsePad", 128)
+    unmasked = bytes(x ^ y for x, y in zip(ke2[64:192], pad))
+    expect(unmasked == b(test, "opaqueServerKey") + bytes(96), test, "fake masked response")
+    expect(not valid(test) and test["error"] == "WrongPassword", test, "an unknown user's login never finishes")
+
+
+def check_vault_messages(group, test):
+    {
+        "Registration": check_registration,
+        "RegistrationReceipt": check_registration_receipt,
+        "Login": check_login,
+        "DeletionReceipt": check_deletion_receipt,
+        "UnknownUser": check_unknown_user,
+    }[group["type"]](test)
 
 
 # --- fleet bundle (fleet-bundle SPEC) ------------------------------------------------------------------------

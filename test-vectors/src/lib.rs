@@ -35,7 +35,7 @@ pub mod stream;
 pub mod vault_messages;
 pub mod witness_signature;
 
-use schema::Field::{Hex, HexArray, HexObject, Integer, Text};
+use schema::Field::{Hex, HexArray, HexObject, Integer, Text, U32};
 use serde_json::Value;
 
 /// One vector family: its file name, generator, checker and schema.
@@ -122,23 +122,48 @@ pub const FAMILIES: [Family; 10] = [
         schema: || {
             schema::for_family(
                 "vault messages",
-                &["Registration", "Login"],
+                &[
+                    "Registration",
+                    "RegistrationReceipt",
+                    "Login",
+                    "DeletionReceipt",
+                    "UnknownUser",
+                ],
                 &[
                     ("userId", Hex),
                     ("fleetKey", Hex),
                     ("opaqueServerKey", Hex),
+                    ("password", Hex),
+                    ("key", Hex),
+                    ("clientRandomness", Hex),
                     ("registrationRequest", Hex),
                     ("registrationResponse", Hex),
                     ("registrationUpload", Hex),
                     ("challenge", Hex),
+                    ("uploadBody", Hex),
+                    ("storedUpload", Hex),
+                    ("registrationReceipt", Hex),
                     ("loginRequest", Hex),
                     ("loginResponse", Hex),
                     ("loginFinalization", Hex),
                     ("keyRelease", Hex),
                     ("purpose", Integer),
                     ("ksfParams", Hex),
+                    ("guessesRemaining", U32),
                     ("signedBytes", Hex),
                     ("signature", Hex),
+                    ("sessionKey", Hex),
+                    ("deletedKInfo", Hex),
+                    ("deletedK", Hex),
+                    ("macInput", Hex),
+                    ("tag", Hex),
+                    ("deletionReceipt", Hex),
+                    ("vaultKeys", Hex),
+                    ("oprfSeed", Hex),
+                    ("fakeChallengeInfo", Hex),
+                    ("fakeChallenge", Hex),
+                    ("credentialIdentifier", Hex),
+                    ("vaultRandomness", Hex),
                 ],
             )
         },

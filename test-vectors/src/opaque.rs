@@ -109,6 +109,56 @@ impl RngCore for ReplayRng {
 // Test vectors only: the bytes are chosen by the vector, which is the point.
 impl CryptoRng for ReplayRng {}
 
+/// An rng that hands out another rng's bytes and keeps a copy of every byte drawn, in order: what a party drew in
+/// an exchange, so that a vector can carry it and a consumer can replay the party with [`ReplayRng`].
+pub struct RecordingRng<R> {
+    inner: R,
+    drawn: Vec<u8>,
+}
+
+impl<R: RngCore> RecordingRng<R> {
+    /// Records what `inner` hands out.
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            drawn: Vec::new(),
+        }
+    }
+
+    /// Every byte drawn so far, in order.
+    pub fn drawn(&self) -> &[u8] {
+        &self.drawn
+    }
+}
+
+impl<R: RngCore> RngCore for RecordingRng<R> {
+    // Through `fill_bytes`, as `ReplayRng` does, so that a replay hands out the same integers.
+    fn next_u32(&mut self) -> u32 {
+        let mut bytes = [0; 4];
+        self.fill_bytes(&mut bytes);
+        u32::from_le_bytes(bytes)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut bytes = [0; 8];
+        self.fill_bytes(&mut bytes);
+        u64::from_le_bytes(bytes)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.inner.fill_bytes(dest);
+        self.drawn.extend_from_slice(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), RandError> {
+        self.inner.try_fill_bytes(dest)?;
+        self.drawn.extend_from_slice(dest);
+        Ok(())
+    }
+}
+
+impl<R: CryptoRng> CryptoRng for RecordingRng<R> {}
+
 /// The inputs of one exchange, named as in RFC 9807's vectors (appendix C), plus our extensions.
 #[derive(Clone, Debug, Default)]
 pub struct Inputs {

@@ -27,7 +27,8 @@ pub const OUTPUTS: [&str; 8] = [
     "session_key",
 ];
 
-fn argon2(params: KsfParams) -> Argon2<'static> {
+/// The Argon2id KSF opaque-ke runs for `params` (as backup-protocol configures it).
+pub(crate) fn argon2(params: KsfParams) -> Argon2<'static> {
     Argon2::new(
         Algorithm::Argon2id,
         Version::V0x13,

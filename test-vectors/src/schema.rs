@@ -12,6 +12,8 @@ pub enum Field {
     Text,
     /// Unsigned integer.
     Integer,
+    /// Unsigned 32-bit integer (a JSON number: every u32 is exact in a double, so no decimal string is needed).
+    U32,
     /// Array of hex strings.
     HexArray,
     /// Object whose values are hex strings, keyed by name (RFC 9807's `inputs`, `intermediates`, `outputs`).
@@ -24,6 +26,7 @@ impl Field {
             Self::Hex => json!({"type": "string", "pattern": "^([0-9a-f]{2})*$"}),
             Self::Text => json!({"type": "string"}),
             Self::Integer => json!({"type": "integer", "minimum": 0}),
+            Self::U32 => json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
             Self::HexArray => json!({"type": "array", "items": {"type": "string", "pattern": "^([0-9a-f]{2})*$"}}),
             Self::HexObject => {
                 json!({"type": "object", "additionalProperties": {"type": "string", "pattern": "^([0-9a-f]{2})*$"}})

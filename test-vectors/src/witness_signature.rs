@@ -36,7 +36,7 @@ const MAX_AGE_MS: u64 = 3_600_000;
 const WITNESS_SEED: [u8; 32] = [0x21; 32];
 
 /// The order of the Ed25519 base point, little-endian.
-const GROUP_ORDER: [u8; 32] = [
+pub(crate) const GROUP_ORDER: [u8; 32] = [
     0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
@@ -155,7 +155,7 @@ fn with(mut test: Value, fields: Vec<(&str, Value)>) -> Value {
 }
 
 /// `s + l`, little-endian: the same point equation, an unreduced encoding.
-fn add_group_order(signature: &[u8; 64]) -> [u8; 64] {
+pub(crate) fn add_group_order(signature: &[u8; 64]) -> [u8; 64] {
     let mut out = *signature;
     let mut carry = 0u16;
     for (s, l) in out[32..].iter_mut().zip(GROUP_ORDER) {
