@@ -260,11 +260,15 @@ impl fmt::Debug for AuditedChain {
 
 /// Verifies audit blobs one at a time and keeps the chain they form.
 ///
+/// `TC` is the akd configuration, [`WhatsAppV1Configuration`] by default. As with
+/// [`DirectoryVerifier`](crate::DirectoryVerifier), the default does not drive inference: `ChainAuditor::new()`
+/// alone fails with E0283; write [`WhatsAppChainAuditor::new`] or `ChainAuditor::<TC>::new()`.
+///
 /// # Example
 ///
 /// ```
 /// use akd::{AkdLabel, AkdValue};
-/// use kt_verify::{AuditBlobName, AuditError, ChainAuditor};
+/// use kt_verify::{AuditBlobName, AuditError, WhatsAppChainAuditor};
 /// use protobuf::Message;
 ///
 /// // A directory with three epochs, and its audit blobs for epochs 2 and 3.
@@ -289,7 +293,7 @@ impl fmt::Debug for AuditedChain {
 ///     Ok::<_, akd::errors::AkdError>(blobs)
 /// })?;
 ///
-/// let mut auditor = ChainAuditor::<akd::WhatsAppV1Configuration>::new()?;
+/// let mut auditor = WhatsAppChainAuditor::new()?;
 /// for (name, data) in &blobs {
 ///     auditor.verify_blob(name, data)?;
 /// }
@@ -305,6 +309,10 @@ pub struct ChainAuditor<TC = WhatsAppV1Configuration> {
     max_blob_len: usize,
     configuration: PhantomData<fn() -> TC>,
 }
+
+/// A [`ChainAuditor`] for WhatsApp's akd configuration ([`WhatsAppV1Configuration`]), named so that
+/// `WhatsAppChainAuditor::new()` needs no type annotation.
+pub type WhatsAppChainAuditor = ChainAuditor<WhatsAppV1Configuration>;
 
 impl<TC> fmt::Debug for ChainAuditor<TC> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -389,9 +397,9 @@ impl<TC: Configuration> ChainAuditor<TC> {
     ///
     /// ```
     /// use kt_verify::akd_core::SingleAppendOnlyProof;
-    /// use kt_verify::{AuditError, BlobNameError, ChainAuditor};
+    /// use kt_verify::{AuditError, BlobNameError, WhatsAppChainAuditor};
     ///
-    /// let mut auditor = ChainAuditor::<kt_verify::akd_core::WhatsAppV1Configuration>::new()?;
+    /// let mut auditor = WhatsAppChainAuditor::new()?;
     /// let empty = SingleAppendOnlyProof { inserted: vec![], unchanged_nodes: vec![] };
     /// assert_eq!(auditor.verify_proof("7/not-hex/x", &empty).err(), Some(AuditError::Name(BlobNameError::Root)));
     /// let name = format!("7/{}/{}", "00".repeat(32), "11".repeat(32));

@@ -7,7 +7,10 @@
 //!   string stands for each proof (no malleable duplicates, no unknown fields carried along);
 //! * rejects version 0, on which akd_core asserts (panics), and versions or value epochs after the root's epoch,
 //!   on which its arithmetic could overflow;
-//! * takes the root only as a [`VerifiedRoot`], so a proof is never checked against an unsigned or stale root.
+//! * takes the root as a [`ProofRoot`]: a [`VerifiedRoot`](crate::VerifiedRoot), witness-signed (and fresh unless
+//!   the caller chose [`Freshness::Unchecked`](crate::Freshness::Unchecked)), or an
+//!   [`UnwitnessedRoot`](crate::UnwitnessedRoot) the caller explicitly vouches for; an `(epoch, digest)` pair
+//!   from anywhere else cannot be passed by mistake.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -21,7 +24,7 @@ use akd_core::{
 };
 use protobuf::Message as _;
 
-use crate::witness::VerifiedRoot;
+use crate::root::ProofRoot;
 
 /// How much history a key-history proof was requested to cover.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,14 +169,20 @@ impl From<VerificationError> for ProofError {
 /// Verifies lookup and key-history proofs of one directory, identified by its VRF public key.
 ///
 /// `TC` is the akd configuration: [`WhatsAppV1Configuration`] by default, or for example
-/// `akd_core::ExperimentalConfiguration<akd_core::ExampleLabel>`.
+/// `akd_core::ExperimentalConfiguration<akd_core::ExampleLabel>`. The default applies where a type is written
+/// (a field `directory: DirectoryVerifier`), not to inference in an expression: `DirectoryVerifier::new(..)` alone
+/// fails with E0283 (type annotations needed). Write [`WhatsAppDirectoryVerifier::new`] for WhatsApp's
+/// configuration, or `DirectoryVerifier::<TC>::new(..)` for another.
+///
+/// Each proof method takes its root as a [`ProofRoot`]: a [`VerifiedRoot`](crate::VerifiedRoot) (witness-checked;
+/// the usual case) or an [`UnwitnessedRoot`](crate::UnwitnessedRoot) (the caller vouches for it).
 ///
 /// # Example
 ///
 /// ```
 /// use akd::{AkdLabel, AkdValue, HistoryParams};
 /// use ed25519_dalek::{Signer, SigningKey};
-/// use kt_verify::{Ciphersuite, DirectoryVerifier, HistoryScope, SignedRoot, WitnessKey, WitnessVerifier};
+/// use kt_verify::{Ciphersuite, HistoryScope, SignedRoot, WhatsAppDirectoryVerifier, WitnessKey, WitnessVerifier};
 /// use protobuf::Message;
 ///
 /// // A server: an akd 0.13 directory in memory with one label updated once.
@@ -204,7 +213,7 @@ impl From<VerificationError> for ProofError {
 ///
 /// // The client.
 /// let root = WitnessVerifier::new("kt", [key], 60_000)?.verify(&signed, now_ms)?;
-/// let directory = DirectoryVerifier::<akd::WhatsAppV1Configuration>::new(&vrf_key)?;
+/// let directory = WhatsAppDirectoryVerifier::new(&vrf_key)?;
 /// let current = directory.verify_lookup(&root, b"alice", &lookup)?;
 /// assert_eq!((current.epoch(), current.version(), current.value()), (2, 2, &b"key-2"[..]));
 /// let versions = directory.verify_history(&root, b"alice", &history, HistoryScope::Complete)?;
@@ -215,6 +224,10 @@ pub struct DirectoryVerifier<TC = WhatsAppV1Configuration> {
     vrf_public_key: [u8; 32],
     configuration: PhantomData<fn() -> TC>,
 }
+
+/// A [`DirectoryVerifier`] for WhatsApp's akd configuration ([`WhatsAppV1Configuration`]), named so that
+/// `WhatsAppDirectoryVerifier::new(..)` needs no type annotation.
+pub type WhatsAppDirectoryVerifier = DirectoryVerifier<WhatsAppV1Configuration>;
 
 impl<TC> Clone for DirectoryVerifier<TC> {
     fn clone(&self) -> Self {
@@ -237,9 +250,13 @@ impl<TC: Configuration> DirectoryVerifier<TC> {
     /// A verifier for the directory whose VRF public key is `vrf_public_key` (32 bytes).
     ///
     /// ```
-    /// use kt_verify::{DirectoryVerifier, ProofError};
+    /// use kt_verify::akd_core::{ExampleLabel, ExperimentalConfiguration};
+    /// use kt_verify::{DirectoryVerifier, ProofError, WhatsAppDirectoryVerifier};
     ///
-    /// assert_eq!(DirectoryVerifier::<kt_verify::akd_core::WhatsAppV1Configuration>::new(&[0; 31]).err(), Some(ProofError::InvalidVrfKey));
+    /// assert_eq!(WhatsAppDirectoryVerifier::new(&[0; 31]).err(), Some(ProofError::InvalidVrfKey));
+    /// // Another configuration is named as the type parameter.
+    /// let vrf_key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key().to_bytes();
+    /// assert!(DirectoryVerifier::<ExperimentalConfiguration<ExampleLabel>>::new(&vrf_key).is_ok());
     /// ```
     pub fn new(vrf_public_key: &[u8]) -> Result<Self, ProofError> {
         let key: [u8; 32] = vrf_public_key.try_into().map_err(|_| ProofError::InvalidVrfKey)?;
@@ -252,7 +269,7 @@ impl<TC: Configuration> DirectoryVerifier<TC> {
 
     /// Verifies the protobuf-encoded lookup proof (akd's `specs::types::LookupProof`) of `label` against `root`
     /// and returns the label's current version.
-    pub fn verify_lookup(&self, root: &VerifiedRoot, label: &[u8], proof: &[u8]) -> Result<KeyVersion, ProofError> {
+    pub fn verify_lookup(&self, root: &impl ProofRoot, label: &[u8], proof: &[u8]) -> Result<KeyVersion, ProofError> {
         let decoded = pb::LookupProof::parse_from_bytes(proof).map_err(|_| ProofError::Malformed)?;
         let parsed = LookupProof::try_from(&decoded).map_err(|_| ProofError::Malformed)?;
         if !is_encoding_of(proof, &pb::LookupProof::from(&parsed)) {
@@ -267,7 +284,7 @@ impl<TC: Configuration> DirectoryVerifier<TC> {
     /// that already hold akd's struct (see the example on [`DirectoryVerifier`]).
     pub fn verify_lookup_proof(
         &self,
-        root: &VerifiedRoot,
+        root: &impl ProofRoot,
         label: &[u8],
         proof: LookupProof,
     ) -> Result<KeyVersion, ProofError> {
@@ -291,7 +308,7 @@ impl<TC: Configuration> DirectoryVerifier<TC> {
     /// `root`, requested with `scope`, and returns the versions newest first.
     pub fn verify_history(
         &self,
-        root: &VerifiedRoot,
+        root: &impl ProofRoot,
         label: &[u8],
         proof: &[u8],
         scope: HistoryScope,
@@ -309,7 +326,7 @@ impl<TC: Configuration> DirectoryVerifier<TC> {
     /// The same checks as [`verify_history`](Self::verify_history) except the canonical-encoding one.
     pub fn verify_history_proof(
         &self,
-        root: &VerifiedRoot,
+        root: &impl ProofRoot,
         label: &[u8],
         proof: HistoryProof,
         scope: HistoryScope,

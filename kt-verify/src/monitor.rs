@@ -110,9 +110,10 @@ impl std::error::Error for MonitorError {}
 ///
 /// The monitor keeps no storage of its own. To persist it, store each checkpoint's
 /// [`SignedRoot::to_protobuf`](crate::SignedRoot::to_protobuf); to restore, decode it, verify it again with the
-/// same [`WitnessVerifier`](crate::WitnessVerifier) passing its own `timestamp_ms()` as the time (the signature,
-/// key and `not_before` are rechecked; freshness was checked when it was first accepted), and `observe` it into a
-/// new monitor.
+/// same [`WitnessVerifier`](crate::WitnessVerifier) set to
+/// [`with_freshness`](crate::WitnessVerifier::with_freshness)`(Freshness::Unchecked)` (the signature, key and
+/// `not_before` are rechecked; freshness was checked when it was first accepted, and a checkpoint is expected to
+/// be older than the maximum age after a while), and `observe` it into a new monitor.
 ///
 /// # Example
 ///
@@ -171,7 +172,7 @@ impl Monitor {
     /// ```
     /// use akd::{AkdLabel, AkdValue};
     /// use ed25519_dalek::{Signer, SigningKey};
-    /// use kt_verify::{AuditBlobName, ChainAuditor, Ciphersuite, Monitor, Observation, SignedRoot, WitnessKey, WitnessVerifier};
+    /// use kt_verify::{AuditBlobName, Ciphersuite, Monitor, Observation, SignedRoot, WhatsAppChainAuditor, WitnessKey, WitnessVerifier};
     /// use protobuf::Message;
     ///
     /// // Roots of epochs 1..=3 of a directory and its audit blobs for epochs 2 and 3.
@@ -206,7 +207,7 @@ impl Monitor {
     ///     verifier.verify(&signed, 5).expect("fresh")
     /// };
     ///
-    /// let mut auditor = ChainAuditor::<akd::WhatsAppV1Configuration>::new()?;
+    /// let mut auditor = WhatsAppChainAuditor::new()?;
     /// for (name, data) in &blobs {
     ///     auditor.verify_blob(name, data)?;
     /// }

@@ -337,12 +337,65 @@ impl fmt::Debug for WitnessKey {
     }
 }
 
+/// How recent a witness signature must be, relative to the caller's clock, for [`WitnessVerifier::verify`] to
+/// accept it.
+///
+/// The default is [`Freshness::DEFAULT`]: within [`WitnessVerifier::DEFAULT_MAX_AGE_MS`] (24 hours). Freshness is
+/// what stops a server from keeping a client on an old root (a stale but validly signed view of the directory,
+/// for instance one from before a key change): after the maximum age, the client needs a newly signed root. A
+/// day is long enough that a phone which fetched a root before going offline overnight, or a witness that signs
+/// some time after an epoch is published, is not refused, and short enough to bound such a freeze to a day,
+/// the same order as Certificate Transparency's 24-hour maximum merge delay. A caller who knows how often its
+/// log's roots are witnessed should set a tighter bound with [`Freshness::Within`].
+///
+/// # Example
+///
+/// ```
+/// use kt_verify::{Freshness, WitnessVerifier};
+///
+/// assert_eq!(Freshness::default(), Freshness::Within { max_age_ms: WitnessVerifier::DEFAULT_MAX_AGE_MS });
+/// assert_eq!(WitnessVerifier::DEFAULT_MAX_AGE_MS, 24 * 60 * 60 * 1000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Freshness {
+    /// The signing time may be at most `max_age_ms` before the caller's `now_ms`, and at most the verifier's
+    /// skew ([`WitnessVerifier::with_max_skew_ms`]) after it.
+    Within {
+        /// The largest accepted `now_ms - timestamp_ms`, in milliseconds.
+        max_age_ms: u64,
+    },
+    /// The signing time is not compared with the caller's clock at all: neither maximum age nor skew is checked,
+    /// and the `now_ms` given to [`WitnessVerifier::verify`] is ignored. Namespace, key, `not_before` and
+    /// signature are still checked.
+    ///
+    /// For roots whose freshness was established elsewhere or does not matter: re-checking a checkpoint the
+    /// caller stored after accepting it (see [`Monitor`](crate::Monitor)), checking fork evidence or an archived
+    /// root, or a caller without a trustworthy clock that bounds staleness by other means. A client that takes
+    /// keys from a server on this setting can be kept on an old root indefinitely.
+    Unchecked,
+}
+
+impl Freshness {
+    /// Within [`WitnessVerifier::DEFAULT_MAX_AGE_MS`] (24 hours); see the type's documentation for why.
+    pub const DEFAULT: Self = Self::Within {
+        max_age_ms: WitnessVerifier::DEFAULT_MAX_AGE_MS,
+    };
+}
+
+impl Default for Freshness {
+    /// [`Freshness::DEFAULT`].
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// Verifies witness signatures for one namespace: key selection, validity period, freshness and signature.
 #[derive(Clone, Debug)]
 pub struct WitnessVerifier {
     namespace: String,
     keys: Vec<WitnessKey>,
-    max_age_ms: u64,
+    freshness: Freshness,
     max_skew_ms: u64,
 }
 
@@ -350,7 +403,63 @@ impl WitnessVerifier {
     /// Default tolerance for a signature timestamp ahead of the caller's clock: one minute.
     pub const DEFAULT_MAX_SKEW_MS: u64 = 60_000;
 
-    /// A verifier for `namespace` trusting `keys`, accepting signatures at most `max_age_ms` old.
+    /// Default maximum age of a signature, in milliseconds: 24 hours (see [`Freshness`] for why).
+    pub const DEFAULT_MAX_AGE_MS: u64 = 24 * 60 * 60 * 1000;
+
+    /// A verifier for `namespace` trusting `keys`, with the default freshness ([`Freshness::DEFAULT`], 24 hours)
+    /// and skew ([`DEFAULT_MAX_SKEW_MS`](Self::DEFAULT_MAX_SKEW_MS)); change them with
+    /// [`with_freshness`](Self::with_freshness) and [`with_max_skew_ms`](Self::with_max_skew_ms).
+    ///
+    /// Key ids must be distinct, so that the key id in a signature selects exactly one key.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use ed25519_dalek::{Signer, SigningKey};
+    /// use kt_verify::{Ciphersuite, Freshness, SignedRoot, WitnessError, WitnessKey, WitnessVerifier};
+    ///
+    /// let signer = SigningKey::from_bytes(&[7; 32]);
+    /// let key = WitnessKey::new(signer.verifying_key().to_bytes(), 0)?;
+    /// let verifier = WitnessVerifier::for_namespace("kt.example", [key])?;
+    /// assert_eq!(verifier.freshness(), Freshness::DEFAULT);
+    ///
+    /// let (suite, signed_at) = (Ciphersuite::ProtobufEd25519, 1_717_084_639_921);
+    /// let unsigned = SignedRoot::new(suite, "kt.example", signed_at, 42, [9; 32], [0; 64], key.key_id());
+    /// let signature = signer.sign(&unsigned.signed_message()).to_bytes();
+    /// let signed = SignedRoot::new(suite, "kt.example", signed_at, 42, [9; 32], signature, key.key_id());
+    ///
+    /// // Two days later the signature is too old by default ...
+    /// let two_days_later = signed_at + 2 * WitnessVerifier::DEFAULT_MAX_AGE_MS;
+    /// assert!(matches!(verifier.verify(&signed, two_days_later), Err(WitnessError::Stale { .. })));
+    /// // ... and accepted by a verifier that was told not to check freshness.
+    /// let archive = verifier.with_freshness(Freshness::Unchecked);
+    /// assert_eq!(archive.verify(&signed, two_days_later)?.epoch(), 42);
+    /// # Ok::<(), WitnessError>(())
+    /// ```
+    pub fn for_namespace(
+        namespace: impl Into<String>,
+        keys: impl IntoIterator<Item = WitnessKey>,
+    ) -> Result<Self, WitnessError> {
+        let keys: Vec<WitnessKey> = keys.into_iter().collect();
+        if keys.is_empty() {
+            return Err(WitnessError::NoKeys);
+        }
+        for (index, key) in keys.iter().enumerate() {
+            if keys[..index].iter().any(|other| other.key_id() == key.key_id()) {
+                return Err(WitnessError::DuplicateKeyId { key_id: key.key_id() });
+            }
+        }
+        Ok(Self {
+            namespace: namespace.into(),
+            keys,
+            freshness: Freshness::DEFAULT,
+            max_skew_ms: Self::DEFAULT_MAX_SKEW_MS,
+        })
+    }
+
+    /// A verifier for `namespace` trusting `keys`, accepting signatures at most `max_age_ms` old: the same as
+    /// [`for_namespace`](Self::for_namespace) followed by
+    /// [`with_freshness`](Self::with_freshness)`(Freshness::Within { max_age_ms })`.
     ///
     /// Key ids must be distinct, so that the key id in a signature selects exactly one key.
     ///
@@ -380,28 +489,27 @@ impl WitnessVerifier {
         keys: impl IntoIterator<Item = WitnessKey>,
         max_age_ms: u64,
     ) -> Result<Self, WitnessError> {
-        let keys: Vec<WitnessKey> = keys.into_iter().collect();
-        if keys.is_empty() {
-            return Err(WitnessError::NoKeys);
-        }
-        for (index, key) in keys.iter().enumerate() {
-            if keys[..index].iter().any(|other| other.key_id() == key.key_id()) {
-                return Err(WitnessError::DuplicateKeyId { key_id: key.key_id() });
-            }
-        }
-        Ok(Self {
-            namespace: namespace.into(),
-            keys,
-            max_age_ms,
-            max_skew_ms: Self::DEFAULT_MAX_SKEW_MS,
-        })
+        Ok(Self::for_namespace(namespace, keys)?.with_freshness(Freshness::Within { max_age_ms }))
     }
 
-    /// Sets how far a signature timestamp may be ahead of the caller's clock.
+    /// Sets how recent a signature must be (see [`Freshness`]).
+    #[must_use]
+    pub fn with_freshness(mut self, freshness: Freshness) -> Self {
+        self.freshness = freshness;
+        self
+    }
+
+    /// Sets how far a signature timestamp may be ahead of the caller's clock (checked only under
+    /// [`Freshness::Within`]).
     #[must_use]
     pub fn with_max_skew_ms(mut self, max_skew_ms: u64) -> Self {
         self.max_skew_ms = max_skew_ms;
         self
+    }
+
+    /// How recent a signature must be.
+    pub fn freshness(&self) -> Freshness {
+        self.freshness
     }
 
     /// The namespace this verifier accepts.
@@ -410,7 +518,8 @@ impl WitnessVerifier {
     }
 
     /// Checks, in order: namespace, key id, the key's `not_before`, freshness against `now_ms` (milliseconds since
-    /// the Unix epoch, from the caller's clock), then the Ed25519 signature (strict).
+    /// the Unix epoch, from the caller's clock; skipped under [`Freshness::Unchecked`]), then the Ed25519
+    /// signature (strict).
     pub fn verify(&self, root: &SignedRoot, now_ms: u64) -> Result<VerifiedRoot, WitnessError> {
         if root.namespace != self.namespace {
             return Err(WitnessError::WrongNamespace);
@@ -426,17 +535,23 @@ impl WitnessVerifier {
                 not_before_ms: key.not_before_ms,
             });
         }
-        if root.timestamp_ms > now_ms.saturating_add(self.max_skew_ms) {
-            return Err(WitnessError::FromTheFuture {
-                timestamp_ms: root.timestamp_ms,
-                now_ms,
-            });
-        }
-        if now_ms.saturating_sub(root.timestamp_ms) > self.max_age_ms {
-            return Err(WitnessError::Stale {
-                timestamp_ms: root.timestamp_ms,
-                now_ms,
-            });
+        match self.freshness {
+            Freshness::Within { max_age_ms } => {
+                if root.timestamp_ms > now_ms.saturating_add(self.max_skew_ms) {
+                    return Err(WitnessError::FromTheFuture {
+                        timestamp_ms: root.timestamp_ms,
+                        now_ms,
+                    });
+                }
+                if now_ms.saturating_sub(root.timestamp_ms) > max_age_ms {
+                    return Err(WitnessError::Stale {
+                        timestamp_ms: root.timestamp_ms,
+                        now_ms,
+                    });
+                }
+            }
+            // The caller chose not to relate the signing time to its clock (a stored checkpoint, evidence).
+            Freshness::Unchecked => {}
         }
         // akd_core turns on ed25519-dalek's `legacy_compatibility` feature, which (through feature unification)
         // makes even `verify_strict` accept some unreduced `S`; check canonicity here so that strictness does not
@@ -470,9 +585,12 @@ fn is_canonical_scalar(s: &[u8; 32]) -> bool {
     false
 }
 
-/// An epoch root whose witness signature, key and freshness were checked by a [`WitnessVerifier`].
+/// An epoch root whose witness signature, key and freshness (as the verifier's [`Freshness`] says) were checked by a
+/// [`WitnessVerifier`].
 ///
-/// Only [`WitnessVerifier::verify`] makes one, so holding a `VerifiedRoot` means those checks passed.
+/// Only [`WitnessVerifier::verify`] makes one, so holding a `VerifiedRoot` means those checks passed. This is the
+/// root proofs are normally checked against; for a root the caller already trusts by its own means, without a
+/// witness signature, see [`UnwitnessedRoot`](crate::UnwitnessedRoot).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedRoot {
     signed: SignedRoot,

@@ -1,8 +1,13 @@
-//! akd's own published test vectors (facebook/akd examples/src/test_vectors/), verified through this crate.
+//! akd's own published test vectors (facebook/akd examples/src/test_vectors/), verified through this crate against
+//! the vector's root taken as it is (`UnwitnessedRoot`: the vectors carry no witness signature) and signed by a
+//! test witness.
 
 use ed25519_dalek::Signer as _;
-use kt_verify::akd_core::{ExampleLabel, ExperimentalConfiguration, WhatsAppV1Configuration};
-use kt_verify::{Ciphersuite, DirectoryVerifier, HistoryScope, SignedRoot, VerifiedRoot, WitnessKey, WitnessVerifier};
+use kt_verify::akd_core::{ExampleLabel, ExperimentalConfiguration};
+use kt_verify::{
+    Ciphersuite, DirectoryVerifier, HistoryScope, ProofError, ProofFailure, ProofRoot, SignedRoot, UnwitnessedRoot,
+    VerifiedRoot, WhatsAppDirectoryVerifier, WitnessKey, WitnessVerifier,
+};
 
 const WHATSAPP_V1: &str = include_str!("vectors/akd_whatsapp_v1.txt");
 const EXPERIMENTAL: &str = include_str!("vectors/akd_experimental.txt");
@@ -17,10 +22,16 @@ fn bytes(file: &str, name: &str) -> Vec<u8> {
     hex::decode(field(file, name)).unwrap()
 }
 
-/// The vector's root, signed by a test witness (the vectors carry no witness signature) and verified.
-fn witnessed_root(file: &str) -> VerifiedRoot {
+/// The vector's root as published: the caller (this test) vouches for it.
+fn vector_root(file: &str) -> UnwitnessedRoot {
     let digest: [u8; 32] = bytes(file, "epoch_hash").try_into().unwrap();
-    let epoch: u64 = field(file, "epoch").parse().unwrap();
+    UnwitnessedRoot::trusted_by_caller(field(file, "epoch").parse().unwrap(), digest)
+}
+
+/// The vector's root, signed by a test witness and verified.
+fn witnessed_root(file: &str) -> VerifiedRoot {
+    let root = vector_root(file);
+    let (epoch, digest) = (root.epoch(), *root.digest());
     let witness = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
     let key = WitnessKey::new(witness.verifying_key().to_bytes(), 0).unwrap();
     let suite = Ciphersuite::ProtobufEd25519;
@@ -35,12 +46,16 @@ fn witnessed_root(file: &str) -> VerifiedRoot {
 
 #[test]
 fn whatsapp_v1_lookup_and_history_vectors_verify() {
-    let root = witnessed_root(WHATSAPP_V1);
+    whatsapp_v1_vectors_verify_against(&vector_root(WHATSAPP_V1));
+    whatsapp_v1_vectors_verify_against(&witnessed_root(WHATSAPP_V1));
+}
+
+fn whatsapp_v1_vectors_verify_against(root: &impl ProofRoot) {
     let label = bytes(WHATSAPP_V1, "label");
-    let verifier = DirectoryVerifier::<WhatsAppV1Configuration>::new(&bytes(WHATSAPP_V1, "vrf_public_key")).unwrap();
+    let verifier = WhatsAppDirectoryVerifier::new(&bytes(WHATSAPP_V1, "vrf_public_key")).unwrap();
 
     let result = verifier
-        .verify_lookup(&root, &label, &bytes(WHATSAPP_V1, "lookup_proof"))
+        .verify_lookup(root, &label, &bytes(WHATSAPP_V1, "lookup_proof"))
         .unwrap();
     // Label "16" is written every 16th epoch; at epoch 49 its latest value is "16,48", its third version.
     assert_eq!(
@@ -50,7 +65,7 @@ fn whatsapp_v1_lookup_and_history_vectors_verify() {
 
     let recent = bytes(WHATSAPP_V1, "history_proof_recent");
     let history = verifier
-        .verify_history(&root, &label, &recent, HistoryScope::MostRecent(1))
+        .verify_history(root, &label, &recent, HistoryScope::MostRecent(1))
         .unwrap();
     let versions: Vec<_> = history
         .iter()
@@ -60,23 +75,42 @@ fn whatsapp_v1_lookup_and_history_vectors_verify() {
     // Requested as a complete history, the same proof is incomplete.
     assert!(
         verifier
-            .verify_history(&root, &label, &recent, HistoryScope::Complete)
+            .verify_history(root, &label, &recent, HistoryScope::Complete)
             .is_err()
     );
 }
 
 #[test]
 fn experimental_lookup_vector_verifies_only_under_its_configuration() {
-    let root = witnessed_root(EXPERIMENTAL);
+    experimental_vector_verifies_against(&vector_root(EXPERIMENTAL));
+    experimental_vector_verifies_against(&witnessed_root(EXPERIMENTAL));
+}
+
+#[test]
+fn vector_lookup_fails_against_a_root_with_another_digest() {
+    let root = vector_root(WHATSAPP_V1);
+    let mut digest = *root.digest();
+    digest[0] ^= 0x80;
+    let other = UnwitnessedRoot::trusted_by_caller(root.epoch(), digest);
+    let verifier = WhatsAppDirectoryVerifier::new(&bytes(WHATSAPP_V1, "vrf_public_key")).unwrap();
+    let (label, proof) = (bytes(WHATSAPP_V1, "label"), bytes(WHATSAPP_V1, "lookup_proof"));
+    assert!(verifier.verify_lookup(&root, &label, &proof).is_ok());
+    assert_eq!(
+        verifier.verify_lookup(&other, &label, &proof),
+        Err(ProofError::Rejected(ProofFailure::Membership))
+    );
+}
+
+fn experimental_vector_verifies_against(root: &impl ProofRoot) {
     let label = bytes(EXPERIMENTAL, "label");
     let lookup = bytes(EXPERIMENTAL, "lookup_proof");
     let vrf_public_key = bytes(EXPERIMENTAL, "vrf_public_key");
     let verifier = DirectoryVerifier::<ExperimentalConfiguration<ExampleLabel>>::new(&vrf_public_key).unwrap();
-    let result = verifier.verify_lookup(&root, &label, &lookup).unwrap();
+    let result = verifier.verify_lookup(root, &label, &lookup).unwrap();
     assert_eq!(
         (result.epoch(), result.version(), result.value()),
         (48, 3, &b"16,48"[..])
     );
-    let whatsapp = DirectoryVerifier::<WhatsAppV1Configuration>::new(&vrf_public_key).unwrap();
-    assert!(whatsapp.verify_lookup(&root, &label, &lookup).is_err());
+    let whatsapp = WhatsAppDirectoryVerifier::new(&vrf_public_key).unwrap();
+    assert!(whatsapp.verify_lookup(root, &label, &lookup).is_err());
 }

@@ -6,7 +6,9 @@ mod common;
 
 use akd::{AkdLabel, AkdValue, WhatsAppV1Configuration};
 use common::{Witness, directory, runtime};
-use kt_verify::{AuditBlobName, AuditError, BlobNameError, ChainAuditor, Monitor, MonitorError, Observation};
+use kt_verify::{
+    AuditBlobName, AuditError, BlobNameError, ChainAuditor, Monitor, MonitorError, Observation, WhatsAppChainAuditor,
+};
 use proptest::prelude::*;
 use protobuf::Message;
 
@@ -45,7 +47,8 @@ fn history(seed: u8, epochs: u64, updates: usize) -> (Vec<[u8; 32]>, Blobs) {
 #[test]
 fn chain_of_blobs_verifies_and_lets_the_monitor_jump() {
     let (roots, blobs) = history(1, 5, 8);
-    let mut auditor = ChainAuditor::<WhatsAppV1Configuration>::new().expect("runtime");
+    // The alias needs no type annotation (`ChainAuditor::new()` alone is E0283) and is the default configuration.
+    let mut auditor: ChainAuditor = WhatsAppChainAuditor::new().expect("runtime");
     for (name, data) in &blobs {
         auditor.verify_blob(name, data).expect("valid blob");
     }

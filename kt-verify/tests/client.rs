@@ -1,6 +1,6 @@
 //! Lookup and key-history verification on real proofs made by akd 0.13 (in-memory database) for directories of
 //! several sizes, for WhatsApp's configuration and the experimental one; and rejection of every single-bit
-//! change of a serialized proof.
+//! change of a serialized proof; proofs against a root the caller vouches for (`UnwitnessedRoot`).
 
 mod common;
 
@@ -8,7 +8,10 @@ use akd::{ExampleLabel, ExperimentalConfiguration, WhatsAppV1Configuration};
 use common::{Proofs, Witness, label, proofs, value};
 use kt_verify::akd_core::configuration::Configuration;
 use kt_verify::akd_core::proto::specs::types as pb;
-use kt_verify::{DirectoryVerifier, HistoryScope, ProofError};
+use kt_verify::{
+    DirectoryVerifier, HistoryScope, KeyVersion, ProofError, ProofFailure, UnwitnessedRoot, VerifiedRoot,
+    WhatsAppDirectoryVerifier,
+};
 use protobuf::Message;
 
 type Experimental = ExperimentalConfiguration<ExampleLabel>;
@@ -242,4 +245,121 @@ fn unbound_root_label_is_rejected_although_akd_core_accepts_it() {
         verifier.verify_lookup(&root, &label(0), &bytes),
         Err(ProofError::NonCanonical)
     );
+}
+
+#[test]
+fn whatsapp_alias_needs_no_annotation_and_is_the_default_configuration() {
+    let p = proofs::<WhatsAppV1Configuration>(2);
+    // `DirectoryVerifier::new(..)` alone is E0283; the alias names the configuration.
+    let verifier = WhatsAppDirectoryVerifier::new(&p.vrf_public_key).expect("key");
+    // It is the same type as `DirectoryVerifier` with its default parameter, so it fits fields typed that way.
+    let as_default: DirectoryVerifier = verifier.clone();
+    let root = Witness::new().verified(p.epoch, p.root);
+    let current = as_default
+        .verify_lookup(&root, &label(0), &p.lookup_updated)
+        .expect("lookup");
+    assert_eq!(
+        current,
+        verifier
+            .verify_lookup(&root, &label(0), &p.lookup_updated)
+            .expect("lookup")
+    );
+    assert_eq!(current.value(), &value(0, 3)[..]);
+}
+
+#[test]
+fn unwitnessed_root_with_the_right_digest_verifies_like_a_witnessed_one() {
+    let p = proofs::<WhatsAppV1Configuration>(10);
+    let verifier = WhatsAppDirectoryVerifier::new(&p.vrf_public_key).expect("key");
+    let pinned = UnwitnessedRoot::trusted_by_caller(p.epoch, p.root);
+    let witnessed = Witness::new().verified(p.epoch, p.root);
+
+    let via_pinned = verifier
+        .verify_lookup(&pinned, &label(0), &p.lookup_updated)
+        .expect("lookup");
+    assert_eq!(
+        (via_pinned.epoch(), via_pinned.version(), via_pinned.value()),
+        (3, 3, &value(0, 3)[..])
+    );
+    assert_eq!(
+        via_pinned,
+        verifier
+            .verify_lookup(&witnessed, &label(0), &p.lookup_updated)
+            .expect("lookup")
+    );
+    let history = verifier
+        .verify_history(&pinned, &label(0), &p.history_complete, HistoryScope::Complete)
+        .expect("history");
+    assert_eq!(history.iter().map(KeyVersion::version).collect::<Vec<_>>(), [3, 2, 1]);
+
+    // Roots held by reference (as when iterating a collection of them) are accepted too.
+    let witnessed_roots: Vec<&VerifiedRoot> = vec![&witnessed];
+    for root in &witnessed_roots {
+        assert_eq!(
+            verifier.verify_lookup(root, &label(0), &p.lookup_updated),
+            Ok(via_pinned.clone())
+        );
+    }
+}
+
+#[test]
+fn unwitnessed_root_with_another_digest_or_epoch_rejects_the_proof() {
+    let p = proofs::<WhatsAppV1Configuration>(10);
+    let verifier = WhatsAppDirectoryVerifier::new(&p.vrf_public_key).expect("key");
+
+    // Another digest for the same epoch, including one differing in a single bit: the Merkle paths lead elsewhere.
+    let mut one_bit_off = p.root;
+    one_bit_off[31] ^= 1;
+    for digest in [[0x55; 32], one_bit_off] {
+        let other = UnwitnessedRoot::trusted_by_caller(p.epoch, digest);
+        let membership = Err(ProofError::Rejected(ProofFailure::Membership));
+        assert_eq!(
+            verifier.verify_lookup(&other, &label(0), &p.lookup_updated).map(|_| ()),
+            membership
+        );
+        assert_eq!(
+            verifier.verify_lookup(&other, &label(9), &p.lookup_last).map(|_| ()),
+            membership
+        );
+        assert_eq!(
+            verifier
+                .verify_history(&other, &label(0), &p.history_complete, HistoryScope::Complete)
+                .map(|_| ()),
+            membership
+        );
+    }
+
+    // The right digest under an earlier epoch: the same pre-checks as for a witnessed root.
+    let earlier = UnwitnessedRoot::trusted_by_caller(2, p.root);
+    assert_eq!(
+        verifier.verify_lookup(&earlier, &label(0), &p.lookup_updated),
+        Err(ProofError::VersionAfterEpoch { version: 3, epoch: 2 })
+    );
+
+    // The right digest under a later epoch: a lookup proof does not bind the root's epoch (akd_core checks the
+    // Merkle paths against the digest alone), so the caller vouches for the pair, not only for the digest. A
+    // history proof does compare its epochs with the root's and refuses.
+    let later = UnwitnessedRoot::trusted_by_caller(p.epoch + 1, p.root);
+    assert_eq!(
+        verifier
+            .verify_lookup(&later, &label(0), &p.lookup_updated)
+            .map(|v| v.version()),
+        Ok(3)
+    );
+    assert_eq!(
+        verifier
+            .verify_history(&later, &label(0), &p.history_complete, HistoryScope::Complete)
+            .map(|_| ()),
+        Err(ProofError::Rejected(ProofFailure::History))
+    );
+
+    // The right root for another label, or under another directory's VRF key.
+    let pinned = UnwitnessedRoot::trusted_by_caller(p.epoch, p.root);
+    assert!(
+        verifier
+            .verify_lookup(&pinned, b"someone-else", &p.lookup_updated)
+            .is_err()
+    );
+    let other_key = WhatsAppDirectoryVerifier::new(&witness_key_as_vrf()).expect("valid point");
+    assert!(other_key.verify_lookup(&pinned, &label(0), &p.lookup_updated).is_err());
 }

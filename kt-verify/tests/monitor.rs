@@ -3,7 +3,7 @@
 
 use ed25519_dalek::{Signer, SigningKey};
 use kt_verify::{
-    Ciphersuite, Monitor, MonitorError, Observation, SignedRoot, VerifiedRoot, WitnessKey, WitnessVerifier,
+    Ciphersuite, Freshness, Monitor, MonitorError, Observation, SignedRoot, VerifiedRoot, WitnessKey, WitnessVerifier,
 };
 
 struct Witness {
@@ -106,6 +106,22 @@ fn checkpoints_survive_a_restart_through_their_signed_form() {
         monitor.observe(w.root(200, 9, [9; 32])),
         Err(MonitorError::Rollback { .. })
     ));
+    // Restored much later by a client whose verifier bounds freshness: the stored root is too old for it, and
+    // `Freshness::Unchecked` is how it re-checks the stored signature without pretending the root is fresh.
+    let key = WitnessKey::new(w.signer.verifying_key().to_bytes(), 0).unwrap();
+    let client = WitnessVerifier::for_namespace("ns", [key]).unwrap();
+    let much_later = signed.timestamp_ms() + 30 * WitnessVerifier::DEFAULT_MAX_AGE_MS;
+    assert!(matches!(
+        client.verify(&signed, much_later),
+        Err(kt_verify::WitnessError::Stale { .. })
+    ));
+    let restored = client
+        .with_freshness(Freshness::Unchecked)
+        .verify(&signed, much_later)
+        .unwrap();
+    let mut monitor = Monitor::new();
+    assert_eq!(monitor.observe(restored), Ok(Observation::First));
+    assert_eq!(monitor.checkpoint("ns").map(VerifiedRoot::epoch), Some(10));
     // A tampered stored checkpoint does not verify.
     let mut tampered = stored.clone();
     let last = tampered.len() - 70;

@@ -1,8 +1,8 @@
-//! Witness signatures against Cloudflare Plexi's published vectors (plexi_core/tests/test-vectors.json) and every
-//! rejection reason.
+//! Witness signatures against Cloudflare Plexi's published vectors (plexi_core/tests/test-vectors.json), every
+//! rejection reason, and the freshness setting.
 
 use ed25519_dalek::{Signer, SigningKey};
-use kt_verify::{Ciphersuite, SignedRoot, WitnessError, WitnessKey, WitnessVerifier};
+use kt_verify::{Ciphersuite, Freshness, SignedRoot, WitnessError, WitnessKey, WitnessVerifier};
 
 /// One entry of plexi_core/tests/test-vectors.json.
 struct PlexiVector {
@@ -282,4 +282,107 @@ fn rotation_selects_the_key_by_id() {
         ),
         Err(WitnessError::KeyNotYetValid { .. })
     ));
+}
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+#[test]
+fn default_freshness_is_one_day() {
+    let f = fixture();
+    let key = WitnessKey::new(f.signer.verifying_key().to_bytes(), NOT_BEFORE).unwrap();
+    let verifier = WitnessVerifier::for_namespace("kt.test", [key]).unwrap();
+    assert_eq!(WitnessVerifier::DEFAULT_MAX_AGE_MS, DAY_MS);
+    assert_eq!(Freshness::default(), Freshness::DEFAULT);
+    assert_eq!(verifier.freshness(), Freshness::Within { max_age_ms: DAY_MS });
+
+    let good = sign(&f.signer, Ciphersuite::ProtobufEd25519, "kt.test", NOW, 5, [1; 32]);
+    assert_eq!(verifier.verify(&good, NOW + DAY_MS).map(|root| root.epoch()), Ok(5));
+    assert_eq!(
+        verifier.verify(&good, NOW + DAY_MS + 1),
+        Err(WitnessError::Stale {
+            timestamp_ms: NOW,
+            now_ms: NOW + DAY_MS + 1
+        })
+    );
+    // The skew default applies under the default freshness as before.
+    assert!(matches!(
+        verifier.verify(&good, NOW - WitnessVerifier::DEFAULT_MAX_SKEW_MS - 1),
+        Err(WitnessError::FromTheFuture { .. })
+    ));
+}
+
+#[test]
+fn new_with_max_age_is_freshness_within() {
+    let f = fixture();
+    assert_eq!(f.verifier.freshness(), Freshness::Within { max_age_ms: 3_600_000 });
+    // Setting the same bound explicitly on a default verifier gives the same decisions at both edges.
+    let key = WitnessKey::new(f.signer.verifying_key().to_bytes(), NOT_BEFORE).unwrap();
+    let explicit = WitnessVerifier::for_namespace("kt.test", [key])
+        .unwrap()
+        .with_freshness(Freshness::Within { max_age_ms: 3_600_000 });
+    let good = sign(&f.signer, Ciphersuite::ProtobufEd25519, "kt.test", NOW, 5, [1; 32]);
+    for now in [NOW + 3_600_000, NOW + 3_600_001] {
+        assert_eq!(explicit.verify(&good, now), f.verifier.verify(&good, now));
+    }
+    assert!(explicit.verify(&good, NOW + 3_600_000).is_ok());
+    assert!(matches!(
+        explicit.verify(&good, NOW + 3_600_001),
+        Err(WitnessError::Stale { .. })
+    ));
+}
+
+#[test]
+fn unchecked_freshness_accepts_stale_roots_but_checks_everything_else() {
+    let f = fixture();
+    let stale_at = NOW + 10 * 365 * DAY_MS;
+    let good = sign(&f.signer, Ciphersuite::ProtobufEd25519, "kt.test", NOW, 5, [1; 32]);
+    // Stale for the verifier with a bound ...
+    assert!(matches!(
+        f.verifier.verify(&good, stale_at),
+        Err(WitnessError::Stale { .. })
+    ));
+    // ... accepted, ten years on and with a clock before the signing time, once freshness is switched off.
+    let unchecked = f.verifier.clone().with_freshness(Freshness::Unchecked);
+    assert_eq!(unchecked.freshness(), Freshness::Unchecked);
+    let root = unchecked.verify(&good, stale_at).unwrap();
+    assert_eq!((root.epoch(), root.digest(), root.timestamp_ms()), (5, &[1; 32], NOW));
+    assert!(unchecked.verify(&good, 0).is_ok());
+
+    // Namespace, key id, not_before and signature are still checked.
+    let other_ns = sign(&f.signer, Ciphersuite::ProtobufEd25519, "kt.other", NOW, 5, [1; 32]);
+    assert_eq!(unchecked.verify(&other_ns, stale_at), Err(WitnessError::WrongNamespace));
+    let stranger = sign(
+        &SigningKey::from_bytes(&[4; 32]),
+        Ciphersuite::ProtobufEd25519,
+        "kt.test",
+        NOW,
+        5,
+        [1; 32],
+    );
+    assert!(matches!(
+        unchecked.verify(&stranger, stale_at),
+        Err(WitnessError::UnknownKeyId { .. })
+    ));
+    let early = sign(
+        &f.signer,
+        Ciphersuite::ProtobufEd25519,
+        "kt.test",
+        NOT_BEFORE - 1,
+        5,
+        [1; 32],
+    );
+    assert!(matches!(
+        unchecked.verify(&early, stale_at),
+        Err(WitnessError::KeyNotYetValid { .. })
+    ));
+    let forged = SignedRoot::new(
+        Ciphersuite::ProtobufEd25519,
+        "kt.test",
+        NOW,
+        5,
+        [2; 32],
+        *good.signature(),
+        good.key_id(),
+    );
+    assert_eq!(unchecked.verify(&forged, stale_at), Err(WitnessError::BadSignature));
 }
