@@ -111,6 +111,12 @@ pub fn stream_encryptor_with_salt(key: &BackupKey, salt: [u8; SALT_LEN]) -> (Str
     StreamEncryptor::with_salt(key, salt)
 }
 
+/// The stand-in registration challenge of a user with no record: HKDF-SHA256(ikm = the OPRF seed, info =
+/// `FAKE_CHALLENGE_INFO` || user id). It selects the OPRF key of the vault's fake login response.
+pub fn fake_challenge(keys: &crate::VaultKeys, user_id: &UserId) -> [u8; CHALLENGE_LEN] {
+    keys.fake_challenge(user_id)
+}
+
 /// The bytes the vault signs in a registration response.
 pub fn registration_response_signed_bytes(
     user_id: &UserId,

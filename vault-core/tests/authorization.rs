@@ -172,6 +172,7 @@ fn operator_requests_come_from_the_operator_only() {
         Request::Sweep { cursor: Vec::new() },
         &VaultError::Forbidden,
     );
+    #[cfg(feature = "ipls")]
     refused_without_change(
         &mut harness,
         alice,

@@ -177,7 +177,9 @@ pub fn owner_of(request: &Request) -> Principal {
         Request::RegistrationFinish(upload) => upload.user_id(),
         Request::LoginStart(request) => request.user_id(),
         Request::LoginFinish { finalization, .. } => finalization.user_id(),
+        #[cfg(feature = "ipls")]
         Request::IplsHello(hello) => return Principal::account(hello.account().as_bytes()).unwrap(),
+        #[cfg(feature = "ipls")]
         Request::IplsAuth(_) => panic!("an IPLS auth names no account: use apply_as"),
         _ => return Principal::Operator,
     };
