@@ -106,3 +106,8 @@ pub use witness::{Ciphersuite, Digest, Freshness, SignedRoot, VerifiedRoot, Witn
 /// The akd_core release this crate verifies with, re-exported so that callers name the same proof and
 /// configuration types.
 pub use akd_core;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
