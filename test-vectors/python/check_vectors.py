@@ -16,7 +16,9 @@ the registration receipt's signature over the client's upload, the deletion rece
 HMAC tag) and an unknown user's stand-in challenge (HKDF of the OPRF seed) and fake masked response, but not the
 OPAQUE runs themselves (password, clientRandomness, finalizations, key releases: the Rust consumer replays those);
 in the OPAQUE exchanges it re-derives everything downstream of the OPRF output and the 3DH shared secrets, which
-the vectors carry as intermediates (see the file's `notes`).
+the vectors carry as intermediates (see the file's `notes`). In vault-core's command log it decodes every command,
+response and principal by hand from the SPEC's layout (nested backup-protocol and ipls messages only as far as their
+framing: type, user id, length), recomputes the request digest and the authorization, and names each refusal.
 """
 
 import copy
@@ -1040,6 +1042,205 @@ def check_opaque_messages(group, test):
     expect(produced == (outputs["KE3"], outputs["session_key"]), test, "KE3 and session_key")
 
 
+# --- vault command log, responses and principals (vault-core SPEC sections 3, 10 and 11) --------------------
+
+COMMAND_TYPE = 0x51
+RESPONSE_TYPE = 0x52
+REQUEST_KINDS = {1: "RegistrationStart", 2: "RegistrationFinish", 3: "LoginStart", 4: "LoginFinish", 5: "IplsHello",
+                 6: "IplsAuth", 7: "Sweep", 8: "ObserveRoot"}
+RESPONSE_KINDS = {1: "RegistrationStarted", 2: "Registered", 3: "LoginStarted", 4: "KeyReleased", 5: "Deleted",
+                  6: "IplsChallenge", 7: "IplsReply", 8: "Swept", 9: "RootObserved"}
+# The nested message of each kind: a backup-protocol message (type code, body length; SPEC 4.3 of backup-protocol)
+# or an ipls message (type code; ipls messages.rs). Sweep cursors and signed roots are raw bytes.
+REQUEST_MESSAGES = {1: ("backup", 0x01, 32), 2: ("backup", 0x03, 296), 3: ("backup", 0x11, 97),
+                    4: ("backup", 0x13, 64), 5: ("hello", 0x72, None), 6: ("auth", 0x74, None)}
+RESPONSE_MESSAGES = {1: ("backup", 0x02, 160), 2: ("backup", 0x04, 64), 3: ("backup", 0x12, 400),
+                     4: ("backup", 0x14, 120), 5: ("backup", 0x15, 32), 6: ("challenge", 0x73, None),
+                     7: ("reply", 0x75, None)}
+SESSION_ID_LEN = 16
+DECODE_ERROR_FIELDS = ("error", "invalidField", "found", "expected")
+
+
+class Refused(Exception):
+    """A decoder's refusal, as the fields of the DecodeError it names."""
+
+    def __init__(self, error, **fields):
+        super().__init__(error)
+        self.fields = {"error": error, **fields}
+
+
+class ByteReader:
+    def __init__(self, data):
+        self.data, self.position = data, 0
+
+    def take(self, length):
+        if len(self.data) - self.position < length:
+            raise Refused("Truncated")
+        self.position += length
+        return self.data[self.position - length : self.position]
+
+    def integer(self, length):
+        return int.from_bytes(self.take(length), "big")
+
+    def rest(self):
+        rest, self.position = self.data[self.position :], len(self.data)
+        return rest
+
+    def finish(self):
+        if self.position != len(self.data):
+            raise Refused("TrailingBytes")
+
+
+def read_header(reader, type_code):
+    """The version is judged before the type is read."""
+    version = reader.integer(1)
+    if version < VERSION:
+        raise Refused("LegacyVersion", found=version)
+    if version > VERSION:
+        raise Refused("UnknownVersion", found=version)
+    found = reader.integer(1)
+    if found != type_code:
+        raise Refused("WrongType", expected=type_code, found=found)
+
+
+def read_principal(reader):
+    kind = reader.integer(1)
+    if kind == 0x01:
+        length = reader.integer(1)
+        account = reader.take(length)
+        if length == 0:
+            raise Refused("InvalidField", invalidField="principal account id")
+        return {"principal": (bytes([kind, length]) + account).hex(), "principalKind": "account", "accountId": account.hex()}
+    if kind == 0x02:
+        return {"principal": "02", "principalKind": "operator"}
+    raise Refused("InvalidField", invalidField="principal")
+
+
+def nested_user(message, shape):
+    """The user (account) id a nested message names (None for ipls messages that name none), or raises ValueError if
+    its framing is not that of its kind: header, type, user id of 1 to 255 bytes, exact length."""
+    form, type_code, body_len = shape
+    if len(message) < 2 or message[0] != VERSION or message[1] != type_code:
+        raise ValueError("header")
+    if form == "backup":
+        framed = unframe(message, type_code, body_len)
+        if framed is None or (type_code == 0x11 and framed[1][0] not in (1, 2)):
+            raise ValueError("framing")
+        return framed[0]
+    if form == "hello":  # purpose || vault key (32) || client share (32) || len8(account) || account
+        if len(message) < 68 or message[2] not in (1, 2) or message[67] == 0 or len(message) != 68 + message[67]:
+            raise ValueError("hello")
+        return message[68:]
+    if form == "auth" and len(message) < 2 + 32 + 16:  # challenge || ciphertext with its tag
+        raise ValueError("auth")
+    if form == "challenge" and len(message) != 2 + 32 + 32 + 16:
+        raise ValueError("challenge")
+    if form == "reply" and len(message) - 2 not in (16, 48):
+        raise ValueError("reply")
+    return None
+
+
+def message_fields(fields, message, shape, what):
+    fields["message"] = message.hex()
+    if shape is None:
+        return
+    try:
+        user = nested_user(message, shape)
+    except ValueError:
+        raise Refused("InvalidField", invalidField=what) from None
+    fields["messageType"] = message[1]
+    if user is not None:
+        fields["messageUserId"] = user.hex()
+
+
+def decode_principal(data):
+    reader = ByteReader(data)
+    fields = read_principal(reader)
+    reader.finish()
+    return fields
+
+
+def decode_command(data):
+    reader = ByteReader(data)
+    read_header(reader, COMMAND_TYPE)
+    fields = {"command": data.hex(), "atMs": str(reader.integer(8)), "entropy": reader.take(32).hex()}
+    fields.update(read_principal(reader))
+    kind = reader.integer(1)
+    if kind not in REQUEST_KINDS:
+        raise Refused("InvalidField", invalidField="request kind")
+    fields.update(kind=kind, kindName=REQUEST_KINDS[kind])
+    if kind == 4:
+        fields["sessionId"] = reader.take(SESSION_ID_LEN).hex()
+    message_fields(fields, reader.rest(), REQUEST_MESSAGES.get(kind), "request message")
+    reader.finish()
+    # SPEC section 10: the request digest is the command with at_ms = 0 and entropy = 0^32.
+    fields["requestDigest"] = hashlib.sha256(data[:2] + bytes(8 + 32) + data[42:]).hexdigest()
+    # SPEC section 11: what the vault's first check makes of the principal.
+    account = fields.get("accountId")
+    if kind in (7, 8):
+        allowed = account is None
+    elif kind == 6:
+        allowed = account is not None
+    else:
+        allowed = account is not None and account == fields.get("messageUserId")
+    fields["authorization"] = "allowed" if allowed else "Forbidden"
+    return fields
+
+
+def decode_response(data):
+    reader = ByteReader(data)
+    read_header(reader, RESPONSE_TYPE)
+    fields = {"response": data.hex()}
+    kind = reader.integer(1)
+    if kind not in RESPONSE_KINDS:
+        raise Refused("InvalidField", invalidField="response kind")
+    fields.update(kind=kind, kindName=RESPONSE_KINDS[kind])
+    if kind == 3:
+        fields["sessionId"] = reader.take(SESSION_ID_LEN).hex()
+    if kind == 8:
+        fields["removed"] = reader.integer(4)
+        flag = reader.integer(1)
+        if flag == 0x01:
+            fields["next"] = reader.rest().hex()
+        elif flag != 0x00:
+            raise Refused("InvalidField", invalidField="sweep cursor")
+    elif kind == 9:
+        fields["epoch"] = str(reader.integer(8))
+    else:
+        message_fields(fields, reader.rest(), RESPONSE_MESSAGES[kind], "response message")
+    reader.finish()
+    return fields
+
+
+VAULT_COMMAND_DECODERS = {
+    "Principal": (decode_principal, "principal"),
+    "Command": (decode_command, "command"),
+    "Response": (decode_response, "response"),
+}
+
+
+def check_vault_commands(group, test):
+    reject = group["type"].endswith("Reject")
+    decoder, field = VAULT_COMMAND_DECODERS[group["type"].removesuffix("Reject")]
+    expect(valid(test) != reject, test, f"result in a {group['type']} group")
+    for decimal in ("atMs", "epoch"):
+        if decimal in test:
+            expect(test[decimal] == str(int(test[decimal])), test, f"{decimal} is not a canonical decimal string")
+    try:
+        decoded, refused = decoder(b(test, field)), None
+    except Refused as refusal:
+        decoded, refused = None, refusal.fields
+    if reject:
+        expect(refused is not None, test, "accepted")
+        named = {name: test[name] for name in DECODE_ERROR_FIELDS if name in test}
+        expect(refused == named, test, f"refused with {refused}, not {named}")
+        return
+    expect(refused is None, test, f"refused with {refused}")
+    fields = {name: value for name, value in test.items() if name not in ("tcId", "comment", "flags", "result")}
+    differing = sorted(name for name in set(fields) | set(decoded) if fields.get(name) != decoded.get(name))
+    expect(not differing, test, f"fields differ from the decoding: {differing}")
+
+
 CHECKERS = {
     "recovery_key": (check_recovery_key, "key"),
     "backup_key_wrap": (check_key_wrap, "ek"),
@@ -1051,6 +1252,7 @@ CHECKERS = {
     "witness_signature": (check_witness_signature, "signedRoot"),
     "security_code": (check_security_code, "localHash"),
     "opaque_messages": (check_opaque_messages, "outputs.export_key"),
+    "vault_commands": (check_vault_commands, "command"),
 }
 
 

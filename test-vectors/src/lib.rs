@@ -16,7 +16,8 @@
 //!
 //! Families: `recovery_key`, `backup_key_wrap`, `backup_stream`, `vault_messages` (backup-protocol),
 //! `opaque_messages` (our OPAQUE exchanges in RFC 9807's layout), `fleet_bundle` (fleet-bundle), `ipls_sealing` and
-//! `ipls_escrow` (ipls), `witness_signature` and `security_code` (kt-verify).
+//! `ipls_escrow` (ipls), `witness_signature` and `security_code` (kt-verify), `vault_commands` (vault-core's command
+//! log, response and principal encodings).
 
 // The generators run the crates on fixed, valid inputs; their `expect`s state why those cannot fail.
 #![allow(clippy::missing_panics_doc)]
@@ -32,10 +33,11 @@ pub mod recovery_key;
 pub mod schema;
 pub mod security_code;
 pub mod stream;
+pub mod vault_commands;
 pub mod vault_messages;
 pub mod witness_signature;
 
-use schema::Field::{Hex, HexArray, HexObject, Integer, Text, U32};
+use schema::Field::{DecimalU64, Hex, HexArray, HexObject, Integer, Text, U32};
 use serde_json::Value;
 
 /// One vector family: its file name, generator, checker and schema.
@@ -51,7 +53,7 @@ pub struct Family {
 }
 
 /// Every family.
-pub const FAMILIES: [Family; 10] = [
+pub const FAMILIES: [Family; 11] = [
     Family {
         name: "recovery_key",
         generate: recovery_key::generate,
@@ -332,6 +334,47 @@ pub const FAMILIES: [Family; 10] = [
                     ("intermediates", HexObject),
                     ("outputs", HexObject),
                     ("failingStep", Text),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "vault_commands",
+        generate: vault_commands::generate,
+        check: vault_commands::check,
+        schema: || {
+            schema::for_family(
+                "vault-core command log, responses and principals",
+                &[
+                    "Principal",
+                    "PrincipalReject",
+                    "Command",
+                    "CommandReject",
+                    "Response",
+                    "ResponseReject",
+                ],
+                &[
+                    ("principal", Hex),
+                    ("principalKind", Text),
+                    ("accountId", Hex),
+                    ("command", Hex),
+                    ("atMs", DecimalU64),
+                    ("entropy", Hex),
+                    ("response", Hex),
+                    ("kind", U32),
+                    ("kindName", Text),
+                    ("sessionId", Hex),
+                    ("message", Hex),
+                    ("messageType", U32),
+                    ("messageUserId", Hex),
+                    ("removed", U32),
+                    ("next", Hex),
+                    ("epoch", DecimalU64),
+                    ("requestDigest", Hex),
+                    ("authorization", Text),
+                    ("invalidField", Text),
+                    ("found", U32),
+                    ("expected", U32),
                 ],
             )
         },

@@ -14,6 +14,9 @@ pub enum Field {
     Integer,
     /// Unsigned 32-bit integer (a JSON number: every u32 is exact in a double, so no decimal string is needed).
     U32,
+    /// Unsigned 64-bit integer as a decimal string (no sign, no leading zeros): a u64 above 2^53 is not exact as a
+    /// JSON number in most parsers.
+    DecimalU64,
     /// Array of hex strings.
     HexArray,
     /// Object whose values are hex strings, keyed by name (RFC 9807's `inputs`, `intermediates`, `outputs`).
@@ -27,6 +30,12 @@ impl Field {
             Self::Text => json!({"type": "string"}),
             Self::Integer => json!({"type": "integer", "minimum": 0}),
             Self::U32 => json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
+            Self::DecimalU64 => json!({
+                "type": "string",
+                "pattern": "^(0|[1-9][0-9]{0,19})$",
+                "maxLength": 20,
+                "description": "u64 as a decimal string: values above 2^53 are not exact as JSON numbers; at most 18446744073709551615",
+            }),
             Self::HexArray => json!({"type": "array", "items": {"type": "string", "pattern": "^([0-9a-f]{2})*$"}}),
             Self::HexObject => {
                 json!({"type": "object", "additionalProperties": {"type": "string", "pattern": "^([0-9a-f]{2})*$"}})

@@ -29,6 +29,7 @@ fn output_field(family: &str) -> &'static str {
         "witness_signature" => "signedRoot",
         "security_code" => "localHash",
         "opaque_messages" => "outputs.export_key",
+        "vault_commands" => "command",
         other => panic!("no output field for {other}"),
     }
 }
@@ -135,5 +136,60 @@ fn every_field_of_the_vault_message_vectors_is_checked() {
             }
         }
     }
+    assert!(unnoticed.is_empty(), "changes that went unnoticed: {unnoticed:?}");
+}
+
+/// Every field of every vault-command vector is checked: changing any one (a byte of a hex field, a decimal string,
+/// a number or a name) makes the check fail, in valid tests and in refusals alike. Except the encoding of a refusal
+/// (`principal`, `command` or `response` in the `*Reject` groups): altered further, most stay refused for the same
+/// reason.
+#[test]
+fn every_field_of_the_vault_command_vectors_is_checked() {
+    let family = FAMILIES
+        .iter()
+        .find(|family| family.name == "vault_commands")
+        .expect("family");
+    let (_, file) = load(family);
+    let decimal = ["atMs", "epoch"];
+    let mut unnoticed = Vec::new();
+    let mut altered_fields = 0;
+    for (group_index, group) in file["testGroups"].as_array().expect("groups").iter().enumerate() {
+        let reject = group["type"].as_str().expect("type").ends_with("Reject");
+        for (test_index, test) in group["tests"].as_array().expect("tests").iter().enumerate() {
+            for (field, value) in test.as_object().expect("object") {
+                if ["tcId", "comment", "flags", "result"].contains(&field.as_str())
+                    || (reject && ["principal", "command", "response"].contains(&field.as_str()))
+                {
+                    continue;
+                }
+                let changed = match value {
+                    Value::String(text) if decimal.contains(&field.as_str()) => {
+                        let number: u64 = text.parse().expect("decimal");
+                        Value::String(number.wrapping_add(1).to_string())
+                    }
+                    Value::String(text) if hex::decode(text).is_ok() && field != "kindName" => {
+                        let mut bytes = hex::decode(text).expect("hex");
+                        if bytes.is_empty() {
+                            bytes.push(0x00);
+                        } else {
+                            let middle = bytes.len() / 2;
+                            bytes[middle] ^= 0x01;
+                        }
+                        Value::String(hex::encode(bytes))
+                    }
+                    Value::String(text) => Value::String(format!("{text}x")),
+                    Value::Number(number) => Value::from(number.as_u64().expect("unsigned") ^ 0x03),
+                    _ => continue,
+                };
+                altered_fields += 1;
+                let mut altered = file.clone();
+                altered["testGroups"][group_index]["tests"][test_index][field] = changed;
+                if (family.check)(&altered).is_ok() {
+                    unnoticed.push(format!("tcId {} {field}", test["tcId"]));
+                }
+            }
+        }
+    }
+    assert!(altered_fields > 0);
     assert!(unnoticed.is_empty(), "changes that went unnoticed: {unnoticed:?}");
 }
