@@ -409,15 +409,21 @@ fn evaluation_for(world: &mut World, record: Option<&BackupRecord>, blinded: &[u
     }
 }
 
+/// A world with a registered record, and a blinded OPRF element to send to the vault in several requests.
+fn registered_with_a_blinded_element(seed: u64) -> (World, BackupRecord, Vec<u8>) {
+    let mut world = World::new(seed);
+    let record = world.register();
+    let (_, request) = ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let blinded = request.to_bytes()[3 + world.user.as_bytes().len()..].to_vec();
+    (world, record, blinded)
+}
+
 #[test]
 fn no_uncharged_request_evaluates_the_oprf_under_a_records_key() {
     // A charged login evaluates the OPRF under the record's key. If any uncharged request (a new registration
     // start, or a login as an unknown user) evaluated it under the same key, an attacker could test passwords
     // offline against the one charged response.
-    let mut world = World::new(18);
-    let record = world.register();
-    let (_, request) = ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
-    let blinded = request.to_bytes()[3 + world.user.as_bytes().len()..].to_vec();
+    let (mut world, record, blinded) = registered_with_a_blinded_element(18);
 
     let charged = evaluation_for(&mut world, Some(&record), &blinded, false);
     assert_eq!(
@@ -454,10 +460,7 @@ fn rotating_the_signing_key_alone_changes_no_users_oprf_evaluation() {
     // If unknown users' stand-in OPRF keys followed the signing key while real records' keys follow the OPRF
     // seed, one blinded element sent before and after a signing-key rotation would sort users into registered
     // (unchanged) and unknown (changed).
-    let mut world = World::new(21);
-    let record = world.register();
-    let (_, request) = ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
-    let blinded = request.to_bytes()[3 + world.user.as_bytes().len()..].to_vec();
+    let (mut world, record, blinded) = registered_with_a_blinded_element(21);
     let real_before = evaluation_for(&mut world, Some(&record), &blinded, false);
     let unknown_before = evaluation_for(&mut world, None, &blinded, false);
 
