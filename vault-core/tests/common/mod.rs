@@ -19,6 +19,9 @@ pub type ClientFinished = (PendingKeyRelease, backup_protocol::LoginFinalization
 /// A started login: the client's half if its password opened the response, and the session id.
 pub type Started = (Option<ClientFinished>, [u8; SESSION_ID_LEN]);
 
+/// A started deletion login: the client's half if its password opened the response, and the session id.
+pub type DeletionStarted = (Option<(PendingDeletionReceipt, LoginFinalization)>, [u8; SESSION_ID_LEN]);
+
 pub const PASSWORD: &[u8] = b"correct horse battery staple";
 pub const WRONG: &[u8] = b"correct horse battery stable";
 
@@ -134,13 +137,7 @@ where
         &mut self,
         user: &UserId,
         password: &[u8],
-    ) -> Result<
-        (
-            Option<(PendingDeletionReceipt, LoginFinalization)>,
-            [u8; SESSION_ID_LEN],
-        ),
-        VaultError<S::Error>,
-    > {
+    ) -> Result<DeletionStarted, VaultError<S::Error>> {
         let (login, request) = ClientLogin::start_for(
             &mut self.rng,
             &self.client,
