@@ -20,7 +20,10 @@ pub type ClientFinished = (PendingKeyRelease, backup_protocol::LoginFinalization
 pub type Started = (Option<ClientFinished>, [u8; SESSION_ID_LEN]);
 
 /// A started deletion login: the client's half if its password opened the response, and the session id.
-pub type DeletionStarted = (Option<(PendingDeletionReceipt, LoginFinalization)>, [u8; SESSION_ID_LEN]);
+pub type DeletionStarted = (
+    Option<(PendingDeletionReceipt, LoginFinalization)>,
+    [u8; SESSION_ID_LEN],
+);
 
 pub const PASSWORD: &[u8] = b"correct horse battery staple";
 pub const WRONG: &[u8] = b"correct horse battery stable";
@@ -133,11 +136,7 @@ where
     }
 
     /// Starts a deletion login; returns the client half (if the password opened the envelope) and the session.
-    pub fn deletion_start(
-        &mut self,
-        user: &UserId,
-        password: &[u8],
-    ) -> Result<DeletionStarted, VaultError<S::Error>> {
+    pub fn deletion_start(&mut self, user: &UserId, password: &[u8]) -> Result<DeletionStarted, VaultError<S::Error>> {
         let (login, request) = ClientLogin::start_for(
             &mut self.rng,
             &self.client,
