@@ -13,6 +13,8 @@ identifiers of the row's first cell. An `invalidField` string must appear backti
 in that section.
 
 Also prints, without failing, the table names no vector uses ("not yet covered by a vector").
+Then a self-test: made-up vectors with a missing name, nested part, failingStep, refusedBy, `*Error` field,
+invalidField string and an unknown family must each be caught.
 
     python3 test-vectors/python/check_error_tables.py
 """
@@ -115,6 +117,68 @@ def parts(name: str) -> list[str]:
     return [name]
 
 
+def spec_tables(crate: str, tables: dict[str, tuple[list[str], str]], failures: list[str]) -> tuple[list[str], str]:
+    """The table names and the text of the crate's Errors section, read once."""
+    if crate not in tables:
+        section = errors_section(ROOT / crate / "SPEC.md")
+        if not section:
+            failures.append(f"{crate}/SPEC.md has no Errors section")
+        tables[crate] = (table_names(section), "\n".join(section))
+    return tables[crate]
+
+
+def check_file(
+    file_name: str,
+    data,
+    tables: dict[str, tuple[list[str], str]],
+    used: dict[str, set[str]],
+) -> tuple[list[str], str]:
+    """The failures of one vector file, and a line saying what was checked."""
+    family = Path(file_name).stem
+    crate = FAMILY_CRATE.get(family)
+    if crate is None:
+        return [
+            f"{file_name}: unknown family '{family}': add it to FAMILY_CRATE in {Path(__file__).name}"
+            " with the crate whose SPEC.md holds its error tables"
+        ], f"{file_name}: unknown family"
+    failures: list[str] = []
+    names, text = spec_tables(crate, tables, failures)
+    found: set[str] = set()
+    strings: set[str] = set()
+    collect(data, found, strings)
+    for name in sorted(found):
+        for part in parts(name):
+            used.setdefault(crate, set()).add(part)
+            if part not in names:
+                failures.append(
+                    f"{file_name}: error name '{part}' (from '{name}') is not in {crate}/SPEC.md's error tables"
+                )
+    for string in sorted(strings):
+        if f"`{string}`" not in text:
+            failures.append(f"{file_name}: invalidField '{string}' is not in {crate}/SPEC.md's Errors section")
+    return failures, f"{file_name}: {len(found)} error names, {len(strings)} invalidField strings -> {crate}/SPEC.md"
+
+
+def self_test(tables: dict[str, tuple[list[str], str]]) -> list[str]:
+    """The check must catch a missing name, a missing part of a nested name, a missing invalidField string and an
+    unknown family."""
+    cases = [
+        ("vault_replica.json", {"tests": [{"error": "NoSuchErrorName"}]}),
+        ("vault_replica.json", {"tests": [{"error": "Protocol(NoSuchErrorName)"}]}),
+        ("opaque_messages.json", {"tests": [{"failingStep": "no_such_step"}]}),
+        ("ipls_escrow.json", {"tests": [{"refusedBy": "nobody"}]}),
+        ("witness_signature.json", {"tests": [{"expectedError": "NoSuchErrorName"}]}),
+        ("vault_commands.json", {"tests": [{"error": "InvalidField", "invalidField": "no such field"}]}),
+        ("no_such_family.json", {"tests": []}),
+    ]
+    missed = []
+    for file_name, data in cases:
+        failures, _ = check_file(file_name, data, tables, {})
+        if not failures:
+            missed.append(f"self-test: {file_name} {json.dumps(data)} was not caught")
+    return missed
+
+
 def main() -> int:
     failures: list[str] = []
     used: dict[str, set[str]] = {}
@@ -123,39 +187,19 @@ def main() -> int:
     if not files:
         failures.append(f"no vector files in {VECTORS}")
     for path in files:
-        family = path.stem
-        crate = FAMILY_CRATE.get(family)
-        if crate is None:
-            failures.append(
-                f"{path.name}: unknown family '{family}': add it to FAMILY_CRATE in {Path(__file__).name}"
-                " with the crate whose SPEC.md holds its error tables"
-            )
-            continue
-        if crate not in tables:
-            spec = ROOT / crate / "SPEC.md"
-            section = errors_section(spec)
-            if not section:
-                failures.append(f"{crate}/SPEC.md has no Errors section")
-            tables[crate] = (table_names(section), "\n".join(section))
-            used.setdefault(crate, set())
-        names, text = tables[crate]
-        found: set[str] = set()
-        strings: set[str] = set()
-        collect(json.loads(path.read_text(encoding="utf-8")), found, strings)
-        for name in sorted(found):
-            for part in parts(name):
-                used[crate].add(part)
-                if part not in names:
-                    failures.append(f"{path.name}: error name '{part}' (from '{name}') is not in {crate}/SPEC.md's error tables")
-        for string in sorted(strings):
-            if f"`{string}`" not in text:
-                failures.append(f"{path.name}: invalidField '{string}' is not in {crate}/SPEC.md's Errors section")
-        print(f"{path.name}: {len(found)} error names, {len(strings)} invalidField strings -> {crate}/SPEC.md")
+        found, line = check_file(path.name, json.loads(path.read_text(encoding="utf-8")), tables, used)
+        failures.extend(found)
+        print(line)
     for crate, (names, _) in sorted(tables.items()):
-        unused = [name for name in names if name not in used[crate]]
+        unused = [name for name in names if name not in used.get(crate, set())]
         print(f"{crate}/SPEC.md: {len(names)} table names, {len(names) - len(unused)} used by vectors")
         if unused:
             print(f"  not yet covered by a vector: {', '.join(unused)}")
+    missed = self_test(tables)
+    failures.extend(missed)
+    if not missed:
+        print("self-test: a missing name, nested part, failingStep, refusedBy, *Error field and invalidField string,"
+              " and an unknown family, are caught")
     if failures:
         print("\nFAILED:", file=sys.stderr)
         for failure in failures:
