@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import kt_proofs
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -1241,6 +1242,8 @@ def check_vault_commands(group, test):
     expect(not differing, test, f"fields differ from the decoding: {differing}")
 
 
+check_kt_lookup, check_kt_history, check_kt_audit = kt_proofs.make_checkers(expect, valid, ed_decompress)
+
 CHECKERS = {
     "recovery_key": (check_recovery_key, "key"),
     "backup_key_wrap": (check_key_wrap, "ek"),
@@ -1253,6 +1256,9 @@ CHECKERS = {
     "security_code": (check_security_code, "localHash"),
     "opaque_messages": (check_opaque_messages, "outputs.export_key"),
     "vault_commands": (check_vault_commands, "command"),
+    "kt_lookup": (check_kt_lookup, "value"),
+    "kt_history": (check_kt_history, "proof"),
+    "kt_audit": (check_kt_audit, "blob"),
 }
 
 

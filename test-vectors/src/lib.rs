@@ -17,7 +17,8 @@
 //! Families: `recovery_key`, `backup_key_wrap`, `backup_stream`, `vault_messages` (backup-protocol),
 //! `opaque_messages` (our OPAQUE exchanges in RFC 9807's layout), `fleet_bundle` (fleet-bundle), `ipls_sealing` and
 //! `ipls_escrow` (ipls), `witness_signature` and `security_code` (kt-verify), `vault_commands` (vault-core's command
-//! log, response and principal encodings).
+//! log, response and principal encodings), `kt_lookup`, `kt_history` and `kt_audit` (kt-verify: real akd 0.13
+//! proofs).
 
 // The generators run the crates on fixed, valid inputs; their `expect`s state why those cannot fail.
 #![allow(clippy::missing_panics_doc)]
@@ -27,6 +28,10 @@ pub mod ipls_escrow;
 pub mod ipls_sealing;
 pub mod json;
 pub mod key_wrap;
+pub mod kt_audit;
+mod kt_directory;
+pub mod kt_history;
+pub mod kt_lookup;
 pub mod opaque;
 pub mod opaque_messages;
 pub mod recovery_key;
@@ -37,7 +42,7 @@ pub mod vault_commands;
 pub mod vault_messages;
 pub mod witness_signature;
 
-use schema::Field::{DecimalU64, Hex, HexArray, HexObject, Integer, Text, U32};
+use schema::Field::{DecimalU64, DecimalU64Array, Hex, HexArray, HexObject, Integer, Text, U32};
 use serde_json::Value;
 
 /// One vector family: its file name, generator, checker and schema.
@@ -53,7 +58,7 @@ pub struct Family {
 }
 
 /// Every family.
-pub const FAMILIES: [Family; 11] = [
+pub const FAMILIES: [Family; 14] = [
     Family {
         name: "recovery_key",
         generate: recovery_key::generate,
@@ -375,6 +380,77 @@ pub const FAMILIES: [Family; 11] = [
                     ("invalidField", Text),
                     ("found", U32),
                     ("expected", U32),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "kt_lookup",
+        generate: kt_lookup::generate,
+        check: kt_lookup::check,
+        schema: || {
+            schema::for_family(
+                "AKD lookup proof",
+                &["KtLookup", "KtLookupReject"],
+                &[
+                    ("vrfPublicKey", Hex),
+                    ("epoch", DecimalU64),
+                    ("rootHash", Hex),
+                    ("label", Hex),
+                    ("proof", Hex),
+                    ("version", DecimalU64),
+                    ("valueEpoch", DecimalU64),
+                    ("value", Hex),
+                    ("failure", Text),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "kt_history",
+        generate: kt_history::generate,
+        check: kt_history::check,
+        schema: || {
+            schema::for_family(
+                "AKD key-history proof",
+                &["KtHistory", "KtHistoryReject"],
+                &[
+                    ("vrfPublicKey", Hex),
+                    ("epoch", DecimalU64),
+                    ("rootHash", Hex),
+                    ("label", Hex),
+                    ("historyParams", Text),
+                    ("mostRecent", U32),
+                    ("proof", Hex),
+                    ("versions", DecimalU64Array),
+                    ("valueEpochs", DecimalU64Array),
+                    ("values", HexArray),
+                    ("failure", Text),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "kt_audit",
+        generate: kt_audit::generate,
+        check: kt_audit::check,
+        schema: || {
+            schema::for_family(
+                "AKD append-only audit blob",
+                &["AuditChain", "AuditReject"],
+                &[
+                    ("name", Text),
+                    ("epoch", DecimalU64),
+                    ("previousHash", Hex),
+                    ("currentHash", Hex),
+                    ("blob", Hex),
+                    ("auditorEpoch", DecimalU64),
+                    ("auditorHash", Hex),
+                    ("chainStartEpoch", DecimalU64),
+                    ("chainStartHash", Hex),
+                    ("chainEndEpoch", DecimalU64),
+                    ("chainEndHash", Hex),
+                    ("failure", Text),
                 ],
             )
         },

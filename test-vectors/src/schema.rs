@@ -19,6 +19,8 @@ pub enum Field {
     DecimalU64,
     /// Array of hex strings.
     HexArray,
+    /// Array of u64s, each a decimal string as in [`Field::DecimalU64`].
+    DecimalU64Array,
     /// Object whose values are hex strings, keyed by name (RFC 9807's `inputs`, `intermediates`, `outputs`).
     HexObject,
 }
@@ -37,6 +39,7 @@ impl Field {
                 "description": "u64 as a decimal string: values above 2^53 are not exact as JSON numbers; at most 18446744073709551615",
             }),
             Self::HexArray => json!({"type": "array", "items": {"type": "string", "pattern": "^([0-9a-f]{2})*$"}}),
+            Self::DecimalU64Array => json!({"type": "array", "items": Self::DecimalU64.schema()}),
             Self::HexObject => {
                 json!({"type": "object", "additionalProperties": {"type": "string", "pattern": "^([0-9a-f]{2})*$"}})
             }

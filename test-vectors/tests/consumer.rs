@@ -30,6 +30,9 @@ fn output_field(family: &str) -> &'static str {
         "security_code" => "localHash",
         "opaque_messages" => "outputs.export_key",
         "vault_commands" => "command",
+        "kt_lookup" => "value",
+        "kt_history" => "proof",
+        "kt_audit" => "blob",
         other => panic!("no output field for {other}"),
     }
 }
