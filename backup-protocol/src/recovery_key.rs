@@ -58,25 +58,40 @@ impl fmt::Debug for RecoveryKey {
     }
 }
 
+/// The separators a parser skips (SPEC §9): the five ASCII whitespace bytes of WHATWG's Infra standard and of
+/// Rust's `u8::is_ascii_whitespace` (tab 0x09, line feed 0x0A, form feed 0x0C, carriage return 0x0D, space 0x20),
+/// and `-` (0x2D). Not vertical tab 0x0B (which C's `isspace`, Python's `str.isspace` and JavaScript's `\s` also
+/// accept) and no non-ASCII space.
+const SEPARATORS: [u8; 6] = [0x09, 0x0a, 0x0c, 0x0d, 0x20, b'-'];
+
 impl BackupKey {
-    /// Parses a recovery key: exactly 64 hexadecimal digits in either case; ASCII whitespace and `-` may appear
-    /// anywhere between them and are ignored.
+    /// Parses a recovery key: exactly 64 hexadecimal digits in either case; ASCII whitespace (tab 0x09, line feed
+    /// 0x0A, form feed 0x0C, carriage return 0x0D, space 0x20; not vertical tab 0x0B, no non-ASCII space) and `-`
+    /// may appear anywhere and are ignored.
     ///
-    /// Errors name the position of a bad character or the number of digits found, never the digits.
+    /// The input is read byte by byte (its UTF-8 encoding). The first byte that is neither a digit nor a separator
+    /// is refused with [`RecoveryKeyError::InvalidCharacter`], whose `position` is that byte's zero-based offset:
+    /// every byte before it is ASCII, so the offset is also the character's index counted in Unicode scalar values
+    /// or in UTF-16 code units. Only an input with no such byte can be refused with
+    /// [`RecoveryKeyError::WrongLength`]. Errors never carry the digits.
     pub fn from_recovery_key(input: &str) -> Result<Self, RecoveryKeyError> {
         let mut key = [0u8; BackupKey::LEN];
         let mut digits = 0usize;
-        for (position, character) in input.chars().enumerate() {
-            if character.is_ascii_whitespace() || character == '-' {
+        for (position, &byte) in input.as_bytes().iter().enumerate() {
+            if SEPARATORS.contains(&byte) {
                 continue;
             }
-            let Some(nibble) = character.to_digit(16) else {
-                key.zeroize();
-                return Err(RecoveryKeyError::InvalidCharacter { position });
+            let nibble = match byte {
+                b'0'..=b'9' => byte - b'0',
+                b'a'..=b'f' => byte - b'a' + 10,
+                b'A'..=b'F' => byte - b'A' + 10,
+                _ => {
+                    key.zeroize();
+                    return Err(RecoveryKeyError::InvalidCharacter { position });
+                }
             };
-            if let Some(byte) = key.get_mut(digits / 2) {
-                // A nibble is below 16, so the cast is exact.
-                *byte = (*byte << 4) | nibble as u8;
+            if let Some(slot) = key.get_mut(digits / 2) {
+                *slot = (*slot << 4) | nibble;
             }
             digits += 1;
         }

@@ -317,3 +317,33 @@ fn parse_header(bytes: &[u8]) -> Result<[u8; HEADER_LEN], StreamError> {
     header.copy_from_slice(bytes);
     Ok(header)
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use super::*;
+
+    /// SPEC §8: plaintext of exactly one segment has one canonical encoding, a full final segment. The other one,
+    /// a full inner segment followed by an empty final segment under a valid tag, is refused as
+    /// `SegmentRejected { index: 1 }`.
+    #[test]
+    fn a_validly_sealed_empty_final_segment_after_a_full_one_is_refused() {
+        let key = BackupKey::from_bytes([5; 32]);
+        let (_, header) = StreamEncryptor::with_salt(&key, [6; SALT_LEN]);
+        let mut cipher = SegmentCipher::new(&key, header);
+        let mut file = header.to_vec();
+        cipher.seal(&vec![7; SEGMENT_SIZE], false, &mut file).unwrap();
+        cipher.seal(&[], true, &mut file).unwrap();
+        assert_eq!(file.len(), HEADER_LEN + SEGMENT_CIPHERTEXT + TAG_LEN);
+
+        let mut decryptor = StreamDecryptor::new(&key);
+        let mut out = Vec::new();
+        decryptor.update(&file, &mut out).unwrap();
+        assert_eq!(out.len(), SEGMENT_SIZE, "the inner segment is released");
+        assert_eq!(
+            decryptor.finish(&mut out),
+            Err(StreamError::SegmentRejected { index: 1 })
+        );
+    }
+}

@@ -69,3 +69,82 @@ fn wrong_lengths_and_characters_are_typed_errors() {
         "character 10 is not a hexadecimal digit"
     );
 }
+
+/// SPEC §9: the accepted whitespace is exactly tab, line feed, form feed, carriage return and space.
+#[test]
+fn each_ascii_whitespace_byte_and_dash_is_skipped() {
+    let full = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
+    for separator in ['\t', '\n', '\x0c', '\r', ' ', '-'] {
+        let input = format!("{separator}{}{separator}{}{separator}", &full[..32], &full[32..]);
+        assert_eq!(
+            BackupKey::from_recovery_key(&input),
+            Ok(BackupKey::from_bytes(KEY)),
+            "{separator:?}"
+        );
+    }
+}
+
+/// Vertical tab, the other C0 separators and Unicode spaces are refused, at the byte offset where they start.
+#[test]
+fn vertical_tab_and_non_ascii_spaces_are_refused_at_their_byte_offset() {
+    let full = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
+    for refused in [
+        '\x0b', '\x1c', '\x1f', '\u{85}', '\u{a0}', '\u{2003}', '\u{3000}', '\u{feff}',
+    ] {
+        let input = format!("{}{refused}{}", &full[..32], &full[32..]);
+        assert_eq!(
+            BackupKey::from_recovery_key(&input),
+            Err(RecoveryKeyError::InvalidCharacter { position: 32 }),
+            "{refused:?}"
+        );
+    }
+}
+
+/// The first refused byte wins over a wrong length, and its offset counts every byte before it.
+#[test]
+fn the_first_refused_byte_is_reported_before_the_length() {
+    assert_eq!(
+        BackupKey::from_recovery_key("ab - \t g"),
+        Err(RecoveryKeyError::InvalidCharacter { position: 7 })
+    );
+    assert_eq!(
+        BackupKey::from_recovery_key("é"),
+        Err(RecoveryKeyError::InvalidCharacter { position: 0 })
+    );
+    // A refused byte after 64 digits is still an invalid character, not a wrong length.
+    let full = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
+    assert_eq!(
+        BackupKey::from_recovery_key(&format!("{full}00x")),
+        Err(RecoveryKeyError::InvalidCharacter { position: 66 })
+    );
+}
+
+proptest::proptest! {
+    /// The parser agrees with the SPEC's rule on any input: skip the six separator bytes, refuse the first byte
+    /// that is not a hexadecimal digit at its offset, then count digits.
+    #[test]
+    fn parser_follows_the_byte_rule(input in "[0-9a-fA-F \t\n\x0b\x0c\r\u{a0}é_-]{0,80}") {
+        let separators = [0x09u8, 0x0a, 0x0c, 0x0d, 0x20, b'-'];
+        let mut digits = Vec::new();
+        let mut expected = None;
+        for (position, byte) in input.bytes().enumerate() {
+            if separators.contains(&byte) {
+                continue;
+            }
+            if !byte.is_ascii_hexdigit() {
+                expected = Some(Err(RecoveryKeyError::InvalidCharacter { position }));
+                break;
+            }
+            digits.push(byte);
+        }
+        let expected = expected.unwrap_or_else(|| {
+            if digits.len() == 64 {
+                let bytes: [u8; 32] = hex::decode(&digits).unwrap().try_into().unwrap();
+                Ok(BackupKey::from_bytes(bytes))
+            } else {
+                Err(RecoveryKeyError::WrongLength { digits: digits.len() })
+            }
+        });
+        proptest::prop_assert_eq!(BackupKey::from_recovery_key(&input), expected);
+    }
+}

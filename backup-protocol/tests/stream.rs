@@ -292,3 +292,106 @@ fn io_adapters_round_trip_and_report_truncation_as_invalid_data() {
         Some(StreamError::SegmentRejected { .. } | StreamError::Truncated)
     ));
 }
+
+/// SPEC §8: the exact error of each malformed file, whatever the chunking.
+#[test]
+fn each_malformed_file_reports_its_exact_error() {
+    use backup_protocol::DecodeError;
+    let key = BackupKey::from_bytes([9; 32]);
+    let mut rng = StdRng::seed_from_u64(8);
+    let file = encrypt(&key, &mut rng, b"hello", 7);
+    let with_byte = |offset: usize, value: u8| {
+        let mut altered = file.clone();
+        altered[offset] = value;
+        altered
+    };
+    let cases: Vec<(&str, Vec<u8>, StreamError)> = vec![
+        ("empty file", Vec::new(), StreamError::Header(DecodeError::Truncated)),
+        (
+            "version byte only",
+            vec![1],
+            StreamError::Header(DecodeError::Truncated),
+        ),
+        (
+            "33 bytes of a good header",
+            file[..HEADER_LEN - 1].to_vec(),
+            StreamError::Header(DecodeError::Truncated),
+        ),
+        (
+            "short file with a legacy version",
+            vec![0],
+            StreamError::Header(DecodeError::LegacyVersion { found: 0 }),
+        ),
+        (
+            "short file with a wrong type",
+            vec![1, 0x21, 0],
+            StreamError::Header(DecodeError::WrongType {
+                expected: 0x41,
+                found: 0x21,
+            }),
+        ),
+        (
+            "legacy version",
+            with_byte(0, 0),
+            StreamError::Header(DecodeError::LegacyVersion { found: 0 }),
+        ),
+        (
+            "unknown version",
+            with_byte(0, 2),
+            StreamError::Header(DecodeError::UnknownVersion { found: 2 }),
+        ),
+        (
+            "unknown version and wrong type: the version is checked first",
+            [&[0xff, 0x00][..], &file[2..]].concat(),
+            StreamError::Header(DecodeError::UnknownVersion { found: 0xff }),
+        ),
+        (
+            "wrong type",
+            with_byte(1, 0x42),
+            StreamError::Header(DecodeError::WrongType {
+                expected: 0x41,
+                found: 0x42,
+            }),
+        ),
+        ("header only", file[..HEADER_LEN].to_vec(), StreamError::Truncated),
+        (
+            "15 bytes after the header",
+            file[..HEADER_LEN + 15].to_vec(),
+            StreamError::Truncated,
+        ),
+        (
+            "last byte cut",
+            file[..file.len() - 1].to_vec(),
+            StreamError::SegmentRejected { index: 0 },
+        ),
+    ];
+    for (what, bytes, expected) in cases {
+        for chunk in [1, 5, 34, 1 << 20] {
+            assert_eq!(decrypt(&key, &bytes, chunk), Err(expected), "{what}, chunks of {chunk}");
+        }
+    }
+}
+
+/// A file whose plaintext fills whole segments ends with a full final segment. An empty final segment (16 bytes)
+/// after a full inner one is refused by its index, whatever its tag (the crate's own test seals one validly); and
+/// 16 bytes appended to a canonical file make its final segment fail as an inner one.
+#[test]
+fn an_empty_final_segment_after_a_full_one_is_refused() {
+    let key = BackupKey::from_bytes([9; 32]);
+    let mut rng = StdRng::seed_from_u64(9);
+    let two = encrypt(&key, &mut rng, &plaintext(SEGMENT_SIZE + 1, 1), 4096);
+    let inner_then_empty = [&two[..HEADER_LEN + SEGMENT_CIPHERTEXT], &[0u8; 16][..]].concat();
+    let one = encrypt(&key, &mut rng, &plaintext(SEGMENT_SIZE, 1), 4096);
+    assert_eq!(one.len(), HEADER_LEN + SEGMENT_CIPHERTEXT);
+    let appended = [one.as_slice(), &[0u8; 16]].concat();
+    for chunk in [1000, 1 << 20] {
+        assert_eq!(
+            decrypt(&key, &inner_then_empty, chunk),
+            Err(StreamError::SegmentRejected { index: 1 })
+        );
+        assert_eq!(
+            decrypt(&key, &appended, chunk),
+            Err(StreamError::SegmentRejected { index: 0 })
+        );
+    }
+}

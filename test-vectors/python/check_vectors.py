@@ -67,23 +67,36 @@ def valid(test):
     return test["result"] == "valid"
 
 
+def u64(test, field):
+    """A u64 field: a canonical decimal string (no sign, no leading zero), never a JSON number."""
+    text = test[field]
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or (len(text) > 1 and text[0] == "0"):
+        raise Disagreement(f"tcId {test.get('tcId')}: {field} is not a canonical decimal string")
+    value = int(text)
+    expect(value < 1 << 64, test, f"{field} exceeds 2^64 - 1")
+    return value
+
+
 # --- recovery key (backup-protocol SPEC section 9) -----------------------------------------------------------
 
-ASCII_WHITESPACE = " \t\n\x0c\r"
-HEX = "0123456789abcdefABCDEF"
+# Exactly these bytes are skipped: tab, line feed, form feed, carriage return, space, dash (not 0x0B, which
+# str.isspace() would accept, nor any non-ASCII space).
+RECOVERY_KEY_SEPARATORS = b"\t\n\x0c\r -"
+HEX = b"0123456789abcdefABCDEF"
 
 
 def parse_recovery_key(text):
-    digits = []
-    for position, character in enumerate(text):
-        if character in ASCII_WHITESPACE or character == "-":
+    """(key, None) or (None, error fields); the position is the refused byte's offset in the UTF-8 encoding."""
+    digits = bytearray()
+    for position, byte in enumerate(text.encode("utf-8")):
+        if byte in RECOVERY_KEY_SEPARATORS:
             continue
-        if character not in HEX:
-            return None, "InvalidCharacter"
-        digits.append(character)
+        if byte not in HEX:
+            return None, {"error": "InvalidCharacter", "position": position}
+        digits.append(byte)
     if len(digits) != 64:
-        return None, "WrongLength"
-    return bytes.fromhex("".join(digits)), None
+        return None, {"error": "WrongLength", "digits": len(digits)}
+    return bytes.fromhex(digits.decode()), None
 
 
 def check_recovery_key(group, test):
@@ -97,7 +110,8 @@ def check_recovery_key(group, test):
         if valid(test):
             expect(key == b(test, "key"), test, "parsed key")
         else:
-            expect(error == test["error"], test, f"expected {test['error']}, got {error}")
+            carried = {field: test[field] for field in ("error", "position", "digits") if field in test}
+            expect(error == carried, test, f"expected {carried}, got {error}")
 
 
 # --- backup key wrap (backup-protocol SPEC section 6) --------------------------------------------------------
@@ -170,25 +184,39 @@ def stream_encrypt(key, salt, plaintext):
     return out, len(chunks)
 
 
+def stream_header_error(file):
+    """The header's error (SPEC section 8, step 1): version, then type, then length, on the bytes present."""
+    if len(file) >= 1 and file[0] < VERSION:
+        return {"error": "Header", "decodeError": "LegacyVersion", "found": file[0]}
+    if len(file) >= 1 and file[0] > VERSION:
+        return {"error": "Header", "decodeError": "UnknownVersion", "found": file[0]}
+    if len(file) >= 2 and file[1] != 0x41:
+        return {"error": "Header", "decodeError": "WrongType", "expected": 0x41, "found": file[1]}
+    if len(file) < 34:
+        return {"error": "Header", "decodeError": "Truncated"}
+    return None
+
+
 def stream_decrypt(key, file):
-    """Returns (plaintext, None) or (None, error category)."""
-    if len(file) < 34 or file[0] != VERSION or file[1] != 0x41:
-        return None, "Header"
+    """Returns (plaintext, None) or (None, error fields)."""
+    header_error = stream_header_error(file)
+    if header_error is not None:
+        return None, header_error
     header, body = file[:34], file[34:]
     file_key, prefix = stream_keys(key, header[2:])
     out, index = b"", 0
     while len(body) > SEGMENT_CIPHERTEXT:
         opened = opens(file_key, segment_nonce(prefix, index, False), body[:SEGMENT_CIPHERTEXT], header)
         if opened is None:
-            return None, "SegmentRejected"
+            return None, {"error": "SegmentRejected", "segmentIndex": index}
         out, body, index = out + opened, body[SEGMENT_CIPHERTEXT:], index + 1
     if len(body) < 16:
-        return None, "Truncated"
+        return None, {"error": "Truncated"}
     if len(body) == 16 and index > 0:
-        return None, "SegmentRejected"
+        return None, {"error": "SegmentRejected", "segmentIndex": index}
     opened = opens(file_key, segment_nonce(prefix, index, True), body, header)
     if opened is None:
-        return None, "SegmentRejected"
+        return None, {"error": "SegmentRejected", "segmentIndex": index}
     return out + opened, None
 
 
@@ -196,7 +224,8 @@ def check_stream(group, test):
     key, file = b(test, "key"), b(test, "file")
     plaintext, error = stream_decrypt(key, file)
     if not valid(test):
-        expect(error == test["error"], test, f"expected {test['error']}, got {error}")
+        carried = {field: test[field] for field in ("error", "decodeError", "found", "expected", "segmentIndex") if field in test}
+        expect(error == carried, test, f"expected {carried}, got {error}")
         return
     salt = b(test, "salt")
     file_key, prefix = stream_keys(key, salt)
@@ -458,9 +487,9 @@ def verify_bundle(test):
     offset = 3 + len(fleet_id) + 8
     issued_at = int.from_bytes(body[offset : offset + 8], "big")
     expires_at = int.from_bytes(body[offset + 8 : offset + 16], "big")
-    if test["now"] < issued_at:
+    if u64(test, "now") < issued_at:
         return "NotYetValid"
-    if test["now"] >= expires_at:
+    if u64(test, "now") >= expires_at:
         return "Expired"
     return None
 
@@ -503,6 +532,7 @@ def check_fleet_bundle(group, test):
             return
         expect(outcome is None, test, f"valid record refused: {outcome}")
         body = b(test, "body")
+        expect(u64(test, "epoch") == int.from_bytes(body[3 + body[2] : 11 + body[2]], "big"), test, "epoch")
         expect(b(test, "witnessSignedBytes") == DEPLOYMENT_WITNESS + body, test, "witness signed bytes")
         expect(b(test, "operatorSignedBytes") == DEPLOYMENT_OPERATOR + body + b(test, "witnessSignature"), test, "operator signed bytes")
         return
@@ -512,6 +542,8 @@ def check_fleet_bundle(group, test):
         return
     expect(outcome is None, test, f"valid bundle refused: {outcome}")
     body = b(test, "body")
+    times = [int.from_bytes(body[3 + body[2] + 8 * i : 11 + body[2] + 8 * i], "big") for i in range(3)]
+    expect([u64(test, field) for field in ("epoch", "issuedAt", "expiresAt")] == times, test, "epoch and validity window")
     expect(b(test, "witnessSignedBytes") == BUNDLE_WITNESS + body, test, "witness signed bytes")
     expect(b(test, "operatorSignedBytes") == BUNDLE_OPERATOR + body + b(test, "witnessSignature"), test, "operator signed bytes")
     wire = bytes([VERSION, 0x02]) + len(body).to_bytes(2, "big") + body + b(test, "witnessSignature") + b(test, "operatorSignature")

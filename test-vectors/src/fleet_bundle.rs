@@ -34,6 +34,7 @@ fn notes() -> Value {
         "witness": "witnessSignature = Ed25519(witnessKey, \"fleet-bundle/v1/bundle/witness\" || body)",
         "operator": "operatorSignature = Ed25519(operatorKey, \"fleet-bundle/v1/bundle/operator\" || body || witnessSignature)",
         "verification": "strict Ed25519; validity window [issued_at, expires_at) against now (Unix seconds); error names the first failing check in the SPEC's order",
+        "u64": "now, epoch, issuedAt and expiresAt are u64 decimal strings (epoch, issuedAt and expiresAt: the body's fields, in valid tests); BeyondDoubles tests use 2^53 + 1 and 2^53 + 3, which a JSON number parsed as a double does not hold",
     })
 }
 
@@ -64,7 +65,7 @@ pub fn generate() -> Value {
     let operator_signed = [BUNDLE_OPERATOR, &body, &witness_signature.to_bytes()].concat();
 
     let base = json!({
-        "fleetId": "fleet-eu-1", "now": ISSUED_AT + 60,
+        "fleetId": "fleet-eu-1", "now": json::decimal(ISSUED_AT + 60),
         "witnessKey": hex::encode(witness.verifying_key().as_bytes()),
         "operatorKey": hex::encode(operator.verifying_key().as_bytes()),
     });
@@ -80,6 +81,9 @@ pub fn generate() -> Value {
             ("operatorSignedBytes", json!(hex::encode(&operator_signed))),
             ("operatorSignature", json!(hex::encode(signed.operator_signature()))),
             ("signedBundle", json!(hex::encode(&wire))),
+            ("epoch", json::decimal(42)),
+            ("issuedAt", json::decimal(ISSUED_AT)),
+            ("expiresAt", json::decimal(EXPIRES_AT)),
         ],
     );
 
@@ -89,7 +93,7 @@ pub fn generate() -> Value {
         test["flags"] = json!(["Tampered"]);
         test["result"] = json!("invalid");
         test["error"] = json!(error);
-        test["now"] = json!(now);
+        test["now"] = json::decimal(now);
         test["signedBundle"] = json!(hex::encode(bytes));
         test
     };
@@ -145,6 +149,8 @@ pub fn generate() -> Value {
             ISSUED_AT + 60,
         ),
     ];
+    let mut tests = tests;
+    tests.extend(beyond_doubles(&witness, &operator));
     json::file(
         "FLEET-VALIDATION-BUNDLE-ED25519",
         "fleet_bundle.schema.json",
@@ -154,6 +160,81 @@ pub fn generate() -> Value {
             json!({"type": "DeploymentRecord", "tests": deployments(&witness, &operator)}),
         ],
     )
+}
+
+/// 2^53 + 1: the first u64 a JSON number parsed as a double does not hold exactly (it becomes 2^53).
+const BEYOND_DOUBLES: u64 = (1 << 53) + 1;
+
+/// A bundle whose epoch and validity window lie beyond 2^53: `now`, `epoch`, `issuedAt` and `expiresAt` must be
+/// read exactly (a double would read 2^53 + 1 as 2^53 and turn the valid test into NotYetValid).
+fn beyond_doubles(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Value> {
+    let fleet = FleetId::new("fleet-eu-1").expect("valid");
+    let keys = KeySet::new([
+        FleetKey::new([0x26; 32], Role::OpaqueServer).expect("nonzero"),
+        FleetKey::new([0x36; 32], Role::IplsSession).expect("nonzero"),
+    ])
+    .expect("distinct");
+    let (issued_at, expires_at) = (BEYOND_DOUBLES, BEYOND_DOUBLES + 2);
+    let validity = ValidityWindow::new(UnixSeconds(issued_at), UnixSeconds(expires_at)).expect("window");
+    let bundle = Bundle::new(fleet, BEYOND_DOUBLES, validity, keys);
+    let body = bundle.to_bytes();
+    let witness_signature = witness.sign_bundle(&bundle);
+    let signed = operator.countersign_bundle(bundle, &witness_signature).expect("valid");
+    let base = json!({
+        "fleetId": "fleet-eu-1",
+        "witnessKey": hex::encode(witness.verifying_key().as_bytes()),
+        "operatorKey": hex::encode(operator.verifying_key().as_bytes()),
+        "signedBundle": hex::encode(signed.to_bytes()),
+    });
+    let valid = json::with_fields(
+        &base,
+        vec![
+            (
+                "comment",
+                json!("epoch, issued_at and now 2^53 + 1, expires_at 2^53 + 3: not exact as doubles"),
+            ),
+            ("flags", json!(["BeyondDoubles"])),
+            ("result", json!("valid")),
+            ("now", json::decimal(issued_at)),
+            ("body", json!(hex::encode(&body))),
+            (
+                "witnessSignedBytes",
+                json!(hex::encode([BUNDLE_WITNESS, &body].concat())),
+            ),
+            ("witnessSignature", json!(hex::encode(witness_signature.to_bytes()))),
+            (
+                "operatorSignedBytes",
+                json!(hex::encode(
+                    [BUNDLE_OPERATOR, &body, &witness_signature.to_bytes()].concat()
+                )),
+            ),
+            ("operatorSignature", json!(hex::encode(signed.operator_signature()))),
+            ("epoch", json::decimal(BEYOND_DOUBLES)),
+            ("issuedAt", json::decimal(issued_at)),
+            ("expiresAt", json::decimal(expires_at)),
+        ],
+    );
+    let invalid = |comment: &str, now: u64, error: &str| {
+        json::with_fields(
+            &base,
+            vec![
+                ("comment", json!(comment)),
+                ("flags", json!(["BeyondDoubles"])),
+                ("result", json!("invalid")),
+                ("error", json!(error)),
+                ("now", json::decimal(now)),
+            ],
+        )
+    };
+    vec![
+        valid,
+        invalid(
+            "now 2^53, one second before issued_at 2^53 + 1",
+            issued_at - 1,
+            "NotYetValid",
+        ),
+        invalid("now 2^53 + 3, expires_at", expires_at, "Expired"),
+    ]
 }
 
 fn deployment_reason(error: &DeploymentError) -> &'static str {
@@ -211,6 +292,7 @@ fn deployments(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Value>
                 )),
             ),
             ("signedRecord", json!(hex::encode(&signed))),
+            ("epoch", json::decimal(43)),
         ],
     );
     let invalid = |comment: &str, record: &[u8], artifact: &[u8], error: &str| {
@@ -266,11 +348,12 @@ fn check_deployment(test: &Map<String, Value>, anchors: TrustAnchors) -> Result<
             _ => Err(fail(test, "record was not rejected as specified")),
         };
     }
-    verified.map_err(|error| fail(test, &error.to_string()))?;
+    let verified = verified.map_err(|error| fail(test, &error.to_string()))?;
     let body = json::bytes(test, "body")?;
     json::all_hold(
         test,
         &[
+            (verified.epoch() == json::decimal_u64(test, "epoch")?, "epoch"),
             (
                 json::bytes(test, "witnessSignedBytes")? == [DEPLOYMENT_WITNESS, &body].concat(),
                 "witnessSignedBytes",
@@ -306,7 +389,7 @@ fn check_bundle(test: &Map<String, Value>) -> Result<(), String> {
         &json::array(test, "operatorKey")?,
     )
     .map_err(|error| error.to_string())?;
-    let now = test.get("now").and_then(Value::as_u64).ok_or("now missing")?;
+    let now = json::decimal_u64(test, "now")?;
     let verified = BundleVerifier::new(anchors).verify(&json::bytes(test, "signedBundle")?, UnixSeconds(now), None);
     if !json::valid(test)? {
         return match verified {
@@ -318,8 +401,18 @@ fn check_bundle(test: &Map<String, Value>) -> Result<(), String> {
     let body = json::bytes(test, "body")?;
     let witness_signed = [BUNDLE_WITNESS, &body].concat();
     let operator_signed = [BUNDLE_OPERATOR, &body, &json::bytes(test, "witnessSignature")?].concat();
+    let bundle = verified.bundle();
     let checks = [
-        (verified.bundle().to_bytes() == body, "body"),
+        (bundle.to_bytes() == body, "body"),
+        (bundle.epoch() == json::decimal_u64(test, "epoch")?, "epoch"),
+        (
+            bundle.validity().issued_at() == UnixSeconds(json::decimal_u64(test, "issuedAt")?),
+            "issuedAt",
+        ),
+        (
+            bundle.validity().expires_at() == UnixSeconds(json::decimal_u64(test, "expiresAt")?),
+            "expiresAt",
+        ),
         (
             json::bytes(test, "witnessSignedBytes")? == witness_signed,
             "witnessSignedBytes",

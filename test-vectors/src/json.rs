@@ -77,6 +77,28 @@ pub fn text<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a str, 
         .ok_or_else(|| format!("missing field {field}"))
 }
 
+/// A u64 as a JSON decimal string (schema field `DecimalU64`): above 2^53 a JSON number is not exact in most
+/// parsers.
+pub fn decimal(value: u64) -> Value {
+    Value::String(value.to_string())
+}
+
+/// A `DecimalU64` field: a decimal string with no sign and no leading zero, at most 2^64 - 1. A JSON number is
+/// refused, whatever its value.
+pub fn decimal_u64(object: &Map<String, Value>, field: &str) -> Result<u64, String> {
+    let text = match object.get(field) {
+        Some(Value::String(text)) => text,
+        Some(_) => return Err(format!("field {field} is not a decimal string")),
+        None => return Err(format!("missing field {field}")),
+    };
+    let canonical =
+        !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    text.parse::<u64>()
+        .ok()
+        .filter(|_| canonical)
+        .ok_or_else(|| format!("field {field} is not a canonical decimal u64"))
+}
+
 /// Whether the test is expected to be accepted.
 pub fn valid(test: &Map<String, Value>) -> Result<bool, String> {
     match text(test, "result")? {

@@ -67,7 +67,13 @@ pub const FAMILIES: [Family; 14] = [
             schema::for_family(
                 "recovery key",
                 &["RecoveryKeyFormat", "RecoveryKeyParse"],
-                &[("key", Hex), ("recoveryKey", Text), ("input", Text)],
+                &[
+                    ("key", Hex),
+                    ("recoveryKey", Text),
+                    ("input", Text),
+                    ("position", U32),
+                    ("digits", U32),
+                ],
             )
         },
     },
@@ -118,6 +124,10 @@ pub const FAMILIES: [Family; 14] = [
                     ("header", Hex),
                     ("segmentNonces", HexArray),
                     ("file", Hex),
+                    ("decodeError", Text),
+                    ("found", U32),
+                    ("expected", U32),
+                    ("segmentIndex", U32),
                 ],
             )
         },
@@ -185,7 +195,10 @@ pub const FAMILIES: [Family; 14] = [
                 &["SignedBundle", "DeploymentRecord"],
                 &[
                     ("fleetId", Text),
-                    ("now", Integer),
+                    ("now", DecimalU64),
+                    ("epoch", DecimalU64),
+                    ("issuedAt", DecimalU64),
+                    ("expiresAt", DecimalU64),
                     ("witnessKey", Hex),
                     ("operatorKey", Hex),
                     ("body", Hex),
