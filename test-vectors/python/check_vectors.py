@@ -818,12 +818,12 @@ def witness_outcome(test, message):
         return "WrongNamespace"
     if test["keyId"] != public_key[31]:
         return "UnknownKeyId"
-    timestamp, now = test["timestampMs"], test["nowMs"]
-    if timestamp < test["notBeforeMs"]:
+    timestamp, now = u64(test, "timestampMs"), u64(test, "nowMs")
+    if timestamp < u64(test, "notBeforeMs"):
         return "KeyNotYetValid"
     if timestamp > now + MAX_SKEW_MS:
         return "FromTheFuture"
-    if now - timestamp > test["maxAgeMs"]:
+    if now - timestamp > u64(test, "maxAgeMs"):
         return "Stale"
     # S < l ourselves: whether `cryptography` (OpenSSL) rejects an unreduced S is not something to rely on.
     if int.from_bytes(signature[32:], "little") >= ED_L:
@@ -832,7 +832,7 @@ def witness_outcome(test, message):
 
 
 def check_witness_signature(group, test):
-    fields = (test["namespace"].encode(), test["timestampMs"], test["epoch"], b(test, "digest"))
+    fields = (test["namespace"].encode(), u64(test, "timestampMs"), u64(test, "epoch"), b(test, "digest"))
     protobuf = plexi_protobuf(test["ciphersuite"], *fields)
     message = {1: protobuf, 2: plexi_bincode(test["ciphersuite"], *fields)}.get(test["ciphersuite"])
     expect(message is not None and b(test, "signedMessage") == message, test, "signedMessage")

@@ -58,6 +58,7 @@ fn reason(error: &WitnessError) -> &'static str {
 fn notes() -> Value {
     json!({
         "format": "kt-verify/SPEC.md and src/witness.rs, after cloudflare/plexi plexi_core: the witness signs SignatureMessage{ciphersuite, namespace, timestamp (ms), epoch, digest}",
+        "u64": "timestampMs, epoch, notBeforeMs, maxAgeMs and nowMs are u64 decimal strings; ciphersuite (u32) and keyId (u8) are JSON numbers; BeyondDoubles tests use 2^53 + 1 and 2^64 - 1, which a JSON number parsed as a double does not hold",
         "ciphersuite1": "signedMessage = protobuf: field 1 varint ciphersuite, 2 bytes namespace, 3 varint timestamp, 4 bytes Epoch{1 varint epoch}, 5 bytes digest; every field written, in this order, minimal varints",
         "ciphersuite2": "signedMessage = bincode (legacy): u32 ciphersuite, u64 length || namespace, u64 timestamp, u64 epoch, u64 length || digest; all little-endian",
         "signedRoot": "protobuf SignatureResponse{1 bytes message (the ciphersuite-1 protobuf SignatureMessage, whatever the ciphersuite), 2 bytes signature, 3 varint keyId}",
@@ -124,8 +125,8 @@ fn test(comment: &str, root: &SignedRoot, context: &Context, outcome: Result<(),
         "flags": [],
         "ciphersuite": root.ciphersuite().id(),
         "namespace": root.namespace(),
-        "timestampMs": root.timestamp_ms(),
-        "epoch": root.epoch(),
+        "timestampMs": json::decimal(root.timestamp_ms()),
+        "epoch": json::decimal(root.epoch()),
         "digest": hex::encode(root.digest()),
         "keyId": root.key_id(),
         "signedMessage": hex::encode(root.signed_message()),
@@ -133,9 +134,9 @@ fn test(comment: &str, root: &SignedRoot, context: &Context, outcome: Result<(),
         "signedRoot": hex::encode(root.to_protobuf()),
         "publicKey": hex::encode(context.public_key),
         "verifierNamespace": context.namespace,
-        "notBeforeMs": context.not_before_ms,
-        "maxAgeMs": context.max_age_ms,
-        "nowMs": context.now_ms,
+        "notBeforeMs": json::decimal(context.not_before_ms),
+        "maxAgeMs": json::decimal(context.max_age_ms),
+        "nowMs": json::decimal(context.now_ms),
     });
     match outcome {
         Ok(()) => test["result"] = json!("valid"),
@@ -271,6 +272,47 @@ pub fn generate() -> Value {
         "epoch needing a 9-byte varint",
         &Root::ours(Ciphersuite::ProtobufEd25519, 1 << 56),
     ));
+    // u64s a JSON number parsed as a double does not hold: 2^53 + 1 would be read as 2^53 (then the signed
+    // message differs and the timestamp falls before notBeforeMs), 2^64 - 1 as 2^64.
+    let beyond_doubles = (1u64 << 53) + 1;
+    for (comment, timestamp_ms, epoch, suite) in [
+        (
+            "timestamp, epoch, key not_before and clock 2^53 + 1 (protobuf)",
+            beyond_doubles,
+            beyond_doubles,
+            Ciphersuite::ProtobufEd25519,
+        ),
+        (
+            "timestamp, epoch, key not_before and clock 2^53 + 1 (bincode)",
+            beyond_doubles,
+            beyond_doubles,
+            Ciphersuite::BincodeEd25519,
+        ),
+        (
+            "epoch 2^64 - 1 (10-byte varint), timestamp 2^53 + 1",
+            beyond_doubles,
+            u64::MAX,
+            Ciphersuite::ProtobufEd25519,
+        ),
+    ] {
+        let root = Root {
+            timestamp_ms,
+            ..Root::ours(suite, epoch)
+        };
+        tests.push(with(
+            test(
+                comment,
+                &root.sign(&signer),
+                &Context {
+                    not_before_ms: timestamp_ms,
+                    now_ms: timestamp_ms,
+                    ..context_like(&context)
+                },
+                Ok(()),
+            ),
+            vec![("privateKey", seed.clone()), ("flags", json!(["BeyondDoubles"]))],
+        ));
+    }
 
     // Fields altered after signing: the signature no longer covers them.
     let altered = |comment: &str, flag: &str, root: &Root| {
@@ -493,8 +535,8 @@ fn check_test(_group: &Map<String, Value>, test: &Map<String, Value>) -> Result<
     let fields = SignedRoot::new(
         ciphersuite,
         json::text(test, "namespace")?,
-        integer(test, "timestampMs")?,
-        integer(test, "epoch")?,
+        json::decimal_u64(test, "timestampMs")?,
+        json::decimal_u64(test, "epoch")?,
         json::array(test, "digest")?,
         json::array(test, "signature")?,
         u8::try_from(integer(test, "keyId")?).map_err(|_| fail(test, "keyId"))?,
@@ -511,10 +553,10 @@ fn check_test(_group: &Map<String, Value>, test: &Map<String, Value>) -> Result<
     )?;
     let (namespace, max_age_ms, now_ms) = (
         json::text(test, "verifierNamespace")?,
-        integer(test, "maxAgeMs")?,
-        integer(test, "nowMs")?,
+        json::decimal_u64(test, "maxAgeMs")?,
+        json::decimal_u64(test, "nowMs")?,
     );
-    let outcome = WitnessKey::new(json::array(test, "publicKey")?, integer(test, "notBeforeMs")?)
+    let outcome = WitnessKey::new(json::array(test, "publicKey")?, json::decimal_u64(test, "notBeforeMs")?)
         .and_then(|key| WitnessVerifier::new(namespace, [key], max_age_ms))
         .and_then(|verifier| verifier.verify(&root, now_ms));
     if !json::valid(test)? {
