@@ -9,8 +9,8 @@ mod adapter;
 use adapter::NodeId;
 use adapter::client::{Client, Failed};
 use adapter::cluster::{Cluster, Deadlines, Snapshots, SubmitError};
-use adapter::proposal::{Outcome, Refusal};
-use adapter::state_machine::{ReplicaState, Session};
+use adapter::proposal::{ClientId, Outcome, Refusal};
+use adapter::state_machine::{CLIENTS_PER_PRINCIPAL, ReplicaState, Session};
 use backup_protocol::{BackupKey, ClientLogin, KsfPolicy, UserId};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -407,6 +407,7 @@ async fn a_snapshot_round_trips_and_every_truncation_of_it_is_rejected() {
         };
         let session = Session {
             seq: u64::from(index),
+            applied_at_ms: 1_700_000_000_000 + u64::from(index),
             request: [index; 32],
             outcome: Err(refusal),
         };
@@ -553,4 +554,44 @@ proptest! {
         framed.extend_from_slice(&bytes);
         let _ = ReplicaState::from_bytes(&framed);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_account_holds_at_most_its_cap_of_idempotency_entries() {
+    // Client ids are the client's choice: an account minting new ones must not grow every replica's table.
+    let (cluster, mut client, _) = cluster_with_alice(13).await;
+    let (alice_id, _) = client.key();
+    let mut minted = Vec::new();
+    // Ten logins: as many guesses as the record allows, so that every one is answered.
+    for index in 0..10u8 {
+        let client_id = [0xc0 | index; 16];
+        let (_, request) = client.begin_login(WRONG).unwrap();
+        cluster.advance_clock(1_000);
+        let outcome = cluster
+            .submit(Principal::Account(alice()), client_id, 1, request)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Ok(Response::LoginStarted { .. })), "{outcome:?}");
+        minted.push(client_id);
+    }
+    cluster.converge().await.unwrap();
+    let state = cluster.replica(cluster.leader().await.unwrap()).unwrap();
+    let alices: Vec<ClientId> = state
+        .sessions
+        .keys()
+        .filter(|(owner, _)| *owner == Principal::Account(alice()))
+        .map(|(_, client)| *client)
+        .collect();
+    assert_eq!(alices.len(), CLIENTS_PER_PRINCIPAL);
+    // The entries applied longest ago went first: the registering client's, then the first minted ones.
+    let dropped = minted.len() + 1 - CLIENTS_PER_PRINCIPAL;
+    assert!(!alices.contains(&alice_id));
+    for client_id in &minted[..dropped - 1] {
+        assert!(!alices.contains(client_id));
+    }
+    for client_id in &minted[dropped - 1..] {
+        assert!(alices.contains(client_id));
+    }
+    // Every replica dropped the same ones (converged_attempts compares the whole state), and every login counted.
+    assert_eq!(converged_attempts(&cluster).await, Some(10));
 }

@@ -50,11 +50,18 @@ pub(crate) type SessionKey = (Principal, ClientId);
 /// Length of a request digest.
 pub(crate) const DIGEST_LEN: usize = 32;
 
+/// Table entries one principal may hold: client ids are chosen by the client, so without a bound one account could
+/// grow every replica's table (and every snapshot) at will. A legitimate account has a few devices.
+pub(crate) const CLIENTS_PER_PRINCIPAL: usize = 8;
+
 /// The last request a client had applied, and what it produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Session {
     /// The request's number.
     pub(crate) seq: u64,
+    /// The `at_ms` of the command that applied it: which of a principal's entries is oldest, the same on every
+    /// replica.
+    pub(crate) applied_at_ms: u64,
     /// [`request_digest`] of the request: a retry must match it to be answered with `outcome`.
     pub(crate) request: [u8; DIGEST_LEN],
     /// The outcome the vault produced when the request was applied.
@@ -100,15 +107,44 @@ impl Replica {
             _ => {}
         }
         let outcome = self.vault.apply(&command).map_err(Refusal::from);
+        if !self.sessions.contains_key(&key) {
+            self.make_room_for(&key.0);
+        }
         self.sessions.insert(
             key,
             Session {
                 seq: proposal.seq,
+                applied_at_ms: command.at_ms,
                 request,
                 outcome: outcome.clone(),
             },
         );
         outcome
+    }
+
+    /// Drops `principal`'s oldest entry (earliest `applied_at_ms`, then lowest client id) if it holds
+    /// [`CLIENTS_PER_PRINCIPAL`] already. Only log order decides, so every replica drops the same one; the client
+    /// that loses its entry has not been heard from for longest, and a retry of its last request would be applied
+    /// afresh (a new guess for a login start).
+    fn make_room_for(&mut self, principal: &Principal) {
+        let entries = self
+            .sessions
+            .range((principal.clone(), [0; 16])..=(principal.clone(), [0xff; 16]));
+        let (count, oldest) = entries.fold(
+            (0, None),
+            |(count, oldest): (usize, Option<(u64, ClientId)>), (key, session)| {
+                let candidate = (session.applied_at_ms, key.1);
+                (
+                    count + 1,
+                    Some(oldest.map_or(candidate, |oldest| oldest.min(candidate))),
+                )
+            },
+        );
+        if count >= CLIENTS_PER_PRINCIPAL {
+            if let Some((_, client)) = oldest {
+                self.sessions.remove(&(principal.clone(), client));
+            }
+        }
     }
 
     /// The state as a value: what a snapshot holds.
@@ -178,6 +214,7 @@ impl ReplicaState {
             put_u32_vec(&mut out, &owner.to_bytes());
             out.extend_from_slice(client);
             out.extend_from_slice(&session.seq.to_be_bytes());
+            out.extend_from_slice(&session.applied_at_ms.to_be_bytes());
             out.extend_from_slice(&session.request);
             put_outcome(&mut out, &session.outcome);
         }
@@ -201,13 +238,13 @@ impl ReplicaState {
         for _ in 0..reader.u32()? {
             let owner = Principal::from_bytes(u32_vec(&mut reader)?)?;
             let client = reader.array()?;
-            let seq = reader.u64()?;
-            let request = reader.array()?;
-            let outcome = read_outcome(&mut reader)?;
-            if sessions
-                .insert((owner, client), Session { seq, request, outcome })
-                .is_some()
-            {
+            let session = Session {
+                seq: reader.u64()?,
+                applied_at_ms: reader.u64()?,
+                request: reader.array()?,
+                outcome: read_outcome(&mut reader)?,
+            };
+            if sessions.insert((owner, client), session).is_some() {
                 return Err(DecodeError::InvalidField("duplicate session key"));
             }
         }
