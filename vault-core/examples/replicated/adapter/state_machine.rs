@@ -140,10 +140,10 @@ impl Replica {
                 )
             },
         );
-        if count >= CLIENTS_PER_PRINCIPAL {
-            if let Some((_, client)) = oldest {
-                self.sessions.remove(&(principal.clone(), client));
-            }
+        if count >= CLIENTS_PER_PRINCIPAL
+            && let Some((_, client)) = oldest
+        {
+            self.sessions.remove(&(principal.clone(), client));
         }
     }
 
