@@ -196,3 +196,63 @@ fn every_field_of_the_vault_command_vectors_is_checked() {
     assert!(altered_fields > 0);
     assert!(unnoticed.is_empty(), "changes that went unnoticed: {unnoticed:?}");
 }
+
+/// Each refusal's error fields are compared: changing the name or a field of the error (recovery key, stream) is
+/// noticed. And every u64 field is read as a decimal string: the same value as a JSON number, or a string with a
+/// leading zero, is refused (fleet bundle, witness signature, stream's neighbours).
+#[test]
+fn error_fields_and_u64_strings_are_checked() {
+    let error_fields: [(&str, &[&str]); 2] = [
+        ("recovery_key", &["error", "position", "digits"]),
+        (
+            "backup_stream",
+            &["error", "decodeError", "found", "expected", "segmentIndex"],
+        ),
+    ];
+    let u64_fields: [(&str, &[&str]); 2] = [
+        ("fleet_bundle", &["now", "epoch", "issuedAt", "expiresAt"]),
+        (
+            "witness_signature",
+            &["timestampMs", "epoch", "notBeforeMs", "maxAgeMs", "nowMs"],
+        ),
+    ];
+    let mut unnoticed = Vec::new();
+    let mut altered_fields = 0;
+    let mut try_change = |family: &Family, file: &Value, at: (usize, usize), field: &str, changed: Value| {
+        let mut altered = file.clone();
+        altered["testGroups"][at.0]["tests"][at.1][field] = changed.clone();
+        altered_fields += 1;
+        if (family.check)(&altered).is_ok() {
+            unnoticed.push(format!(
+                "{} tcId {} {field} = {changed}",
+                family.name, file["testGroups"][at.0]["tests"][at.1]["tcId"]
+            ));
+        }
+    };
+    for (name, fields) in error_fields.iter().chain(&u64_fields) {
+        let family = FAMILIES.iter().find(|family| family.name == *name).expect("family");
+        let (_, file) = load(family);
+        for (group_index, group) in file["testGroups"].as_array().expect("groups").iter().enumerate() {
+            for (test_index, test) in group["tests"].as_array().expect("tests").iter().enumerate() {
+                for field in *fields {
+                    let at = (group_index, test_index);
+                    match &test[*field] {
+                        Value::String(text) if u64_fields.iter().any(|(n, _)| n == name) => {
+                            let number: u64 = text.parse().expect("decimal");
+                            try_change(family, &file, at, field, Value::from(number));
+                            try_change(family, &file, at, field, Value::String(format!("0{text}")));
+                        }
+                        Value::String(text) => try_change(family, &file, at, field, Value::String(format!("{text}x"))),
+                        Value::Number(number) => {
+                            let changed = Value::from(number.as_u64().expect("unsigned") ^ 0x01);
+                            try_change(family, &file, at, field, changed);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    assert!(altered_fields > 0);
+    assert!(unnoticed.is_empty(), "changes that went unnoticed: {unnoticed:?}");
+}
