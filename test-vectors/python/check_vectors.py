@@ -525,6 +525,9 @@ def verify_deployment(test):
 
 
 def check_fleet_bundle(group, test):
+    for field in U64_FIELDS["fleet_bundle"]:
+        if field in test:
+            u64(test, field)
     if group["type"] == "DeploymentRecord":
         outcome = verify_deployment(test)
         if not valid(test):
@@ -832,6 +835,8 @@ def witness_outcome(test, message):
 
 
 def check_witness_signature(group, test):
+    for field in U64_FIELDS["witness_signature"]:
+        u64(test, field)
     fields = (test["namespace"].encode(), u64(test, "timestampMs"), u64(test, "epoch"), b(test, "digest"))
     protobuf = plexi_protobuf(test["ciphersuite"], *fields)
     message = {1: protobuf, 2: plexi_bincode(test["ciphersuite"], *fields)}.get(test["ciphersuite"])
@@ -1330,6 +1335,30 @@ def self_test(name, document):
     return False
 
 
+# The u64 fields of the families whose checkers read each through u64() first: the same value as a JSON number
+# must be refused by the checker itself (not only by the schema).
+U64_FIELDS = {
+    "fleet_bundle": ("now", "epoch", "issuedAt", "expiresAt"),
+    "witness_signature": ("timestampMs", "epoch", "notBeforeMs", "maxAgeMs", "nowMs"),
+}
+
+
+def u64_self_test(name, document):
+    """Every u64 field of every test, given as a JSON number, makes the checker fail; True if all are caught."""
+    for group in document["testGroups"]:
+        for test in group["tests"]:
+            for field in U64_FIELDS[name]:
+                if field not in test:
+                    continue
+                altered = dict(test, **{field: int(test[field])})
+                try:
+                    CHECKERS[name][0](group, altered)
+                except Disagreement:
+                    continue
+                return False
+    return True
+
+
 def main():
     run_self_test = "--self-test" in sys.argv[1:]
     files = sorted((ROOT / "vectors").glob("*.json"))
@@ -1356,6 +1385,13 @@ def main():
             else:
                 print(f"{path.name}: FAILED: a flipped byte went unnoticed")
                 failed += 1
+            if name in U64_FIELDS:
+                if u64_self_test(name, document):
+                    print(f"{path.name}: a u64 given as a JSON number is refused")
+                    passed += 1
+                else:
+                    print(f"{path.name}: FAILED: a u64 given as a JSON number was accepted")
+                    failed += 1
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or not files else 0
 
