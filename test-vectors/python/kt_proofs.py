@@ -10,13 +10,18 @@ What it re-derives, from kt-verify's SPEC (§3, §4) and akd_core's `proto/specs
   the top step of a Merkle path does not have the root label;
 * kt-verify's checks before akd_core: the VRF key is a curve point (`InvalidVrfKey`), `ZeroVersion`,
   `VersionOutOfRange`, `VersionAfterEpoch`, `ValueEpochAfterRoot`, `EmptyHistory`;
+* BLAKE3 (written out here: hashlib has none) and the Merkle paths: each committed value (its leaf,
+  H(H(i2osp(value) || i2osp(nonce)) || epoch)) and every membership path leads to rootHash, and each non-membership
+  proof's longest prefix hashes from its two children and leads to rootHash;
 * the result of a valid proof: epoch, version and value (each version of a history, newest first) are the decoded
   proof's;
 * audit blob names, the chain rules (`EpochGap`, `ChainBroken`, `ChainEnded`) and the chain after each blob.
 
-What it does not re-derive: the VRF (ECVRF-EDWARDS25519-SHA512-TAI), the BLAKE3 Merkle paths and akd's tree rebuild
-for an audit (BLAKE3 is not in hashlib). For a vector whose error is `Rejected`, it checks that none of the checks
-above refuses it, i.e. that the refusal can only come from akd_core (the Rust consumer runs that part).
+What it does not re-derive: the VRF (ECVRF-EDWARDS25519-SHA512-TAI), which binds the label and version to the tree
+position, so labels and VRF keys are checked by the Rust consumer alone; akd_core's version arithmetic (marker
+versions) and label and prefix comparisons; akd's tree rebuild for an audit. For a vector whose error is `Rejected`,
+it checks that none of the checks above refuses it before akd_core, and that the `failure` is one it does not run
+when the BLAKE3 paths hold.
 """
 
 DIRECTION_MASK = 0x0F
@@ -187,6 +192,73 @@ def check_root_label(membership_proofs):
             raise Refusal("NonCanonical")
 
 
+# BLAKE3 (WhatsAppV1Configuration's hash), for inputs of one chunk (at most 1024 bytes: every hash here is shorter).
+B3_IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19)
+B3_PERMUTATION = (2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)
+B3_G = ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15), (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14))
+
+
+def blake3(data):
+    assert len(data) <= 1024, "one chunk"
+    mask, cv = 0xFFFFFFFF, list(B3_IV)
+    blocks = [data[i : i + 64] for i in range(0, len(data), 64)] or [b""]
+    rotr = lambda x, n: (x >> n | x << (32 - n)) & mask  # noqa: E731
+    for index, block in enumerate(blocks):
+        flags = (1 if index == 0 else 0) | (2 | 8 if index == len(blocks) - 1 else 0)
+        m = [int.from_bytes(block.ljust(64, b"\0")[i : i + 4], "little") for i in range(0, 64, 4)]
+        v = cv + list(B3_IV[:4]) + [0, 0, len(block), flags]
+        for _ in range(7):
+            for j, (a, b, c, d) in enumerate(B3_G):
+                for x, (r1, r2) in ((m[2 * j], (16, 12)), (m[2 * j + 1], (8, 7))):
+                    v[a] = (v[a] + v[b] + x) & mask
+                    v[d] = rotr(v[d] ^ v[a], r1)
+                    v[c] = (v[c] + v[d]) & mask
+                    v[b] = rotr(v[b] ^ v[c], r2)
+            m = [m[i] for i in B3_PERMUTATION]
+        cv = [v[i] ^ v[i + 8] for i in range(8)]
+    return b"".join(word.to_bytes(4, "little") for word in cv)
+
+
+def label_value(label):
+    return blake3(label["label_len"].to_bytes(4, "big") + label["label_val"].ljust(32, b"\0"))
+
+
+def children_hash(left, right):
+    """akd's parent hash of two (value, label) children."""
+    return blake3(b"".join(blake3(value + label_value(label)) for value, label in (left, right)))
+
+
+def i2osp(data):
+    return len(data).to_bytes(8, "big") + data
+
+
+def merkle_root(proof):
+    """The root hash a membership proof leads to (akd_core verify_membership)."""
+    value, label = proof["hash_val"], proof["label"]
+    for step in reversed(proof["sibling_proofs"]):
+        sibling = step["siblings"][0]
+        ours, theirs = (value, label), (sibling["value"], sibling["label"])
+        value = children_hash(*((ours, theirs) if step["direction"] & DIRECTION_MASK == 0 else (theirs, ours)))
+        label = step["label"]
+    return blake3(value + label_value({"label_len": 0, "label_val": b""}))
+
+
+def committed(root, value, epoch, nonce, existence):
+    """Whether `value` at `epoch` with the commitment nonce is the leaf of `existence`, and its path leads to `root`."""
+    leaf = blake3(blake3(i2osp(value) + i2osp(nonce)) + epoch.to_bytes(8, "big"))
+    return leaf == existence["hash_val"] and merkle_root(existence) == root
+
+
+def absent(root, proof):
+    """Whether a non-membership proof's longest prefix hashes from its two children and its path leads to `root`
+    (not the label and prefix comparisons)."""
+    children = proof["longest_prefix_children"]
+    membership = proof["longest_prefix_membership_proof"]
+    if len(children) != 2 or children_hash(*((c["value"], c["label"]) for c in children)) != membership["hash_val"]:
+        return False
+    return merkle_root(membership) == root
+
+
 def check_version(version, value_epoch, epoch):
     if version == 0:
         raise Refusal("ZeroVersion")
@@ -209,7 +281,13 @@ def lookup_outcome(test, ed_decompress):
     proof = decode_canonical(bytes.fromhex(test["proof"]), "LookupProof")
     check_version(proof["version"], proof["epoch"], int(test["epoch"]))
     check_root_label([proof["existence_proof"], proof["marker_proof"], proof["freshness_proof"]["longest_prefix_membership_proof"]])
-    return [(proof["version"], proof["epoch"], proof["value"])]
+    root = bytes.fromhex(test["rootHash"])
+    binds = (
+        committed(root, proof["value"], proof["epoch"], proof["commitment_nonce"], proof["existence_proof"])
+        and merkle_root(proof["marker_proof"]) == root
+        and absent(root, proof["freshness_proof"])
+    )
+    return [(proof["version"], proof["epoch"], proof["value"])], binds
 
 
 def history_outcome(test, ed_decompress):
@@ -223,7 +301,14 @@ def history_outcome(test, ed_decompress):
         check_root_label([update["existence_proof"]] + ([update["previous_version_proof"]] if "previous_version_proof" in update else []))
     check_root_label(proof["existence_of_past_marker_proofs"])
     check_root_label([p["longest_prefix_membership_proof"] for p in proof["non_existence_of_future_marker_proofs"]])
-    return [(u["version"], u["epoch"], u["value"]) for u in proof["update_proofs"]]
+    root = bytes.fromhex(test["rootHash"])
+    binds = (
+        all(committed(root, u["value"], u["epoch"], u["commitment_nonce"], u["existence_proof"]) for u in proof["update_proofs"])
+        and all(merkle_root(u["previous_version_proof"]) == root for u in proof["update_proofs"] if "previous_version_proof" in u)
+        and all(merkle_root(p) == root for p in proof["existence_of_past_marker_proofs"])
+        and all(absent(root, p) for p in proof["non_existence_of_future_marker_proofs"])
+    )
+    return [(u["version"], u["epoch"], u["value"]) for u in proof["update_proofs"]], binds
 
 
 def check_proof(group, test, outcome, expected, expect, valid, ed_decompress):
@@ -233,19 +318,23 @@ def check_proof(group, test, outcome, expected, expect, valid, ed_decompress):
             expect(test[field] == str(int(test[field])), test, f"{field} is not a canonical decimal string")
     expect(valid(test) != group["type"].endswith("Reject"), test, f"result in a {group['type']} group")
     try:
-        versions, refused = outcome(test, ed_decompress), None
+        (versions, binds), refused = outcome(test, ed_decompress), None
     except Refusal as refusal:
-        versions, refused = None, refusal.args[0]
+        versions, binds, refused = None, None, refusal.args[0]
     if valid(test):
         expect(refused is None, test, f"refused with {refused}")
+        expect(binds, test, "the committed values and Merkle paths do not lead to rootHash")
         expect(versions == expected(test), test, "the versions, epochs or values differ from the proof's")
         return
     error = test["error"]
     if refused is not None:
         expect(error == refused and "failure" not in test, test, f"refused with {refused}, not {error}")
-    else:
-        # Only akd_core (the VRF and the BLAKE3 paths) can refuse it: not re-derived here.
-        expect(error == "Rejected" and test.get("failure") in ("Membership", "NonMembership", "Lookup", "History", "Vrf", "Serialization"), test, f"nothing before akd_core refuses it, yet the error is {error}")
+        return
+    # Refused by akd_core: any of its checks if a BLAKE3 path fails here (akd_core may find a VRF failure first);
+    # else one this consumer does not run (the VRF, the version arithmetic, the labels and prefixes).
+    expect(error == "Rejected", test, f"nothing before akd_core refuses it, yet the error is {error}")
+    failures = ("Membership", "NonMembership", "Lookup", "History", "Vrf", "Serialization") if not binds else ("NonMembership", "Lookup", "History", "Vrf")
+    expect(test.get("failure") in failures, test, f"failure {test.get('failure')} where the BLAKE3 paths {'hold' if binds else 'fail'}")
 
 
 def make_checkers(expect, valid, ed_decompress):

@@ -19,7 +19,7 @@ fn notes() -> Value {
         "result": "valid: the proof establishes label's value `value`, published at `valueEpoch` as `version`, in the directory whose root at `epoch` is `rootHash`",
         "epochBinding": "akd_core's lookup verification checks the Merkle paths against rootHash only: a root hash paired with a later epoch than its own still verifies (flag EpochNotBound; kt-verify SPEC §3, the caller vouches for the pair)",
         "u64": "epoch, version and valueEpoch are u64 carried as decimal strings",
-        "python": "the Python consumer decodes every proof by hand (every nested message, field lengths, canonical re-encoding, root labels), compares epoch, version and value with the decoded proof, and checks the pre-checks and the VRF key's point decoding; it does not run the VRF (ECVRF-EDWARDS25519-SHA512-TAI) or the BLAKE3 Merkle paths, so for an error `Rejected` it checks only that nothing before akd_core refuses the proof",
+        "python": "the Python consumer decodes every proof by hand (every nested message, field lengths, canonical re-encoding, root labels), checks the pre-checks and the VRF key's point decoding, re-derives with BLAKE3 each committed value's leaf and every Merkle path up to rootHash, and compares the result with the vector; it does not run the VRF (ECVRF-EDWARDS25519-SHA512-TAI), which binds the label and version to the tree position, nor akd_core's marker-version arithmetic and label and prefix comparisons: for an error `Rejected` whose Merkle paths hold it checks only that the failure is one of those",
     })
 }
 
