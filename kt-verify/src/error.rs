@@ -107,10 +107,13 @@ pub enum WitnessError {
         /// The number found.
         id: u32,
     },
-    /// A public key that is not a valid Ed25519 point encoding.
-    InvalidKey,
-    /// A small-order Ed25519 public key.
+    /// A public key that is not the canonical encoding of its point (`y >= p`, or the sign bit set on a point with
+    /// `x = 0`). Checked first (SPEC §1.4).
+    NonCanonicalKey,
+    /// A small-order Ed25519 public key. Checked second.
     WeakKey,
+    /// A canonically encoded `y` with no curve point. Checked third.
+    InvalidKey,
     /// A verifier without keys.
     NoKeys,
     /// Two trusted keys with the same key id.
@@ -154,8 +157,9 @@ impl fmt::Display for WitnessError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::UnknownCiphersuite { id } => write!(f, "unknown witness ciphersuite {id}"),
-            Self::InvalidKey => f.write_str("witness key is not a valid Ed25519 public key"),
+            Self::NonCanonicalKey => f.write_str("witness key is not a canonical Ed25519 point encoding"),
             Self::WeakKey => f.write_str("witness key has small order"),
+            Self::InvalidKey => f.write_str("witness key is not an Ed25519 curve point"),
             Self::NoKeys => f.write_str("no witness keys"),
             Self::DuplicateKeyId { key_id } => write!(f, "two witness keys share key id {key_id}"),
             Self::WrongNamespace => f.write_str("signed root is for another namespace"),

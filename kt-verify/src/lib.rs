@@ -92,6 +92,7 @@ mod monitor;
 mod proto;
 mod root;
 mod security_code;
+mod strict;
 mod witness;
 
 #[cfg(feature = "auditor")]

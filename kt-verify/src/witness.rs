@@ -15,10 +15,11 @@
 
 use core::fmt;
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 
 use crate::error::{DecodeError, WitnessError};
 use crate::proto;
+use crate::strict::{self, KeyRejection};
 
 /// An AKD epoch root hash (the digest a witness signs).
 pub type Digest = [u8; 32];
@@ -282,8 +283,11 @@ pub struct WitnessKey {
 }
 
 impl WitnessKey {
-    /// Accepts a 32-byte Ed25519 public key, rejecting encodings that are not curve points and small-order (weak)
-    /// keys, for which signatures can be forged.
+    /// Accepts a 32-byte Ed25519 public key under the workspace's one key rule (SPEC §1.4): the canonical encoding
+    /// of a curve point that is not of small order. Checked in this order: canonical encoding
+    /// ([`WitnessError::NonCanonicalKey`]), not of small order ([`WitnessError::WeakKey`]), a curve point
+    /// ([`WitnessError::InvalidKey`]). Keys are checked here, before any signed root is seen, so a bad key is
+    /// reported the same whatever root it would have been used for.
     ///
     /// # Example
     ///
@@ -305,10 +309,11 @@ impl WitnessKey {
     /// # Ok::<(), WitnessError>(())
     /// ```
     pub fn new(public_key: [u8; 32], not_before_ms: u64) -> Result<Self, WitnessError> {
-        let key = VerifyingKey::from_bytes(&public_key).map_err(|_| WitnessError::InvalidKey)?;
-        if key.is_weak() {
-            return Err(WitnessError::WeakKey);
-        }
+        let key = strict::strict_verifying_key(&public_key).map_err(|rejection| match rejection {
+            KeyRejection::NonCanonicalEncoding => WitnessError::NonCanonicalKey,
+            KeyRejection::SmallOrder => WitnessError::WeakKey,
+            KeyRejection::NotAPoint => WitnessError::InvalidKey,
+        })?;
         Ok(Self { key, not_before_ms })
     }
 
@@ -553,36 +558,13 @@ impl WitnessVerifier {
             // The caller chose not to relate the signing time to its clock (a stored checkpoint, evidence).
             Freshness::Unchecked => {}
         }
-        // akd_core turns on ed25519-dalek's `legacy_compatibility` feature, which (through feature unification)
-        // makes even `verify_strict` accept some unreduced `S`; check canonicity here so that strictness does not
-        // depend on what else is in the build.
-        let mut s = [0; 32];
-        s.copy_from_slice(&root.signature[32..]);
-        if !is_canonical_scalar(&s) {
+        // `S < l`, then `verify_strict` (strict.rs): akd_core turns on ed25519-dalek's `legacy_compatibility`
+        // feature, which (through feature unification) makes even `verify_strict` accept some unreduced `S`.
+        if !strict::verify(&key.key, &root.signed_message(), &root.signature) {
             return Err(WitnessError::BadSignature);
         }
-        let signature = Signature::from_bytes(&root.signature);
-        key.key
-            .verify_strict(&root.signed_message(), &signature)
-            .map_err(|_| WitnessError::BadSignature)?;
         Ok(VerifiedRoot { signed: root.clone() })
     }
-}
-
-/// The order of the Ed25519 base point, little-endian.
-const GROUP_ORDER: [u8; 32] = [
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
-
-/// Whether the little-endian scalar `s` is below the group order (RFC 8032 section 5.1.7, step 1).
-fn is_canonical_scalar(s: &[u8; 32]) -> bool {
-    for (byte, order) in s.iter().rev().zip(GROUP_ORDER.iter().rev()) {
-        if byte != order {
-            return byte < order;
-        }
-    }
-    false
 }
 
 /// An epoch root whose witness signature, key and freshness (as the verifier's [`Freshness`] says) were checked by a
@@ -622,19 +604,6 @@ impl VerifiedRoot {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scalar_canonicity() {
-        assert!(is_canonical_scalar(&[0; 32]));
-        let mut below = GROUP_ORDER;
-        below[0] -= 1;
-        assert!(is_canonical_scalar(&below));
-        assert!(!is_canonical_scalar(&GROUP_ORDER));
-        let mut above = GROUP_ORDER;
-        above[5] += 1;
-        assert!(!is_canonical_scalar(&above));
-        assert!(!is_canonical_scalar(&[0xff; 32]));
-    }
 
     #[test]
     fn bincode_layout() {

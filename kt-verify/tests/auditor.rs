@@ -141,6 +141,46 @@ fn chain_check_rejects_gaps_replays_and_branches() {
     );
 }
 
+/// SPEC §4: the encoding of a blob is canonical, the order of its elements is not. akd's verifier rebuilds the tree
+/// from the sets `inserted` and `unchanged_nodes`, and akd's generator emits them in a depth-first order that
+/// depends on its parallelism settings (akd 0.13 `append_only_zks.rs`, `get_append_only_proof_helper`: with parallel
+/// levels a left subtree's elements come after the right one's), so no order can be required without refusing some
+/// of akd's own blobs. What is pinned is the name: the epoch and both roots, which the sets must reproduce.
+#[test]
+fn reordered_elements_still_verify_and_the_name_is_what_is_pinned() {
+    let (_, blobs) = history(5, 2, 6);
+    let (name, data) = &blobs[1];
+    let mut proof = akd::proto::specs::types::SingleAppendOnlyProof::parse_from_bytes(data).expect("decode");
+    assert!(
+        proof.inserted.len() > 1 && proof.unchanged_nodes.len() > 1,
+        "too few elements to reorder"
+    );
+    proof.inserted.reverse();
+    proof.unchanged_nodes.reverse();
+    let reordered = proof.write_to_bytes().expect("encode");
+    assert_ne!(&reordered, data);
+
+    let start = || ChainAuditor::<WhatsAppV1Configuration>::starting_at(1, blobs_previous_root(name)).expect("runtime");
+    let (mut first, mut second, mut third) = (start(), start(), start());
+    let original = *first.verify_blob(name, data).expect("akd's order");
+    let other = *second
+        .verify_blob(name, &reordered)
+        .expect("reversed order verifies too");
+    assert_eq!(original, other);
+
+    // Dropping an element changes the set, and then the roots in the name are not reproduced.
+    proof.inserted.pop();
+    let fewer = proof.write_to_bytes().expect("encode");
+    assert_eq!(
+        third.verify_blob(name, &fewer).err(),
+        Some(AuditError::Rejected { epoch: 2 })
+    );
+}
+
+fn blobs_previous_root(name: &str) -> [u8; 32] {
+    *AuditBlobName::parse(name).expect("name").previous_root()
+}
+
 #[test]
 fn every_single_bit_change_of_a_small_blob_is_rejected() {
     let (_, blobs) = history(4, 2, 2);

@@ -245,6 +245,64 @@ fn key_set_rules() {
     assert_eq!(WitnessKey::new(not_a_point, 0), Err(WitnessError::InvalidKey));
 }
 
+/// `p + k` (`p = 2^255 - 19`) with the sign bit `sign`, little-endian.
+fn p_plus(k: u8, sign: u8) -> [u8; 32] {
+    let mut encoding = [0xff; 32];
+    encoding[0] = 0xed + k;
+    encoding[31] = 0x7f | sign;
+    encoding
+}
+
+#[test]
+fn key_acceptance_rule_and_its_order() {
+    // Non-canonical encodings first: y = p (the points of order 4 once reduced) and y = p + 1 (the identity), with
+    // either sign bit, although ed25519-dalek decodes all four.
+    for sign in [0, 0x80] {
+        for k in [0, 1] {
+            assert!(ed25519_dalek::VerifyingKey::from_bytes(&p_plus(k, sign)).is_ok());
+            assert_eq!(WitnessKey::new(p_plus(k, sign), 0), Err(WitnessError::NonCanonicalKey));
+        }
+    }
+    // y = p + 2 reduces to y = 2, which is off the curve: still non-canonical first.
+    assert_eq!(WitnessKey::new(p_plus(2, 0), 0), Err(WitnessError::NonCanonicalKey));
+    // Negative zero: the identity with the sign bit set.
+    let mut identity = [0; 32];
+    identity[0] = 1;
+    let mut negative_zero = identity;
+    negative_zero[31] = 0x80;
+    assert_eq!(WitnessKey::new(negative_zero, 0), Err(WitnessError::NonCanonicalKey));
+    // Small order, canonically encoded.
+    assert_eq!(WitnessKey::new(identity, 0), Err(WitnessError::WeakKey));
+    assert_eq!(WitnessKey::new([0; 32], 0), Err(WitnessError::WeakKey));
+    // Off the curve.
+    let mut not_a_point = [0; 32];
+    not_a_point[0] = 2;
+    assert_eq!(WitnessKey::new(not_a_point, 0), Err(WitnessError::InvalidKey));
+    // A non-canonical encoding of a large-order point (y = p + k for some small k on the curve) is refused although
+    // dalek accepts it and signatures made for the canonical key would verify under it.
+    let large = (2..19)
+        .map(|k| p_plus(k, 0))
+        .find(|bytes| ed25519_dalek::VerifyingKey::from_bytes(bytes).is_ok_and(|key| !key.is_weak()))
+        .expect("some y in 2..19 is on the curve");
+    assert_eq!(WitnessKey::new(large, 0), Err(WitnessError::NonCanonicalKey));
+}
+
+#[test]
+fn signed_root_without_key_id_does_not_decode() {
+    // Plexi's proto marks key_id optional, but its CLI refuses a signature without one when it picks the key from
+    // the witness's key list (plexi_cli/src/cmd.rs, `audit`); kt-verify always picks by key id, so it requires it.
+    let f = fixture();
+    let good = sign(&f.signer, Ciphersuite::ProtobufEd25519, "kt.test", NOW, 5, [1; 32]);
+    let bytes = good.to_protobuf();
+    // key_id is the last field: a one-byte tag and a one-byte varint (every key id below 128), or two.
+    let cut = if good.key_id() < 0x80 { 2 } else { 3 };
+    let without = &bytes[..bytes.len() - cut];
+    assert_eq!(
+        SignedRoot::from_protobuf(without),
+        Err(kt_verify::DecodeError::UnexpectedField { expected: 3 })
+    );
+}
+
 #[test]
 fn rotation_selects_the_key_by_id() {
     let old = SigningKey::from_bytes(&[3; 32]);

@@ -286,13 +286,12 @@ def ed25519_verifies(public_key, message, signature):
 
 def ed25519_strict(public_key, message, signature):
     """Ed25519 as the client checks the vault (SPEC section 1): S < l checked here (whether OpenSSL rejects an
-    unreduced S is not something to rely on), the key and R points not of small order, then the signature."""
+    unreduced S is not something to rely on), the key and R under the workspace's key rule (ed_key_rejection), then the
+    signature."""
     if len(signature) != 64 or int.from_bytes(signature[32:], "little") >= ED_L:
         return False
-    for encoding in (public_key, signature[:32]):
-        point = ed_decompress(encoding)
-        if point is None or ed_small_order(point):
-            return False
+    if any(ed_key_rejection(encoding) is not None for encoding in (public_key, signature[:32])):
+        return False
     return ed25519_verifies(public_key, message, signature)
 
 
@@ -736,6 +735,19 @@ def ed_decompress(encoding):
     return x, y
 
 
+def ed_key_rejection(encoding):
+    """The workspace's one Ed25519 key rule (kt-verify SPEC 1.4, fleet-bundle SPEC 7.1): None if the key is
+    accepted, else the first failing check, in this order: "NonCanonical" (y >= p, or the sign bit set on
+    y = 1 or y = p - 1), "SmallOrder", "NotAPoint"."""
+    y, sign = int.from_bytes(encoding, "little") & ((1 << 255) - 1), encoding[31] >> 7
+    if y >= ED_P or (sign and y in (1, ED_P - 1)):
+        return "NonCanonical"
+    point = ed_decompress(encoding)
+    if point is None:
+        return "NotAPoint"  # every small-order point is on the curve, so this order equals the SPEC's
+    return "SmallOrder" if ed_small_order(point) else None
+
+
 def ed_add(a, b):
     (x1, y1), (x2, y2) = a, b
     t = ED_D * x1 * x2 * y1 * y2 % ED_P
@@ -812,11 +824,9 @@ def plexi_bincode(ciphersuite, namespace, timestamp, epoch, digest):
 def witness_outcome(test, message):
     """None if the verifier accepts, else the first failing check's name, in kt-verify's order."""
     public_key, signature = b(test, "publicKey"), b(test, "signature")
-    point = ed_decompress(public_key)
-    if point is None:
-        return "InvalidKey"
-    if ed_small_order(point):
-        return "WeakKey"
+    rejection = ed_key_rejection(public_key)
+    if rejection is not None:
+        return {"NonCanonical": "NonCanonicalKey", "SmallOrder": "WeakKey", "NotAPoint": "InvalidKey"}[rejection]
     if test["namespace"] != test["verifierNamespace"]:
         return "WrongNamespace"
     if test["keyId"] != public_key[31]:

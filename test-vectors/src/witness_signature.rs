@@ -43,6 +43,7 @@ pub(crate) const GROUP_ORDER: [u8; 32] = [
 
 fn reason(error: &WitnessError) -> &'static str {
     match error {
+        WitnessError::NonCanonicalKey => "NonCanonicalKey",
         WitnessError::InvalidKey => "InvalidKey",
         WitnessError::WeakKey => "WeakKey",
         WitnessError::WrongNamespace => "WrongNamespace",
@@ -63,7 +64,7 @@ fn notes() -> Value {
         "ciphersuite2": "signedMessage = bincode (legacy): u32 ciphersuite, u64 length || namespace, u64 timestamp, u64 epoch, u64 length || digest; all little-endian",
         "signedRoot": "protobuf SignatureResponse{1 bytes message (the ciphersuite-1 protobuf SignatureMessage, whatever the ciphersuite), 2 bytes signature, 3 varint keyId}",
         "keyId": "the last byte of the Ed25519 public key; it selects the verifier's key",
-        "verification": "in this order: public key a canonical-or-not curve point (else InvalidKey) of large order (else WeakKey); namespace == verifierNamespace (WrongNamespace); keyId of the trusted key (UnknownKeyId); timestampMs >= notBeforeMs (KeyNotYetValid); timestampMs <= nowMs + 60000 (FromTheFuture); nowMs - timestampMs <= maxAgeMs (Stale); S < l, then strict Ed25519 (BadSignature)",
+        "verification": "in this order: public key (kt-verify SPEC 1.4, the workspace's one Ed25519 key rule, checked when the verifier is built, so before anything of the root) canonical, i.e. y < p and no sign bit on y = 1 or y = p - 1 (else NonCanonicalKey), not one of the eight small-order encodings (else WeakKey), a curve point (else InvalidKey); namespace == verifierNamespace (WrongNamespace); keyId of the trusted key (UnknownKeyId); timestampMs >= notBeforeMs (KeyNotYetValid); timestampMs <= nowMs + 60000 (FromTheFuture); nowMs - timestampMs <= maxAgeMs (Stale); S < l, then strict Ed25519 (BadSignature)",
         "privateKey": "the Ed25519 seed where known: Ed25519 is deterministic, so signing signedMessage with it gives signature",
         "source": "tests naming a source carry that project's published values; the others are ours",
     })
@@ -415,27 +416,54 @@ pub fn generate() -> Value {
     ));
     let mut identity = [0u8; 32];
     identity[0] = 1;
-    let mut identity_non_canonical = [0xff; 32];
-    identity_non_canonical[0] = 0xee; // y = p + 1
-    identity_non_canonical[31] = 0x7f;
-    let mut order_four_non_canonical = [0xff; 32];
-    order_four_non_canonical[0] = 0xed; // y = p, i.e. 0: the points (±sqrt(-1), 0) of order 4
-    order_four_non_canonical[31] = 0x7f;
+    // y = p + k, with the sign bit `sign`.
+    let p_plus = |k: u8, sign: u8| {
+        let mut encoding = [0xff; 32];
+        encoding[0] = 0xed + k;
+        encoding[31] = 0x7f | sign;
+        encoding
+    };
+    let mut negative_zero = identity;
+    negative_zero[31] = 0x80;
     let mut not_a_point = [0u8; 32];
     not_a_point[0] = 2; // y = 2: (y^2 - 1) / (d y^2 + 1) is not a square
     for (comment, key, flag, error) in [
         ("small-order public key (identity)", identity, "WeakKey", "WeakKey"),
         (
             "non-canonical encoding (y = p + 1) of the identity",
-            identity_non_canonical,
+            p_plus(1, 0),
             "NonCanonicalKey",
-            "WeakKey",
+            "NonCanonicalKey",
+        ),
+        (
+            "non-canonical encoding (y = p + 1, sign bit set) of the identity",
+            p_plus(1, 0x80),
+            "NonCanonicalKey",
+            "NonCanonicalKey",
         ),
         (
             "non-canonical encoding (y = p) of a point of order 4",
-            order_four_non_canonical,
+            p_plus(0, 0),
             "NonCanonicalKey",
-            "WeakKey",
+            "NonCanonicalKey",
+        ),
+        (
+            "non-canonical encoding (y = p, sign bit set) of a point of order 4",
+            p_plus(0, 0x80),
+            "NonCanonicalKey",
+            "NonCanonicalKey",
+        ),
+        (
+            "non-canonical encoding (sign bit set on x = 0) of the identity",
+            negative_zero,
+            "NonCanonicalKey",
+            "NonCanonicalKey",
+        ),
+        (
+            "non-canonical y = p + 2 (reduced, y = 2 is off the curve): the canonical check comes first",
+            p_plus(2, 0),
+            "NonCanonicalKey",
+            "NonCanonicalKey",
         ),
         ("public key not on the curve", not_a_point, "InvalidKey", "InvalidKey"),
     ] {
