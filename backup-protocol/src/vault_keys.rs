@@ -16,6 +16,8 @@ use crate::labels::FAKE_CHALLENGE_INFO;
 use crate::labels::type_code;
 use crate::suite::Suite;
 use crate::wrap::CHALLENGE_LEN;
+
+mod strict;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
@@ -133,22 +135,6 @@ impl fmt::Debug for VaultKeys {
     }
 }
 
-/// The order l of the Ed25519 prime-order subgroup, little-endian: 2^252 + 27742317777372353535851937790883648493.
-const GROUP_ORDER: [u8; 32] = [
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
-];
-
-/// Whether the little-endian scalar is below l (signatures are public: no need for constant time).
-fn scalar_is_reduced(scalar: &[u8; 32]) -> bool {
-    for (byte, order) in scalar.iter().rev().zip(GROUP_ORDER.iter().rev()) {
-        if byte != order {
-            return byte < order;
-        }
-    }
-    false
-}
-
 /// What a client trusts about the vault: the fleet's Ed25519 response-signing key and the OPAQUE server public key.
 ///
 /// ```
@@ -169,12 +155,11 @@ pub struct VaultPins {
 }
 
 impl VaultPins {
-    /// Builds pins from raw keys, rejecting an Ed25519 key that is not a canonical point or is of small order.
+    /// Builds pins from raw keys. The Ed25519 key must pass the workspace's one key rule (SPEC §1, `strict.rs`):
+    /// the canonical encoding of a curve point that is not of small order; a non-canonical encoding (`y >= p`, or
+    /// the sign bit on `x = 0`), a small-order point and a `y` off the curve are each [`Error::WeakPinnedKey`].
     pub fn new(fleet_key: [u8; 32], opaque_server_key: [u8; OPAQUE_PUBLIC_KEY_LEN]) -> Result<Self, Error> {
-        let fleet_key = VerifyingKey::from_bytes(&fleet_key).map_err(|_| Error::WeakPinnedKey)?;
-        if fleet_key.is_weak() {
-            return Err(Error::WeakPinnedKey);
-        }
+        let fleet_key = strict::strict_verifying_key(&fleet_key).map_err(|_| Error::WeakPinnedKey)?;
         Ok(Self {
             fleet_key,
             opaque_server_key,
@@ -195,12 +180,11 @@ impl VaultPins {
     /// S is checked here too: ed25519-dalek accepts an unreduced S (S >= l, a second encoding of the same
     /// signature) when any crate in the build enables its `legacy_compatibility` feature, as akd_core does.
     pub(crate) fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), Error> {
-        if !scalar_is_reduced(signature.s_bytes()) {
-            return Err(Error::BadVaultSignature);
+        if strict::verify(&self.fleet_key, message, &signature.to_bytes()) {
+            Ok(())
+        } else {
+            Err(Error::BadVaultSignature)
         }
-        self.fleet_key
-            .verify_strict(message, signature)
-            .map_err(|_| Error::BadVaultSignature)
     }
 
     pub(crate) fn check_opaque_server_key(&self, key: &[u8]) -> Result<(), Error> {
@@ -216,16 +200,66 @@ impl VaultPins {
 mod tests {
     use super::*;
 
+    /// `p + k` (`p = 2^255 - 19`) with the sign bit `sign`, little-endian.
+    fn p_plus(k: u8, sign: u8) -> [u8; 32] {
+        let mut encoding = [0xff; 32];
+        encoding[0] = 0xed + k;
+        encoding[31] = 0x7f | sign;
+        encoding
+    }
+
     #[test]
-    fn scalars_at_and_above_the_group_order_are_not_reduced() {
-        assert!(!scalar_is_reduced(&GROUP_ORDER));
-        let mut below = GROUP_ORDER;
-        below[0] -= 1;
-        assert!(scalar_is_reduced(&below));
-        assert!(scalar_is_reduced(&[0; 32]));
-        assert!(!scalar_is_reduced(&[0xff; 32]));
-        let mut above = GROUP_ORDER;
-        above[31] = 0x11;
-        assert!(!scalar_is_reduced(&above));
+    fn pinned_fleet_key_follows_the_one_key_rule() {
+        let opaque = [7; OPAQUE_PUBLIC_KEY_LEN];
+        // y = p and y = p + 1 with either sign bit: ed25519-dalek decodes them, the rule refuses them.
+        for k in [0, 1] {
+            for sign in [0, 0x80] {
+                assert!(VerifyingKey::from_bytes(&p_plus(k, sign)).is_ok());
+                assert_eq!(VaultPins::new(p_plus(k, sign), opaque), Err(Error::WeakPinnedKey));
+            }
+        }
+        // A non-canonical encoding of a large-order point (y = p + k, k small, on the curve).
+        let large = (2..19)
+            .map(|k| p_plus(k, 0))
+            .find(|bytes| VerifyingKey::from_bytes(bytes).is_ok_and(|key| !key.is_weak()))
+            .expect("some y in 2..19 is on the curve");
+        assert_eq!(VaultPins::new(large, opaque), Err(Error::WeakPinnedKey));
+        // Small order (the identity) and off the curve (y = 2).
+        let mut identity = [0; 32];
+        identity[0] = 1;
+        assert_eq!(VaultPins::new(identity, opaque), Err(Error::WeakPinnedKey));
+        let mut not_a_point = [0; 32];
+        not_a_point[0] = 2;
+        assert_eq!(VaultPins::new(not_a_point, opaque), Err(Error::WeakPinnedKey));
+        // A strong key is accepted and keeps its bytes.
+        let strong = SigningKey::from_bytes(&[5; 32]).verifying_key().to_bytes();
+        assert_eq!(
+            VaultPins::new(strong, opaque).map(|pins| pins.fleet_key().to_bytes()),
+            Ok(strong)
+        );
+    }
+
+    #[test]
+    fn unreduced_s_is_a_bad_signature() {
+        let keys = SigningKey::from_bytes(&[5; 32]);
+        let pins = VaultPins::new(keys.verifying_key().to_bytes(), [7; OPAQUE_PUBLIC_KEY_LEN]).expect("strong key");
+        let signature = keys.sign(b"m");
+        assert_eq!(pins.verify(b"m", &signature), Ok(()));
+        // S + l: the same point equation, a second encoding.
+        let mut bytes = signature.to_bytes();
+        // l, little-endian: 2^252 + 27742317777372353535851937790883648493.
+        let mut order = [0u8; 32];
+        order[..16].copy_from_slice(&27_742_317_777_372_353_535_851_937_790_883_648_493u128.to_le_bytes());
+        order[31] = 0x10;
+        let mut carry = 0u16;
+        for (s, l) in bytes[32..].iter_mut().zip(order) {
+            let sum = u16::from(*s) + u16::from(l) + carry;
+            *s = sum.to_le_bytes()[0];
+            carry = sum >> 8;
+        }
+        assert_eq!(
+            pins.verify(b"m", &Signature::from_bytes(&bytes)),
+            Err(Error::BadVaultSignature)
+        );
     }
 }

@@ -1,5 +1,9 @@
 //! Strict Ed25519: the weak-signer rules applied to every key and signature the crate accepts.
 //!
+//! This is the workspace's one Ed25519 key rule (SPEC §7.1): backup-protocol, ipls and kt-verify each have a
+//! `strict.rs` with the same checks in the same order (canonical encoding, then small order, then curve point),
+//! since crates do not depend on their siblings.
+//!
 //! `ed25519-dalek`'s `verify_strict` already rejects small-order `R`, small-order public keys and (by comparing
 //! encodings) non-canonical `R`. The checks here add:
 //!

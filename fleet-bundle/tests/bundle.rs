@@ -556,6 +556,49 @@ fn every_small_order_point_is_rejected_as_pinned_key_and_as_response_signing_key
     ));
 }
 
+/// The workspace's one Ed25519 key rule (SPEC §7.1), with the exact error of each check: y = p and y = p + 1 with
+/// both sign bits (ed25519-dalek decodes all four), small order, off the curve; for pinned keys, producers'
+/// keys and received response-signing keys.
+#[test]
+fn one_key_rule_with_its_exact_errors() {
+    let parties = Parties::new(20);
+    let strong = parties.operator_key.verifying_key().to_bytes();
+    let p_plus = |k: u8, sign: u8| {
+        let mut encoding = [0xff; 32];
+        encoding[0] = 0xed + k;
+        encoding[31] = 0x7f | sign;
+        encoding
+    };
+    let mut cases = vec![];
+    for k in [0, 1] {
+        for sign in [0, 0x80] {
+            assert!(VerifyingKey::from_bytes(&p_plus(k, sign)).is_ok());
+            cases.push((p_plus(k, sign), KeyError::NonCanonicalEncoding));
+        }
+    }
+    cases.push((IDENTITY, KeyError::SmallOrder));
+    cases.push((not_a_point(), KeyError::NotAPoint));
+    for (key, error) in cases {
+        assert_eq!(FleetKey::new(key, Role::ResponseSigning), Err(error), "{key:02x?}");
+        assert_eq!(
+            TrustAnchors::new(fleet(), &key, &strong),
+            Err(AnchorError::InvalidKey {
+                party: Party::Witness,
+                error
+            })
+        );
+        // Received in a bundle: the encoding checks apply, the curve check is left to whoever uses the key.
+        let body = raw_bundle_body(FLEET.as_bytes(), 9, ISSUED_AT, EXPIRES_AT, &[(1, key)]);
+        let received = Bundle::from_bytes(&body).map(|_| ());
+        if error == KeyError::NotAPoint {
+            assert_eq!(received, Ok(()));
+        } else {
+            assert_eq!(received, Err(DecodeError::InvalidKey { index: 0, error }));
+            assert_eq!(malformed(&parties, &body), VerifyError::InvalidKey { index: 0, error });
+        }
+    }
+}
+
 #[test]
 fn reason_key_with_wrong_role() {
     let parties = Parties::new(18);

@@ -4,9 +4,7 @@
 
 use core::fmt;
 
-use curve25519_dalek::Scalar;
 use curve25519_dalek::montgomery::MontgomeryPoint;
-use ed25519_dalek::{Signature, VerifyingKey};
 use rand_core::{CryptoRng, RngCore};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -19,6 +17,8 @@ use crate::messages::{
     CHALLENGE_LEN, EscrowAuth, EscrowChallenge, EscrowHello, EscrowPurpose, EscrowReply, IdentityProof,
 };
 use crate::session::{self, SessionKeys};
+
+mod strict;
 
 /// The vault's X25519 key for IPLS escrow sessions. Its public half is published in the fleet bundle (role
 /// `IplsSession`); the secret half is zeroized on drop and never printed.
@@ -223,21 +223,16 @@ impl fmt::Debug for PendingEscrow {
 /// The type byte of a stored [`PendingEscrow`].
 const PENDING_ESCROW: u8 = 0x77;
 
-/// Strict Ed25519: a canonical, not small-order key, `S < l` (checked here because ed25519-dalek's
-/// `legacy_compatibility`, which a sibling dependency may turn on, would relax `verify_strict`), then
-/// `verify_strict`.
+/// Strict Ed25519 under the workspace's one rule (SPEC §9 step 4, `strict.rs`): the account key must be the canonical
+/// encoding of a curve point not of small order (else [`Error::InvalidAccountKey`], whichever check fails), then
+/// `S < l` and `verify_strict` (else [`Error::BadSignature`]).
 fn verify_signature(key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> Result<(), Error> {
-    let key = VerifyingKey::from_bytes(key).map_err(|_| Error::InvalidAccountKey)?;
-    if key.is_weak() {
-        return Err(Error::InvalidAccountKey);
+    let key = strict::strict_verifying_key(key).map_err(|_| Error::InvalidAccountKey)?;
+    if strict::verify(&key, message, signature) {
+        Ok(())
+    } else {
+        Err(Error::BadSignature)
     }
-    let mut s = [0u8; 32];
-    s.copy_from_slice(&signature[32..]);
-    if bool::from(Scalar::from_canonical_bytes(s).is_none()) {
-        return Err(Error::BadSignature);
-    }
-    key.verify_strict(message, &Signature::from_bytes(signature))
-        .map_err(|_| Error::BadSignature)
 }
 
 impl fmt::Debug for IplsVaultKey {
@@ -309,5 +304,53 @@ impl fmt::Debug for OpenedEscrow {
             .field("purpose", &self.purpose)
             .field("account_key", &crate::hex::Hex(&self.account_key))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    /// `p + k` (`p = 2^255 - 19`) with the sign bit `sign`, little-endian.
+    fn p_plus(k: u8, sign: u8) -> [u8; 32] {
+        let mut encoding = [0xff; 32];
+        encoding[0] = 0xed + k;
+        encoding[31] = 0x7f | sign;
+        encoding
+    }
+
+    #[test]
+    fn account_key_follows_the_one_key_rule() {
+        let signature = SigningKey::from_bytes(&[3; 32]).sign(b"m").to_bytes();
+        // y = p and y = p + 1 with either sign bit (ed25519-dalek decodes all four), a non-canonical encoding of
+        // a large-order point, the identity (small order) and y = 2 (off the curve): each InvalidAccountKey.
+        let mut refused = vec![p_plus(0, 0), p_plus(0, 0x80), p_plus(1, 0), p_plus(1, 0x80)];
+        refused.extend(
+            (2..19)
+                .map(|k| p_plus(k, 0))
+                .find(|bytes| ed25519_dalek::VerifyingKey::from_bytes(bytes).is_ok_and(|key| !key.is_weak())),
+        );
+        let mut identity = [0; 32];
+        identity[0] = 1;
+        let mut not_a_point = [0; 32];
+        not_a_point[0] = 2;
+        refused.extend([identity, not_a_point]);
+        assert_eq!(refused.len(), 7);
+        for key in refused {
+            assert_eq!(
+                verify_signature(&key, &signature, b"m"),
+                Err(Error::InvalidAccountKey),
+                "{key:02x?}"
+            );
+        }
+        // The key check comes before the signature: a strong key with a wrong signature is BadSignature.
+        let strong = SigningKey::from_bytes(&[3; 32]).verifying_key().to_bytes();
+        assert_eq!(verify_signature(&strong, &signature, b"m"), Ok(()));
+        assert_eq!(
+            verify_signature(&strong, &signature, b"other"),
+            Err(Error::BadSignature)
+        );
     }
 }
