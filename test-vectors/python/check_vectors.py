@@ -38,6 +38,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
+import vault_replica
+
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = 0x01
 
@@ -1303,6 +1305,7 @@ CHECKERS = {
     "security_code": (check_security_code, "localHash"),
     "opaque_messages": (check_opaque_messages, "outputs.export_key"),
     "vault_commands": (check_vault_commands, "command"),
+    "vault_replica": (vault_replica.checker(sys.modules[__name__]), "response"),
     "kt_lookup": (check_kt_lookup, "value"),
     "kt_history": (check_kt_history, "proof"),
     "kt_audit": (check_kt_audit, "blob"),

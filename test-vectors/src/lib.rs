@@ -40,6 +40,7 @@ pub mod security_code;
 pub mod stream;
 pub mod vault_commands;
 pub mod vault_messages;
+pub mod vault_replica;
 pub mod witness_signature;
 
 use schema::Field::{DecimalU64, DecimalU64Array, Hex, HexArray, HexObject, Integer, Text, U32};
@@ -58,7 +59,7 @@ pub struct Family {
 }
 
 /// Every family.
-pub const FAMILIES: [Family; 14] = [
+pub const FAMILIES: [Family; 15] = [
     Family {
         name: "recovery_key",
         generate: recovery_key::generate,
@@ -467,6 +468,12 @@ pub const FAMILIES: [Family; 14] = [
                 ],
             )
         },
+    },
+    Family {
+        name: "vault_replica",
+        generate: vault_replica::generate,
+        check: vault_replica::check,
+        schema: vault_replica::schema,
     },
 ];
 

@@ -30,6 +30,7 @@ fn output_field(family: &str) -> &'static str {
         "security_code" => "localHash",
         "opaque_messages" => "outputs.export_key",
         "vault_commands" => "command",
+        "vault_replica" => "response",
         "kt_lookup" => "value",
         "kt_history" => "proof",
         "kt_audit" => "blob",
