@@ -56,7 +56,8 @@ pub enum VaultError<E> {
     SessionExpired,
     /// The record this login session was for has been replaced or deleted since it started.
     Superseded,
-    /// A concurrent command changed the same record first; nothing of this command's result was released.
+    /// A concurrent command changed the same record first, or the same command (same entropy) was applied a second
+    /// time; nothing of this command's result was released, and a second application changed nothing.
     Conflict,
     /// A stored value does not decode: storage is corrupt or from an unknown version.
     Corrupt(&'static str),
