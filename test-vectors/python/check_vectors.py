@@ -671,15 +671,79 @@ def escrow_device(test):
     return escrow_open(to_device, ESCROW_NONCE_SECOND, b"ipls/v1/escrow-reply" + th_reply, reply[2:], "VaultNotAuthenticated")
 
 
+def escrow_identity(test, payload):
+    """The vault's identity check on an opened auth payload (vault-core SPEC §4, IplsAuth step 3, then the kt-head
+    rule): raises Refused with vault-core's IdentityError name. The Plexi signature and its checks as for
+    witness_signature; the akd lookup through kt_proofs, which re-derives the BLAKE3 leaves and Merkle paths up to
+    the root but does not run the VRF (so it does not check that the proof is of label = accountId)."""
+    for field in U64_FIELDS["ipls_escrow"]:
+        if field in test:
+            u64(test, field)
+    parts = payload[96:]
+    root_len = int.from_bytes(parts[:2], "big")
+    signed_root = parts[2 : 2 + root_len]
+    lookup_len = int.from_bytes(parts[2 + root_len : 4 + root_len], "big")
+    lookup = parts[4 + root_len : 4 + root_len + lookup_len]
+    expect(bytes([VERSION, 0x76]) + parts[: 4 + root_len + lookup_len] == b(test, "identityProof"), test, "identityProof in the payload")
+    expect(signed_root == b(test, "signedRoot") and lookup == b(test, "lookupProof"), test, "signedRoot or lookupProof")
+    try:
+        root = dict(pb_fields(signed_root))
+        message, signature, key_id = root[1], root[2], root[3]
+        fields = dict(pb_fields(message))
+        suite, namespace, timestamp, digest = fields[1], fields[2], fields[3], fields[5]
+        epoch = dict(pb_fields(fields[4]))[1]
+    except (ValueError, KeyError, TypeError):
+        raise Refused("Root")
+    expect(suite == 1 and plexi_protobuf(suite, namespace, timestamp, epoch, digest) == message, test, "a canonical protobuf SignatureMessage")
+    expect(pb_bytes(1, message) + pb_bytes(2, signature) + pb_varint(3, key_id) == signed_root, test, "a canonical SignedRoot")
+    expect((u64(test, "rootEpoch"), b(test, "rootDigest"), u64(test, "rootTimestampMs")) == (epoch, digest, timestamp), test, "rootEpoch, rootDigest or rootTimestampMs")
+    expect(test["witnessKeyId"] == b(test, "witnessPublicKey")[31], test, "witnessKeyId is the key's last byte")
+    witness = {
+        "tcId": test["tcId"], "publicKey": test["witnessPublicKey"], "signature": signature.hex(), "keyId": key_id,
+        "namespace": namespace.decode(), "verifierNamespace": test["namespace"], "timestampMs": str(timestamp),
+        "nowMs": test["nowMs"], "notBeforeMs": "0", "maxAgeMs": test["maxAgeMs"],
+    }
+    outcome = witness_outcome(witness, message)
+    if outcome is not None:
+        raise Refused(f"Witness({outcome})")
+    lookup_test = {"vrfPublicKey": test["vrfPublicKey"], "proof": lookup.hex(), "epoch": str(epoch), "rootHash": digest.hex()}
+    try:
+        versions, binds = kt_proofs.lookup_outcome(lookup_test, ed_decompress)
+    except kt_proofs.Refusal as refusal:
+        raise Refused(f"Lookup({refusal.args[0]})")
+    if not binds:
+        raise Refused("Lookup(Rejected)")
+    if versions[0][2] != payload[:32]:
+        raise Refused("KeyMismatch")
+    if "newestEpoch" in test:
+        newest = u64(test, "newestEpoch")
+        if epoch < newest:
+            expect((test.get("errorEpoch"), test.get("errorNewest")) == (str(epoch), str(newest)), test, "StaleRoot's epochs")
+            raise Refused("StaleRoot")
+        if epoch == newest and digest != b(test, "newestDigest"):
+            expect((test.get("errorEpoch"), test.get("errorNewest")) == (str(epoch), None), test, "ForkedRoot's epoch")
+            raise Refused("ForkedRoot")
+
+
 def check_ipls_escrow(group, test):
+    for field in U64_FIELDS["ipls_escrow"]:
+        if field in test:
+            u64(test, field)
+    expect(valid(test) != (group["type"] in ("EscrowReject", "EscrowIdentityReject")), test, f"result in a {group['type']} group")
     if not valid(test):
-        side = escrow_vault if test["refusedBy"] == "vault" else escrow_device
+        # EscrowIdentityReject: refused by the vault, which names no refusedBy.
+        identity_group = group["type"] == "EscrowIdentityReject"
+        expect(("refusedBy" in test) != identity_group, test, "refusedBy, exactly outside EscrowIdentityReject")
+        by = "vault" if identity_group else test["refusedBy"]
+        side = escrow_vault if by == "vault" else escrow_device
         try:
-            side(test)
+            opened = side(test)
+            if by == "vault":
+                escrow_identity(test, opened)
         except Refused as refusal:
             expect(str(refusal) == test["error"], test, f"refused with {refusal}, not {test['error']}")
             return
-        raise Disagreement(f"tcId {test['tcId']}: the {test['refusedBy']} accepted it")
+        raise Disagreement(f"tcId {test['tcId']}: the {by} accepted it")
 
     hello = escrow_device_hello(test)
     vault_public, share = hello[3:35], hello[35:67]
@@ -711,6 +775,10 @@ def check_ipls_escrow(group, test):
     # And each side accepts the other's messages.
     expect(escrow_vault(test) == payload, test, "the vault opens the auth")
     expect(escrow_device(test) == reply_plaintext, test, "the device opens the reply")
+    try:
+        escrow_identity(test, payload)
+    except Refused as refusal:
+        raise Disagreement(f"tcId {test['tcId']}: the vault refuses the identity: {refusal}")
 
 
 # --- Plexi witness signatures (kt-verify SPEC, witness.rs) ---------------------------------------------------
@@ -1353,6 +1421,7 @@ def self_test(name, document):
 U64_FIELDS = {
     "fleet_bundle": ("now", "epoch", "issuedAt", "expiresAt"),
     "witness_signature": ("timestampMs", "epoch", "notBeforeMs", "maxAgeMs", "nowMs"),
+    "ipls_escrow": ("rootEpoch", "rootTimestampMs", "maxAgeMs", "nowMs", "newestEpoch", "errorEpoch", "errorNewest"),
 }
 
 

@@ -4,9 +4,20 @@
 //!
 //! The intermediates are computed here by hand from the SPEC (curve25519-dalek, hkdf, sha2, aes-gcm, ed25519-dalek)
 //! and the messages by the ipls crate; the consumer checks that both agree.
+//!
+//! Each session's identity proof is real: a Plexi `SignedRoot` (protobuf) signed by a seeded witness key, and an
+//! akd 0.13 lookup proof (WhatsAppV1Configuration, HardCodedAkdVRF, in memory) of label = account id, value = the
+//! account's Ed25519 public key; each test carries what the vault checks it against (vault-core SPEC §4), and the
+//! `EscrowIdentityReject` sessions are those whose identity the vault refuses (vault-core `IdentityError`).
 
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+use akd::append_only_zks::AzksParallelismConfig;
+use akd::directory::Directory;
+use akd::ecvrf::HardCodedAkdVRF;
+use akd::storage::StorageManager;
+use akd::storage::memory::AsyncInMemoryDatabase;
+use akd::{AkdLabel, AkdValue, WhatsAppV1Configuration};
 use curve25519_dalek::MontgomeryPoint;
 use ed25519_dalek::{Signer, SigningKey};
 use hkdf::Hkdf;
@@ -15,18 +26,22 @@ use ipls::{
     EscrowHello, EscrowOutcome, EscrowReply, IdentityProof, IplsVaultKey, REPLY_AAD, SESSION_KEYS_INFO,
     TRANSCRIPT_LABEL,
 };
+use kt_verify::{Ciphersuite, SignedRoot, WhatsAppDirectoryVerifier, WitnessKey, WitnessVerifier};
+use protobuf::Message as _;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::json::{self, fail};
+use crate::kt_directory::{decimal, read_decimal};
 use crate::opaque::ReplayRng;
 
 const NONCE_FIRST: [u8; 12] = [0; 12];
 const NONCE_SECOND: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
 /// What a session is made from.
+#[derive(Clone)]
 struct Inputs {
     vault_secret: [u8; 32],
     client_secret: [u8; 32],
@@ -202,8 +217,289 @@ fn run_crate(inputs: &Inputs) -> Result<Messages, Error> {
     })
 }
 
-/// Sessions that complete: an upload, a retrieval, and a one-byte account id.
-fn valid_tests() -> Vec<Value> {
+/// The witness namespace, the witness's seed, the freshness policy and the clock of the identity proofs.
+const NAMESPACE: &str = "ipls.kt.example";
+const WITNESS_SEED: [u8; 32] = *b"ipls_escrow vectors: witness key";
+const MAX_AGE_MS: u64 = 86_400_000;
+/// 2026-01-01T00:00:00Z: when the witness signs epoch 1; epoch 2 an hour later.
+const EPOCH_1_MS: u64 = 1_767_225_600_000;
+const EPOCH_2_MS: u64 = EPOCH_1_MS + 3_600_000;
+/// The vault's clock: ten minutes after epoch 2 was signed.
+const NOW_MS: u64 = EPOCH_2_MS + 600_000;
+
+fn witness_key() -> WitnessKey {
+    WitnessKey::new(SigningKey::from_bytes(&WITNESS_SEED).verifying_key().to_bytes(), 0).expect("a strong key")
+}
+
+/// What the vault checks an identity proof against: its clock and the newest root it has accepted.
+#[derive(Clone, Copy)]
+struct Trust {
+    now_ms: u64,
+    newest: Option<(u64, [u8; 32])>,
+}
+
+/// The identity proofs of one witnessed epoch: `(account, proof)`.
+struct KtEpoch {
+    epoch: u64,
+    digest: [u8; 32],
+    proofs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl KtEpoch {
+    fn proof(&self, account: &[u8]) -> Vec<u8> {
+        self.proofs
+            .iter()
+            .find(|(label, _)| label == account)
+            .map(|(_, proof)| proof.clone())
+            .expect("the account is in the directory")
+    }
+}
+
+/// One epoch's publish: when the witness signs it, and `(account id, Ed25519 public key)` updates.
+type Publish = (u64, Vec<(Vec<u8>, [u8; 32])>);
+
+/// An akd directory (label = account id, value = Ed25519 public key) whose roots a witness signs: each publish
+/// `(at_ms, [(account, key)])` is one epoch, and every account so far is looked up right after it.
+fn kt_directory(publishes: &[Publish]) -> (Vec<u8>, Vec<KtEpoch>) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    runtime.block_on(async {
+        let akd = Directory::<WhatsAppV1Configuration, _, _>::new(
+            StorageManager::new_no_cache(AsyncInMemoryDatabase::new()),
+            HardCodedAkdVRF {},
+            AzksParallelismConfig::disabled(),
+        )
+        .await
+        .expect("directory");
+        let vrf_public_key = akd.get_public_key().await.expect("vrf key").as_bytes().to_vec();
+        let witness = SigningKey::from_bytes(&WITNESS_SEED);
+        let key_id = witness_key().key_id();
+        let mut accounts: Vec<Vec<u8>> = Vec::new();
+        let mut epochs = Vec::new();
+        for (at_ms, updates) in publishes {
+            let updates: Vec<_> = updates
+                .iter()
+                .map(|(account, key)| (AkdLabel(account.clone()), AkdValue(key.to_vec())))
+                .collect();
+            for (label, _) in &updates {
+                if !accounts.contains(&label.0) {
+                    accounts.push(label.0.clone());
+                }
+            }
+            let epoch_hash = akd.publish(updates).await.expect("publish");
+            let (epoch, digest) = (epoch_hash.epoch(), epoch_hash.hash());
+            let suite = Ciphersuite::ProtobufEd25519;
+            let unsigned = SignedRoot::new(suite, NAMESPACE, *at_ms, epoch, digest, [0; 64], key_id);
+            let signature = witness.sign(&unsigned.signed_message()).to_bytes();
+            let signed_root = SignedRoot::new(suite, NAMESPACE, *at_ms, epoch, digest, signature, key_id).to_protobuf();
+            let mut proofs = Vec::new();
+            for account in &accounts {
+                let (lookup, at) = akd.lookup(AkdLabel(account.clone())).await.expect("lookup");
+                assert_eq!((at.epoch(), at.hash()), (epoch, digest));
+                let lookup = akd::proto::specs::types::LookupProof::from(&lookup)
+                    .write_to_bytes()
+                    .expect("encode");
+                let proof = IdentityProof::new(signed_root.clone(), lookup)
+                    .expect("short")
+                    .to_bytes();
+                proofs.push((account.clone(), proof));
+            }
+            epochs.push(KtEpoch { epoch, digest, proofs });
+        }
+        (vrf_public_key, epochs)
+    })
+}
+
+/// The identity fields of a test: the proof's parts and root, and what the vault checks them against.
+fn identity_fields(identity_proof: &[u8], vrf_public_key: &[u8], trust: Trust) -> Vec<(&'static str, Value)> {
+    let proof = IdentityProof::from_bytes(identity_proof).expect("an identity proof");
+    let root = SignedRoot::from_protobuf(proof.signed_root()).expect("a signed root");
+    let key = witness_key();
+    let mut fields = vec![
+        ("signedRoot", json!(hex::encode(proof.signed_root()))),
+        ("lookupProof", json!(hex::encode(proof.lookup_proof()))),
+        ("rootEpoch", decimal(root.epoch())),
+        ("rootDigest", json!(hex::encode(root.digest()))),
+        ("rootTimestampMs", decimal(root.timestamp_ms())),
+        ("witnessPublicKey", json!(hex::encode(key.public_key()))),
+        ("witnessKeyId", json!(key.key_id())),
+        ("namespace", json!(NAMESPACE)),
+        ("maxAgeMs", decimal(MAX_AGE_MS)),
+        ("vrfPublicKey", json!(hex::encode(vrf_public_key))),
+        ("nowMs", decimal(trust.now_ms)),
+    ];
+    if let Some((epoch, digest)) = trust.newest {
+        fields.push(("newestEpoch", decimal(epoch)));
+        fields.push(("newestDigest", json!(hex::encode(digest))));
+    }
+    fields
+}
+
+/// Why the vault refuses an identity: vault-core's `IdentityError` name (`Witness(Stale)`, `Lookup(Rejected)`),
+/// and for `StaleRoot` and `ForkedRoot` the epochs it carries.
+#[derive(Debug, PartialEq, Eq)]
+struct IdentityRefusal {
+    error: String,
+    epoch: Option<u64>,
+    newest: Option<u64>,
+}
+
+impl IdentityRefusal {
+    fn named(error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            epoch: None,
+            newest: None,
+        }
+    }
+}
+
+fn variant_name(debug: &str) -> &str {
+    debug.split(['(', ' ', '{']).next().unwrap_or_default()
+}
+
+/// The vault's identity check (vault-core SPEC §4, IplsAuth step 3, as vault-core's `KeyTransparency::verify` and
+/// head rule do it), with the trust the test names: the witness-signed root, the lookup of the account at it, the
+/// key it holds, then the root against the newest accepted one.
+fn verify_identity(
+    test: &Map<String, Value>,
+    proof: &IdentityProof,
+    account: &[u8],
+    key: &[u8; 32],
+) -> Result<(), IdentityRefusal> {
+    let context = |what: String| IdentityRefusal::named(format!("bad vector: {what}"));
+    let witness_public: [u8; 32] = json::array(test, "witnessPublicKey").map_err(context)?;
+    let key_id = test
+        .get("witnessKeyId")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| context("witnessKeyId".into()))?;
+    let witness_key = WitnessKey::new(witness_public, 0).map_err(|error| context(format!("{error:?}")))?;
+    if u64::from(witness_key.key_id()) != key_id {
+        return Err(context("witnessKeyId is not the key's id".into()));
+    }
+    let max_age = read_decimal(test, "maxAgeMs").map_err(context)?;
+    let now = read_decimal(test, "nowMs").map_err(context)?;
+    let namespace = json::text(test, "namespace").map_err(context)?;
+    let witness =
+        WitnessVerifier::new(namespace, [witness_key], max_age).map_err(|error| context(format!("{error:?}")))?;
+    let vrf_public_key = json::bytes(test, "vrfPublicKey").map_err(context)?;
+    let directory = WhatsAppDirectoryVerifier::new(&vrf_public_key).map_err(|error| context(format!("{error:?}")))?;
+    let newest = match test.get("newestEpoch") {
+        None => None,
+        Some(_) => Some((
+            read_decimal(test, "newestEpoch").map_err(context)?,
+            json::array::<32>(test, "newestDigest").map_err(context)?,
+        )),
+    };
+
+    let signed = SignedRoot::from_protobuf(proof.signed_root())
+        .map_err(|error| IdentityRefusal::named(format!("Root({})", variant_name(&format!("{error:?}")))))?;
+    let root = witness
+        .verify(&signed, now)
+        .map_err(|error| IdentityRefusal::named(format!("Witness({})", variant_name(&format!("{error:?}")))))?;
+    let current = directory
+        .verify_lookup(&root, account, proof.lookup_proof())
+        .map_err(|error| IdentityRefusal::named(format!("Lookup({})", variant_name(&format!("{error:?}")))))?;
+    if current.value() != key.as_slice() {
+        return Err(IdentityRefusal::named("KeyMismatch"));
+    }
+    match newest {
+        Some((epoch, _)) if root.epoch() < epoch => Err(IdentityRefusal {
+            error: "StaleRoot".into(),
+            epoch: Some(root.epoch()),
+            newest: Some(epoch),
+        }),
+        Some((epoch, digest)) if root.epoch() == epoch && *root.digest() != digest => Err(IdentityRefusal {
+            error: "ForkedRoot".into(),
+            epoch: Some(epoch),
+            newest: None,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The identity check of a session's inputs.
+fn verify_inputs_identity(test: &Map<String, Value>, inputs: &Inputs) -> Result<(), IdentityRefusal> {
+    let proof = IdentityProof::from_bytes(&inputs.identity_proof)
+        .map_err(|error| IdentityRefusal::named(format!("bad vector: {error}")))?;
+    let key = SigningKey::from_bytes(&inputs.account_seed).verifying_key().to_bytes();
+    verify_identity(test, &proof, &inputs.account, &key)
+}
+
+/// The identity fields a test carries agree with its identity proof.
+fn check_identity_fields(test: &Map<String, Value>, inputs: &Inputs) -> Result<(), String> {
+    let proof = IdentityProof::from_bytes(&inputs.identity_proof).map_err(|error| fail(test, &error.to_string()))?;
+    let root = SignedRoot::from_protobuf(proof.signed_root()).map_err(|error| fail(test, &error.to_string()))?;
+    json::all_hold(
+        test,
+        &[
+            (proof.signed_root() == json::bytes(test, "signedRoot")?, "signedRoot"),
+            (proof.lookup_proof() == json::bytes(test, "lookupProof")?, "lookupProof"),
+            (root.epoch() == read_decimal(test, "rootEpoch")?, "rootEpoch"),
+            (
+                root.digest().as_slice() == json::bytes(test, "rootDigest")?,
+                "rootDigest",
+            ),
+            (
+                root.timestamp_ms() == read_decimal(test, "rootTimestampMs")?,
+                "rootTimestampMs",
+            ),
+        ],
+    )
+}
+
+/// The test of a session: its inputs, every value by hand, and the identity proof with the vault's trust; the
+/// crate must agree, and the identity check must end as `expected` says.
+fn session_test(
+    comment: &str,
+    flags: &[&str],
+    inputs: &Inputs,
+    vrf_public_key: &[u8],
+    trust: Trust,
+    expected: &Result<(), IdentityRefusal>,
+) -> Value {
+    let mut test = json!({
+        "comment": comment, "flags": flags, "result": "valid",
+        "vaultSecret": hex::encode(inputs.vault_secret), "clientSecret": hex::encode(inputs.client_secret),
+        "challenge": hex::encode(inputs.challenge), "vaultEphemeral": hex::encode(inputs.vault_ephemeral),
+        "accountId": hex::encode(&inputs.account),
+        "accountSeed": hex::encode(inputs.account_seed), "contactKey": hex::encode(inputs.contact_key),
+        "purpose": if inputs.upload { "upload" } else { "retrieve" },
+        "identityProof": hex::encode(&inputs.identity_proof),
+    });
+    for (name, value) in identity_fields(&inputs.identity_proof, vrf_public_key, trust) {
+        test[name] = value;
+    }
+    for (name, value) in by_hand(inputs) {
+        test[name] = value;
+    }
+    let messages = run_crate(inputs).expect("the session runs");
+    assert_eq!(
+        test["auth"],
+        json!(hex::encode(messages.auth.to_bytes())),
+        "SPEC and crate agree"
+    );
+    let outcome = verify_inputs_identity(test.as_object().expect("an object"), inputs);
+    assert_eq!(&outcome, expected, "{comment}");
+    if let Err(refusal) = outcome {
+        test["result"] = json!("invalid");
+        test["error"] = json!(refusal.error);
+        if let Some(epoch) = refusal.epoch {
+            test["errorEpoch"] = decimal(epoch);
+        }
+        if let Some(newest) = refusal.newest {
+            test["errorNewest"] = decimal(newest);
+        }
+    }
+    test
+}
+
+/// Sessions that complete (an upload, a retrieval, and a one-byte account id), and sessions whose identity the
+/// vault refuses.
+///
+/// The directory: epoch 1 (signed at `EPOCH_1_MS`) holds the phone number's first key (the upload's) and `a`'s;
+/// epoch 2 (an hour later) the phone number's new key after a re-registration (the retrieval's).
+#[allow(clippy::too_many_lines)] // the table of refused identities
+fn sessions() -> (Vec<Value>, Vec<Value>) {
     let mut rng = ChaCha20Rng::seed_from_u64(0x6970_6c73_6573);
     let mut draw = || {
         let mut bytes = [0u8; 32];
@@ -211,19 +507,13 @@ fn valid_tests() -> Vec<Value> {
         bytes
     };
     let vault_secret = draw();
-    let identity_proof = IdentityProof::new(
-        b"plexi SignedRoot protobuf (carried, verified by the vault with kt-verify)".to_vec(),
-        b"akd LookupProof protobuf (carried, verified by the vault with kt-verify)".to_vec(),
-    )
-    .expect("short")
-    .to_bytes();
-    let mut valid = Vec::new();
+    let mut inputs = Vec::new();
     for (account, upload) in [
         ("15551234567@s.whatsapp.net", true),
         ("15551234567@s.whatsapp.net", false),
         ("a", false),
     ] {
-        let inputs = Inputs {
+        inputs.push(Inputs {
             vault_secret,
             client_secret: draw(),
             challenge: draw(),
@@ -232,29 +522,115 @@ fn valid_tests() -> Vec<Value> {
             account_seed: draw(),
             contact_key: draw(),
             upload,
-            identity_proof: identity_proof.clone(),
-        };
-        let mut test = json!({
-            "comment": if upload { "upload CK" } else { "retrieve CK" }, "flags": [], "result": "valid",
-            "vaultSecret": hex::encode(inputs.vault_secret), "clientSecret": hex::encode(inputs.client_secret),
-            "challenge": hex::encode(inputs.challenge), "vaultEphemeral": hex::encode(inputs.vault_ephemeral),
-            "accountId": hex::encode(&inputs.account),
-            "accountSeed": hex::encode(inputs.account_seed), "contactKey": hex::encode(inputs.contact_key),
-            "purpose": if upload { "upload" } else { "retrieve" },
-            "identityProof": hex::encode(&inputs.identity_proof),
+            identity_proof: Vec::new(),
         });
-        for (name, value) in by_hand(&inputs) {
-            test[name] = value;
-        }
-        let messages = run_crate(&inputs).expect("the session runs");
-        assert_eq!(
-            test["auth"],
-            json!(hex::encode(messages.auth.to_bytes())),
-            "SPEC and crate agree"
-        );
-        valid.push(test);
     }
-    valid
+    let key = |inputs: &Inputs| SigningKey::from_bytes(&inputs.account_seed).verifying_key().to_bytes();
+    let (vrf, epochs) = kt_directory(&[
+        (
+            EPOCH_1_MS,
+            vec![
+                (inputs[0].account.clone(), key(&inputs[0])),
+                (inputs[2].account.clone(), key(&inputs[2])),
+            ],
+        ),
+        (EPOCH_2_MS, vec![(inputs[1].account.clone(), key(&inputs[1]))]),
+    ]);
+    let (first, second) = (&epochs[0], &epochs[1]);
+    let at = |newest: Option<&KtEpoch>| Trust {
+        now_ms: NOW_MS,
+        newest: newest.map(|epoch| (epoch.epoch, epoch.digest)),
+    };
+    let mut valid = Vec::new();
+    for (session, epoch, trust, comment) in [
+        (
+            &inputs[0],
+            first,
+            at(None),
+            "upload CK (identity at epoch 1; the vault has accepted no root)",
+        ),
+        (
+            &inputs[1],
+            second,
+            at(Some(first)),
+            "retrieve CK (identity at epoch 2, newer than the vault's newest)",
+        ),
+        (
+            &inputs[2],
+            second,
+            at(Some(second)),
+            "retrieve CK (identity at the vault's newest root)",
+        ),
+    ] {
+        let session = Inputs {
+            identity_proof: epoch.proof(&session.account),
+            ..session.clone()
+        };
+        valid.push(session_test(comment, &[], &session, &vrf, trust, &Ok(())));
+    }
+
+    let retrieve = &inputs[1];
+    let old_key = inputs[0].account_seed;
+    let mut forked = second.digest;
+    forked[0] ^= 0x01;
+    let rejects = [
+        (
+            "the replaced account key with a proof of the account's current key",
+            "KeyMismatch",
+            old_key,
+            second,
+            at(Some(first)),
+            IdentityRefusal::named("KeyMismatch"),
+        ),
+        (
+            "the replaced account key with its old, still witness-fresh proof: the vault has accepted epoch 2",
+            "StaleRoot",
+            old_key,
+            first,
+            at(Some(second)),
+            IdentityRefusal {
+                error: "StaleRoot".into(),
+                epoch: Some(1),
+                newest: Some(2),
+            },
+        ),
+        (
+            "a root with the epoch of the vault's newest but another digest",
+            "ForkedRoot",
+            retrieve.account_seed,
+            second,
+            Trust {
+                now_ms: NOW_MS,
+                newest: Some((second.epoch, forked)),
+            },
+            IdentityRefusal {
+                error: "ForkedRoot".into(),
+                epoch: Some(2),
+                newest: None,
+            },
+        ),
+        (
+            "a root older than the witness policy allows (maxAgeMs + 1 ms old)",
+            "StaleWitnessSignature",
+            retrieve.account_seed,
+            second,
+            Trust {
+                now_ms: EPOCH_2_MS + MAX_AGE_MS + 1,
+                newest: None,
+            },
+            IdentityRefusal::named("Witness(Stale)"),
+        ),
+    ];
+    let mut identity_reject = Vec::new();
+    for (comment, flag, account_seed, epoch, trust, refusal) in rejects {
+        let session = Inputs {
+            account_seed,
+            identity_proof: epoch.proof(&retrieve.account),
+            ..retrieve.clone()
+        };
+        identity_reject.push(session_test(comment, &[flag], &session, &vrf, trust, &Err(refusal)));
+    }
+    (valid, identity_reject)
 }
 
 /// Sessions one side must refuse, each a retrieval with one message altered.
@@ -342,7 +718,7 @@ fn invalid_tests(base: &Value) -> Vec<Value> {
 
 /// The vector file.
 pub fn generate() -> Value {
-    let valid = valid_tests();
+    let (valid, identity_reject) = sessions();
     let invalid = invalid_tests(&valid[1]);
     json::file(
         "IPLS-ESCROW-X25519-HKDF-SHA256-AES256GCM-ED25519",
@@ -354,12 +730,17 @@ pub fn generate() -> Value {
             "challengeMessage": "challenge body || tag of AES-256-GCM(vaultToClientKey, nonce 0^12, confirmAad = \"ipls/v1/escrow-confirm\" || transcript, empty)",
             "auth": "0x01 || 0x74 || challenge || AES-256-GCM(clientToVaultKey, nonce 0^12, authAad = \"ipls/v1/escrow-auth\" || transcript, payload); payload = accountPublic || signature || identity proof without its 2-byte header || contactKey (upload only); signature = Ed25519(accountSeed, signedMessage = \"ipls/v1/escrow-account-signature\" || transcript)",
             "reply": "0x01 || 0x75 || AES-256-GCM(vaultToClientKey, nonce 0^11 || 0x01, replyAad = \"ipls/v1/escrow-reply\" || replyTranscript, contactKey (retrieve) or empty (upload)); replyTranscript = SHA-256(\"ipls/v1/escrow-transcript\" || transcript || auth)",
-            "identityProof": "carried opaque to ipls; its contents (a Plexi signed root and an akd lookup proof) are kt-verify's vectors",
+            "identityProof": "0x01 || 0x76 || len16(signedRoot) || signedRoot || len16(lookupProof) || lookupProof (len16 big-endian); carried opaque by ipls, checked by the vault (vault-core SPEC §4, IplsAuth step 3)",
+            "signedRoot": "Plexi protobuf SignedRoot (kt-verify SPEC, as in witness_signature): 1 SignatureMessage{1 ciphersuite (1, protobuf Ed25519), 2 namespace, 3 timestamp ms (rootTimestampMs), 4 Epoch{1 epoch (rootEpoch)}, 5 digest (rootDigest)}, 2 signature, 3 key id; signed by the witness key of seed \"ipls_escrow vectors: witness key\" (witnessPublicKey, witnessKeyId = its last byte, not before 0), namespace `namespace`",
+            "lookupProof": "akd 0.13 protobuf LookupProof (as in kt_lookup): WhatsAppV1Configuration, HardCodedAkdVRF (vrfPublicKey), in memory; label = accountId bytes, value = the account's 32-byte Ed25519 public key. Epoch 1 holds the phone number's first key (the upload's accountSeed) and a's; epoch 2 the phone number's new key (the retrieval's)",
+            "identity": "the vault (vault-core SPEC §4, KeyTransparency::verify then the kt-head rule), in order: the signed root decodes (Root); WitnessVerifier(namespace, [witnessPublicKey, not before 0], maxAgeMs) at nowMs (Witness(reason), kt-verify's WitnessError); WhatsAppDirectoryVerifier(vrfPublicKey).verify_lookup(root, accountId, lookupProof) (Lookup(ProofError)); its value == accountPublic (KeyMismatch); then against the vault's newest accepted root (newestEpoch, newestDigest; absent: none yet): rootEpoch < newestEpoch (StaleRoot, errorEpoch = rootEpoch, errorNewest = newestEpoch), same epoch and another digest (ForkedRoot, errorEpoch). nowMs, maxAgeMs and the epochs are u64 decimal strings",
+            "identityReject": "EscrowIdentityReject sessions complete at the ipls level (the vault opens the auth) and the vault refuses the identity (no refusedBy: always the vault); error names vault-core's IdentityError (vault-core SPEC §12.2), a Witness refusal with kt-verify's WitnessError reason (Witness(Stale))",
             "invalid": "refusedBy names the side that must refuse and error the ipls error: the vault refuses at challenge (WeakKeyShare, WrongVaultKey; it draws challenge then vaultEphemeral) or at open; the device at authenticate (WeakKeyShare, VaultNotAuthenticated) or at finish (reply)",
         }),
         vec![
             json!({"type": "EscrowSession", "tests": valid}),
             json!({"type": "EscrowReject", "tests": invalid}),
+            json!({"type": "EscrowIdentityReject", "tests": identity_reject}),
         ],
     )
 }
@@ -397,15 +778,50 @@ fn error_name(error: Error) -> String {
     debug.split(['(', ' ']).next().unwrap_or_default().to_owned()
 }
 
-fn check_invalid(test: &Map<String, Value>, inputs: &Inputs) -> Result<(), String> {
+/// `identity_group`: an `EscrowIdentityReject` test, which the vault refuses (it names no `refusedBy`).
+fn check_invalid(test: &Map<String, Value>, inputs: &Inputs, identity_group: bool) -> Result<(), String> {
     let expected = json::text(test, "error")?;
     let vault = IplsVaultKey::from_bytes(&inputs.vault_secret);
-    let refusal = match json::text(test, "refusedBy")? {
+    let side = match (identity_group, test.contains_key("refusedBy")) {
+        (true, false) => "vault",
+        (false, true) => json::text(test, "refusedBy")?,
+        (true, true) => {
+            return Err(fail(
+                test,
+                "refusedBy in an EscrowIdentityReject group (always the vault)",
+            ));
+        }
+        (false, false) => return Err(fail(test, "no refusedBy")),
+    };
+    let refusal = match side {
         "vault" => (|| {
             let hello = EscrowHello::from_bytes(&json::bytes(test, "hello")?).map_err(error_name)?;
             let (pending, _) = vault.challenge(&mut vault_rng(inputs), &hello).map_err(error_name)?;
             let auth = EscrowAuth::from_bytes(&json::bytes(test, "auth")?).map_err(error_name)?;
-            vault.open(&pending, &auth).map(|_| ()).map_err(error_name)
+            let opened = vault.open(&pending, &auth).map_err(error_name)?;
+            // The ipls session holds: the vault checks the identity (vault-core SPEC §4).
+            let account = opened.account().as_bytes();
+            match verify_identity(test, opened.identity_proof(), account, opened.account_key()) {
+                Ok(()) => Ok(()),
+                Err(refusal) => {
+                    let carried = (
+                        test.get("errorEpoch")
+                            .map(|_| read_decimal(test, "errorEpoch"))
+                            .transpose()?,
+                        test.get("errorNewest")
+                            .map(|_| read_decimal(test, "errorNewest"))
+                            .transpose()?,
+                    );
+                    if carried == (refusal.epoch, refusal.newest) {
+                        Err(refusal.error)
+                    } else {
+                        Err(format!(
+                            "{} with {:?} {:?}",
+                            refusal.error, refusal.epoch, refusal.newest
+                        ))
+                    }
+                }
+            }
         })(),
         "device" => (|| {
             let account = AccountId::new(inputs.account.clone()).map_err(error_name)?;
@@ -427,10 +843,25 @@ fn check_invalid(test: &Map<String, Value>, inputs: &Inputs) -> Result<(), Strin
     }
 }
 
-fn check_test(test: &Map<String, Value>) -> Result<(), String> {
+fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(), String> {
     let inputs = Inputs::from_test(test)?;
+    check_identity_fields(test, &inputs)?;
+    let identity_group = json::text(group, "type")? == "EscrowIdentityReject";
     if !json::valid(test)? {
-        return check_invalid(test, &inputs);
+        if identity_group {
+            // The session itself is intact: every value is the SPEC's.
+            let hand = by_hand(&inputs);
+            if let Some((name, _)) = hand.iter().find(|(name, value)| test.get(name.as_str()) != Some(value)) {
+                return Err(fail(test, &format!("{name} differs from the SPEC computation")));
+            }
+        }
+        return check_invalid(test, &inputs, identity_group);
+    }
+    if identity_group {
+        return Err(fail(test, "a valid test in an EscrowIdentityReject group"));
+    }
+    if let Err(refusal) = verify_inputs_identity(test, &inputs) {
+        return Err(fail(test, &format!("the vault refuses the identity: {refusal:?}")));
     }
     let hand = by_hand(&inputs);
     let mismatch = hand.iter().find(|(name, value)| test.get(name.as_str()) != Some(value));
@@ -460,5 +891,5 @@ fn check_test(test: &Map<String, Value>) -> Result<(), String> {
 
 /// Checks every vector against this implementation; returns how many were checked.
 pub fn check(file: &Value) -> Result<usize, String> {
-    json::check_each(file, |_, test| check_test(test))
+    json::check_each(file, check_test)
 }

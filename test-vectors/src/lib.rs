@@ -242,7 +242,7 @@ pub const FAMILIES: [Family; 15] = [
         schema: || {
             schema::for_family(
                 "IPLS escrow session",
-                &["EscrowSession", "EscrowReject"],
+                &["EscrowSession", "EscrowReject", "EscrowIdentityReject"],
                 &[
                     ("vaultSecret", Hex),
                     ("clientSecret", Hex),
@@ -275,6 +275,21 @@ pub const FAMILIES: [Family; 15] = [
                     ("replyAad", Hex),
                     ("reply", Hex),
                     ("refusedBy", Text),
+                    ("signedRoot", Hex),
+                    ("lookupProof", Hex),
+                    ("rootEpoch", DecimalU64),
+                    ("rootDigest", Hex),
+                    ("rootTimestampMs", DecimalU64),
+                    ("witnessPublicKey", Hex),
+                    ("witnessKeyId", U32),
+                    ("namespace", Text),
+                    ("maxAgeMs", DecimalU64),
+                    ("vrfPublicKey", Hex),
+                    ("nowMs", DecimalU64),
+                    ("newestEpoch", DecimalU64),
+                    ("newestDigest", Hex),
+                    ("errorEpoch", DecimalU64),
+                    ("errorNewest", DecimalU64),
                 ],
             )
         },
