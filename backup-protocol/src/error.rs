@@ -68,7 +68,8 @@ pub enum Error {
     InvalidKsfParams,
     /// The Argon2id parameters are valid but outside the caller's policy (too weak, or too costly to run).
     KsfParamsRejected,
-    /// A pinned Ed25519 key is weak (of small order) and would accept forged signatures.
+    /// A pinned Ed25519 key is refused by the one key rule (SPEC §1): not the canonical encoding of a curve point,
+    /// of small order (it would accept forged signatures), or not on the curve.
     WeakPinnedKey,
     /// The vault's signature does not verify under the pinned fleet key: the response was forged, tampered with,
     /// replayed from another exchange, or comes from a vault outside the fleet.
@@ -110,7 +111,7 @@ impl fmt::Display for Error {
             Self::InvalidUserId => f.write_str("user id must be 1 to 255 bytes"),
             Self::InvalidKsfParams => f.write_str("invalid Argon2id parameters"),
             Self::KsfParamsRejected => f.write_str("Argon2id parameters outside the accepted policy"),
-            Self::WeakPinnedKey => f.write_str("pinned Ed25519 key is weak"),
+            Self::WeakPinnedKey => f.write_str("pinned Ed25519 key is not a canonical, large-order curve point"),
             Self::BadVaultSignature => f.write_str("vault signature does not verify under the pinned fleet key"),
             Self::UnpinnedServerKey => f.write_str("OPAQUE server key is not the pinned key"),
             Self::UserMismatch => f.write_str("message is for a different user"),
