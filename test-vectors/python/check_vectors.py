@@ -466,33 +466,122 @@ BUNDLE_WITNESS = b"fleet-bundle/v1/bundle/witness"
 BUNDLE_OPERATOR = b"fleet-bundle/v1/bundle/operator"
 
 
+class Malformed(Exception):
+    """A DecodeError (fleet-bundle SPEC 12.4): its name and fields, under the vectors' field names."""
+
+
+def bundle_reader(data, expected_type):
+    """Reads fields left to right as the crate's Reader does: Truncated when a field runs past the end."""
+    position = 0
+
+    def take(length):
+        nonlocal position
+        if position + length > len(data):
+            raise Malformed({"decodeError": "Truncated"})
+        position += length
+        return data[position - length : position]
+
+    def header():
+        version = take(1)[0]
+        if version < VERSION:
+            raise Malformed({"decodeError": "ObsoleteVersion", "found": version})
+        if version > VERSION:
+            raise Malformed({"decodeError": "UnknownVersion", "found": version})
+        found = take(1)[0]
+        if found != expected_type:
+            raise Malformed({"decodeError": "WrongMessageType", "expected": expected_type, "found": found})
+
+    def finish():
+        if position != len(data):
+            raise Malformed({"decodeError": "TrailingBytes", "count": len(data) - position})
+
+    return take, header, finish
+
+
+FLEET_ID_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789-._"
+ROLES = {1: "ResponseSigning", 2: "OpaqueServer", 3: "IplsSession"}
+
+
+def decode_bundle(wire):
+    """SPEC 5 and 4: (body, witness signature, operator signature, fleet id, epoch, issued_at, expires_at, keys)."""
+    take, header, finish = bundle_reader(wire, 0x02)
+    header()
+    body = take(int.from_bytes(take(2), "big"))
+    witness_sig, operator_sig = take(64), take(64)
+    finish()
+    take, header, finish = bundle_reader(body, 0x01)
+    header()
+    fleet_id = take(take(1)[0])
+    if not 1 <= len(fleet_id) <= 64:
+        raise Malformed({"decodeError": "FleetId", "fleetIdError": "Length", "count": len(fleet_id)})
+    bad = [i for i, byte in enumerate(fleet_id) if byte not in FLEET_ID_BYTES]
+    if bad:
+        raise Malformed({"decodeError": "FleetId", "fleetIdError": "Character", "index": bad[0]})
+    epoch, issued_at, expires_at = (int.from_bytes(take(8), "big") for _ in range(3))
+    if issued_at >= expires_at:
+        raise Malformed({"decodeError": "InvalidValidityWindow"})
+    count = int.from_bytes(take(2), "big")
+    if not 1 <= count <= 1024:
+        raise Malformed({"decodeError": "KeyCount", "count": count})
+    keys = []
+    for index in range(count):
+        role = take(1)[0]
+        if role not in ROLES:
+            raise Malformed({"decodeError": "UnknownRole", "index": index, "found": role})
+        key = take(32)
+        if keys and keys[-1][1] >= key:
+            raise Malformed({"decodeError": "NonCanonicalKeyOrder", "index": index})
+        keys.append((ROLES[role], key))
+    finish()
+    return body, witness_sig, operator_sig, fleet_id, epoch, issued_at, expires_at, keys
+
+
+def received_key_error(role, key):
+    """SPEC 7.1 and 7.2 for received keys: canonical and not of small order (no curve check), or not all zero."""
+    if role != "ResponseSigning":
+        return "AllZero" if key == bytes(32) else None
+    rejection = ed_key_rejection(key)
+    return {"NonCanonical": "NonCanonicalEncoding", "SmallOrder": "SmallOrder"}.get(rejection)
+
+
 def verify_bundle(test):
-    """Returns None for an accepted bundle, else the first failing check's name, in the SPEC's order."""
-    wire = b(test, "signedBundle")
-    if len(wire) < 4 or wire[0] != VERSION or wire[1] != 0x02:
-        return "Malformed"
-    body_len = int.from_bytes(wire[2:4], "big")
-    if len(wire) != 4 + body_len + 128:
-        return "Malformed"
-    body, witness_sig, operator_sig = wire[4 : 4 + body_len], wire[4 + body_len : -64], wire[-64:]
-    fleet_id = body[3 : 3 + body[2]]
+    """Returns None for an accepted bundle, else (the first failing check's name, its fields), in the SPEC's order."""
+    if "stateEpoch" in test and test["stateFleetId"] != test["fleetId"]:
+        return "StateOfOtherFleet", {}
+    try:
+        body, witness_sig, operator_sig, fleet_id, epoch, issued_at, expires_at, keys = decode_bundle(b(test, "signedBundle"))
+    except Malformed as error:
+        return "Malformed", error.args[0]
     if fleet_id != test["fleetId"].encode():
-        return "UnknownFleet"
+        return "UnknownFleet", {}
     if not ed25519_verifies(b(test, "witnessKey"), BUNDLE_WITNESS + body, witness_sig):
-        return "BadWitnessSignature"
+        return "BadWitnessSignature", {}
     if not ed25519_verifies(b(test, "operatorKey"), BUNDLE_OPERATOR + body + witness_sig, operator_sig):
         for other in (BUNDLE_OPERATOR + body, BUNDLE_WITNESS + body):
             if ed25519_verifies(b(test, "operatorKey"), other, operator_sig):
-                return "CounterSignatureOverOtherBytes"
-        return "BadCounterSignature"
-    offset = 3 + len(fleet_id) + 8
-    issued_at = int.from_bytes(body[offset : offset + 8], "big")
-    expires_at = int.from_bytes(body[offset + 8 : offset + 16], "big")
+                return "CounterSignatureOverOtherBytes", {}
+        return "BadCounterSignature", {}
     if u64(test, "now") < issued_at:
-        return "NotYetValid"
+        return "NotYetValid", {}
     if u64(test, "now") >= expires_at:
-        return "Expired"
+        return "Expired", {}
+    if "stateEpoch" in test:
+        if epoch < u64(test, "stateEpoch"):
+            return "Rollback", {"epoch": str(epoch), "lastAccepted": test["stateEpoch"]}
+        if epoch == u64(test, "stateEpoch") and hashlib.sha256(body).digest() != b(test, "stateBodyDigest"):
+            return "Equivocation", {"epoch": str(epoch)}
+    for index, (role, key) in enumerate(keys):
+        error = received_key_error(role, key)
+        if error:
+            return "InvalidKey", {"index": index, "keyError": error}
+    for role, key in keys:
+        for party in ("witness", "operator"):
+            if key == b(test, party + "Key"):
+                return "KeyWithWrongRole", {"party": party.capitalize(), "role": role}
     return None
+
+
+BUNDLE_ERROR_FIELDS = ("decodeError", "found", "expected", "fleetIdError", "count", "index", "lastAccepted", "keyError", "party", "role", "epoch")
 
 
 DEPLOYMENT_WITNESS = b"fleet-bundle/v1/deployment/witness"
@@ -542,7 +631,8 @@ def check_fleet_bundle(group, test):
         return
     outcome = verify_bundle(test)
     if not valid(test):
-        expect(outcome == test["error"], test, f"expected {test['error']}, got {outcome}")
+        carried = {field: test[field] for field in BUNDLE_ERROR_FIELDS if field in test}
+        expect(outcome == (test["error"], carried), test, f"expected {test['error']} {carried}, got {outcome}")
         return
     expect(outcome is None, test, f"valid bundle refused: {outcome}")
     body = b(test, "body")
@@ -1419,7 +1509,7 @@ def self_test(name, document):
 # The u64 fields of the families whose checkers read each through u64() first: the same value as a JSON number
 # must be refused by the checker itself (not only by the schema).
 U64_FIELDS = {
-    "fleet_bundle": ("now", "epoch", "issuedAt", "expiresAt"),
+    "fleet_bundle": ("now", "epoch", "issuedAt", "expiresAt", "stateEpoch", "lastAccepted"),
     "witness_signature": ("timestampMs", "epoch", "notBeforeMs", "maxAgeMs", "nowMs"),
     "ipls_escrow": ("rootEpoch", "rootTimestampMs", "maxAgeMs", "nowMs", "newestEpoch", "errorEpoch", "errorNewest"),
 }

@@ -211,7 +211,10 @@ fn error_fields_and_u64_strings_are_checked() {
         ),
     ];
     let u64_fields: [(&str, &[&str]); 2] = [
-        ("fleet_bundle", &["now", "epoch", "issuedAt", "expiresAt"]),
+        (
+            "fleet_bundle",
+            &["now", "epoch", "issuedAt", "expiresAt", "stateEpoch", "lastAccepted"],
+        ),
         (
             "witness_signature",
             &["timestampMs", "epoch", "notBeforeMs", "maxAgeMs", "nowMs"],
