@@ -34,7 +34,6 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::json::{self, fail};
-use crate::kt_directory::{decimal, read_decimal};
 use crate::opaque::ReplayRng;
 
 const NONCE_FIRST: [u8; 12] = [0; 12];
@@ -317,18 +316,18 @@ fn identity_fields(identity_proof: &[u8], vrf_public_key: &[u8], trust: Trust) -
     let mut fields = vec![
         ("signedRoot", json!(hex::encode(proof.signed_root()))),
         ("lookupProof", json!(hex::encode(proof.lookup_proof()))),
-        ("rootEpoch", decimal(root.epoch())),
+        ("rootEpoch", json::decimal(root.epoch())),
         ("rootDigest", json!(hex::encode(root.digest()))),
-        ("rootTimestampMs", decimal(root.timestamp_ms())),
+        ("rootTimestampMs", json::decimal(root.timestamp_ms())),
         ("witnessPublicKey", json!(hex::encode(key.public_key()))),
         ("witnessKeyId", json!(key.key_id())),
         ("namespace", json!(NAMESPACE)),
-        ("maxAgeMs", decimal(MAX_AGE_MS)),
+        ("maxAgeMs", json::decimal(MAX_AGE_MS)),
         ("vrfPublicKey", json!(hex::encode(vrf_public_key))),
-        ("nowMs", decimal(trust.now_ms)),
+        ("nowMs", json::decimal(trust.now_ms)),
     ];
     if let Some((epoch, digest)) = trust.newest {
-        fields.push(("newestEpoch", decimal(epoch)));
+        fields.push(("newestEpoch", json::decimal(epoch)));
         fields.push(("newestDigest", json!(hex::encode(digest))));
     }
     fields
@@ -376,8 +375,8 @@ fn verify_identity(
     if u64::from(witness_key.key_id()) != key_id {
         return Err(context("witnessKeyId is not the key's id".into()));
     }
-    let max_age = read_decimal(test, "maxAgeMs").map_err(context)?;
-    let now = read_decimal(test, "nowMs").map_err(context)?;
+    let max_age = json::decimal_u64(test, "maxAgeMs").map_err(context)?;
+    let now = json::decimal_u64(test, "nowMs").map_err(context)?;
     let namespace = json::text(test, "namespace").map_err(context)?;
     let witness =
         WitnessVerifier::new(namespace, [witness_key], max_age).map_err(|error| context(format!("{error:?}")))?;
@@ -386,7 +385,7 @@ fn verify_identity(
     let newest = match test.get("newestEpoch") {
         None => None,
         Some(_) => Some((
-            read_decimal(test, "newestEpoch").map_err(context)?,
+            json::decimal_u64(test, "newestEpoch").map_err(context)?,
             json::array::<32>(test, "newestDigest").map_err(context)?,
         )),
     };
@@ -434,13 +433,13 @@ fn check_identity_fields(test: &Map<String, Value>, inputs: &Inputs) -> Result<(
         &[
             (proof.signed_root() == json::bytes(test, "signedRoot")?, "signedRoot"),
             (proof.lookup_proof() == json::bytes(test, "lookupProof")?, "lookupProof"),
-            (root.epoch() == read_decimal(test, "rootEpoch")?, "rootEpoch"),
+            (root.epoch() == json::decimal_u64(test, "rootEpoch")?, "rootEpoch"),
             (
                 root.digest().as_slice() == json::bytes(test, "rootDigest")?,
                 "rootDigest",
             ),
             (
-                root.timestamp_ms() == read_decimal(test, "rootTimestampMs")?,
+                root.timestamp_ms() == json::decimal_u64(test, "rootTimestampMs")?,
                 "rootTimestampMs",
             ),
         ],
@@ -484,10 +483,10 @@ fn session_test(
         test["result"] = json!("invalid");
         test["error"] = json!(refusal.error);
         if let Some(epoch) = refusal.epoch {
-            test["errorEpoch"] = decimal(epoch);
+            test["errorEpoch"] = json::decimal(epoch);
         }
         if let Some(newest) = refusal.newest {
-            test["errorNewest"] = decimal(newest);
+            test["errorNewest"] = json::decimal(newest);
         }
     }
     test
@@ -806,10 +805,10 @@ fn check_invalid(test: &Map<String, Value>, inputs: &Inputs, identity_group: boo
                 Err(refusal) => {
                     let carried = (
                         test.get("errorEpoch")
-                            .map(|_| read_decimal(test, "errorEpoch"))
+                            .map(|_| json::decimal_u64(test, "errorEpoch"))
                             .transpose()?,
                         test.get("errorNewest")
-                            .map(|_| read_decimal(test, "errorNewest"))
+                            .map(|_| json::decimal_u64(test, "errorNewest"))
                             .transpose()?,
                     );
                     if carried == (refusal.epoch, refusal.newest) {

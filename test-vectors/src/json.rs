@@ -91,12 +91,14 @@ pub fn decimal_u64(object: &Map<String, Value>, field: &str) -> Result<u64, Stri
         Some(_) => return Err(format!("field {field} is not a decimal string")),
         None => return Err(format!("missing field {field}")),
     };
+    canonical_u64(text).ok_or_else(|| format!("field {field} is not a canonical decimal u64"))
+}
+
+/// A canonical decimal u64: digits only, no leading zero (but "0" itself), at most 2^64 - 1.
+pub fn canonical_u64(text: &str) -> Option<u64> {
     let canonical =
         !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
-    text.parse::<u64>()
-        .ok()
-        .filter(|_| canonical)
-        .ok_or_else(|| format!("field {field} is not a canonical decimal u64"))
+    text.parse::<u64>().ok().filter(|_| canonical)
 }
 
 /// Whether the test is expected to be accepted.

@@ -7,7 +7,7 @@ use kt_verify::{AuditError, AuditedChain, BlobNameError, WhatsAppChainAuditor};
 use serde_json::{Map, Value, json};
 
 use crate::json::{self, fail};
-use crate::kt_directory::{self, Blob, decimal, flipped, offset_of, read_decimal, set_outcome};
+use crate::kt_directory::{self, Blob, flipped, offset_of, set_outcome};
 
 fn notes() -> Value {
     json!({
@@ -74,21 +74,21 @@ fn test(
         "comment": comment,
         "flags": flags,
         "name": name,
-        "epoch": decimal(epoch),
+        "epoch": json::decimal(epoch),
         "previousHash": hex::encode(previous),
         "currentHash": hex::encode(current),
         "blob": hex::encode(blob),
     });
     if let Some((epoch, root)) = start {
-        test["auditorEpoch"] = decimal(epoch);
+        test["auditorEpoch"] = json::decimal(epoch);
         test["auditorHash"] = json!(hex::encode(root));
     }
     match verify(start, &name, blob) {
         Ok(chain) => {
             set_outcome(&mut test, Ok(()));
-            test["chainStartEpoch"] = decimal(chain.start_epoch());
+            test["chainStartEpoch"] = json::decimal(chain.start_epoch());
             test["chainStartHash"] = json!(hex::encode(chain.start_root()));
-            test["chainEndEpoch"] = decimal(chain.end_epoch());
+            test["chainEndEpoch"] = json::decimal(chain.end_epoch());
             test["chainEndHash"] = json!(hex::encode(chain.end_root()));
         }
         Err(error) => set_outcome(&mut test, Err(audit_error(&error))),
@@ -249,7 +249,7 @@ fn start_of(test: &Map<String, Value>) -> Result<Option<(u64, [u8; 32])>, String
     match (test.contains_key("auditorEpoch"), test.contains_key("auditorHash")) {
         (false, false) => Ok(None),
         (true, true) => Ok(Some((
-            read_decimal(test, "auditorEpoch")?,
+            json::decimal_u64(test, "auditorEpoch")?,
             json::array(test, "auditorHash")?,
         ))),
         _ => Err(fail(test, "auditorEpoch and auditorHash go together")),
@@ -259,7 +259,7 @@ fn start_of(test: &Map<String, Value>) -> Result<Option<(u64, [u8; 32])>, String
 /// Checks a valid test's name fields and resulting chain.
 fn check_chain(test: &Map<String, Value>, chain: &AuditedChain) -> Result<(), String> {
     let name = name(
-        read_decimal(test, "epoch")?,
+        json::decimal_u64(test, "epoch")?,
         &json::array(test, "previousHash")?,
         &json::array(test, "currentHash")?,
     );
@@ -268,7 +268,7 @@ fn check_chain(test: &Map<String, Value>, chain: &AuditedChain) -> Result<(), St
         &[
             (json::text(test, "name")? == name, "name"),
             (
-                read_decimal(test, "chainStartEpoch")? == chain.start_epoch(),
+                json::decimal_u64(test, "chainStartEpoch")? == chain.start_epoch(),
                 "chainStartEpoch",
             ),
             (
@@ -276,7 +276,7 @@ fn check_chain(test: &Map<String, Value>, chain: &AuditedChain) -> Result<(), St
                 "chainStartHash",
             ),
             (
-                read_decimal(test, "chainEndEpoch")? == chain.end_epoch(),
+                json::decimal_u64(test, "chainEndEpoch")? == chain.end_epoch(),
                 "chainEndEpoch",
             ),
             (json::array(test, "chainEndHash")? == *chain.end_root(), "chainEndHash"),
@@ -325,7 +325,7 @@ pub fn check(file: &Value) -> Result<usize, String> {
             test,
             &[
                 (
-                    read_decimal(test, "chainEndEpoch")? == end.end_epoch(),
+                    json::decimal_u64(test, "chainEndEpoch")? == end.end_epoch(),
                     "the chain's end epoch",
                 ),
                 (

@@ -157,22 +157,6 @@ pub(crate) fn run() -> Run {
     })
 }
 
-/// A u64 as the vectors carry it: a decimal string.
-pub(crate) fn decimal(value: u64) -> Value {
-    json!(value.to_string())
-}
-
-/// A decimal-string field as a u64.
-pub(crate) fn read_decimal(object: &Map<String, Value>, field: &str) -> Result<u64, String> {
-    let text = crate::json::text(object, field)?;
-    let parsed: u64 = text.parse().map_err(|_| format!("field {field} is not a u64"))?;
-    if parsed.to_string() == text {
-        Ok(parsed)
-    } else {
-        Err(format!("field {field} is not a canonical decimal"))
-    }
-}
-
 /// The `error` and, for `Rejected`, `failure` a vector names for a proof error.
 pub(crate) fn proof_error(error: &ProofError) -> (&'static str, Option<&'static str>) {
     match error {

@@ -9,7 +9,7 @@ use protobuf::Message as _;
 use serde_json::{Map, Value, json};
 
 use crate::json::{self, fail};
-use crate::kt_directory::{self, decimal, field_offset, flipped, offset_of, read_decimal, set_outcome};
+use crate::kt_directory::{self, field_offset, flipped, offset_of, set_outcome};
 
 fn notes() -> Value {
     json!({
@@ -60,7 +60,7 @@ fn test(comment: &str, flags: &[&str], request: &Request<'_>, proof: &[u8]) -> V
         "comment": comment,
         "flags": flags,
         "vrfPublicKey": hex::encode(request.vrf_public_key),
-        "epoch": decimal(request.epoch),
+        "epoch": json::decimal(request.epoch),
         "rootHash": hex::encode(request.root),
         "label": hex::encode(request.label),
         "historyParams": if request.most_recent.is_some() { "MostRecent" } else { "Complete" },
@@ -79,8 +79,8 @@ fn test(comment: &str, flags: &[&str], request: &Request<'_>, proof: &[u8]) -> V
     ) {
         Ok(versions) => {
             set_outcome(&mut test, Ok(()));
-            test["versions"] = versions.iter().map(|(version, _, _)| decimal(*version)).collect();
-            test["valueEpochs"] = versions.iter().map(|(_, epoch, _)| decimal(*epoch)).collect();
+            test["versions"] = versions.iter().map(|(version, _, _)| json::decimal(*version)).collect();
+            test["valueEpochs"] = versions.iter().map(|(_, epoch, _)| json::decimal(*epoch)).collect();
             test["values"] = versions.iter().map(|(_, _, value)| json!(hex::encode(value))).collect();
         }
         Err(error) => set_outcome(&mut test, Err(kt_directory::proof_error(&error))),
@@ -310,10 +310,7 @@ fn decimals(test: &Map<String, Value>, field: &str) -> Result<Vec<u64>, String> 
             let digits = item
                 .as_str()
                 .ok_or_else(|| fail(test, &format!("{field} holds a non-string")))?;
-            digits
-                .parse::<u64>()
-                .ok()
-                .filter(|parsed| parsed.to_string() == digits)
+            crate::json::canonical_u64(digits)
                 .ok_or_else(|| fail(test, &format!("{field} holds a non-canonical decimal")))
         })
         .collect()
@@ -351,7 +348,7 @@ fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(
     };
     let outcome = verify(
         &json::bytes(test, "vrfPublicKey")?,
-        read_decimal(test, "epoch")?,
+        json::decimal_u64(test, "epoch")?,
         &json::array(test, "rootHash")?,
         &json::bytes(test, "label")?,
         &json::bytes(test, "proof")?,

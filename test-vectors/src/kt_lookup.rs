@@ -9,7 +9,7 @@ use protobuf::Message as _;
 use serde_json::{Map, Value, json};
 
 use crate::json::{self, fail};
-use crate::kt_directory::{self, Proof, decimal, field_offset, flipped, offset_of, read_decimal, set_outcome};
+use crate::kt_directory::{self, Proof, field_offset, flipped, offset_of, set_outcome};
 
 fn notes() -> Value {
     json!({
@@ -37,7 +37,7 @@ fn test(
         "comment": comment,
         "flags": flags,
         "vrfPublicKey": hex::encode(vrf_public_key),
-        "epoch": decimal(epoch),
+        "epoch": json::decimal(epoch),
         "rootHash": hex::encode(root),
         "label": hex::encode(label),
         "proof": hex::encode(proof),
@@ -45,8 +45,8 @@ fn test(
     match verify(vrf_public_key, epoch, root, label.as_bytes(), proof) {
         Ok((version, value_epoch, value)) => {
             set_outcome(&mut test, Ok(()));
-            test["version"] = decimal(version);
-            test["valueEpoch"] = decimal(value_epoch);
+            test["version"] = json::decimal(version);
+            test["valueEpoch"] = json::decimal(value_epoch);
             test["value"] = json!(hex::encode(value));
         }
         Err(error) => set_outcome(&mut test, Err(kt_directory::proof_error(&error))),
@@ -313,7 +313,7 @@ fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(
     }
     let outcome = verify(
         &json::bytes(test, "vrfPublicKey")?,
-        read_decimal(test, "epoch")?,
+        json::decimal_u64(test, "epoch")?,
         &json::array(test, "rootHash")?,
         &json::bytes(test, "label")?,
         &json::bytes(test, "proof")?,
@@ -326,8 +326,8 @@ fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(
             json::all_hold(
                 test,
                 &[
-                    (read_decimal(test, "version")? == version, "version"),
-                    (read_decimal(test, "valueEpoch")? == value_epoch, "valueEpoch"),
+                    (json::decimal_u64(test, "version")? == version, "version"),
+                    (json::decimal_u64(test, "valueEpoch")? == value_epoch, "valueEpoch"),
                     (json::bytes(test, "value")? == value, "value"),
                 ],
             )

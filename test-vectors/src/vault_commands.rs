@@ -45,11 +45,6 @@ fn hex_value(bytes: &[u8]) -> Value {
     json!(hex::encode(bytes))
 }
 
-/// A u64 as the vectors carry it: a decimal string (a JSON number above 2^53 is not exact in most parsers).
-fn decimal(value: u64) -> Value {
-    json!(value.to_string())
-}
-
 /// `principal`, `principalKind` and, for an account, `accountId`.
 fn principal_fields(principal: &Principal) -> Map<String, Value> {
     let mut fields = Map::new();
@@ -81,7 +76,7 @@ fn message_fields(fields: &mut Map<String, Value>, message: &[u8], nested: bool,
 fn command_fields(command: &Command) -> Result<Map<String, Value>, String> {
     let mut fields = principal_fields(&command.principal);
     fields.insert("command".into(), hex_value(&command.to_bytes()));
-    fields.insert("atMs".into(), decimal(command.at_ms));
+    fields.insert("atMs".into(), json::decimal(command.at_ms));
     fields.insert("entropy".into(), hex_value(&command.entropy));
     let (kind, name) = match &command.request {
         Request::RegistrationStart(message) => {
@@ -217,7 +212,7 @@ fn response_fields(response: &Response) -> Result<Map<String, Value>, String> {
             (8, "Swept")
         }
         Response::RootObserved { epoch } => {
-            fields.insert("epoch".into(), decimal(*epoch));
+            fields.insert("epoch".into(), json::decimal(*epoch));
             (9, "RootObserved")
         }
         _ => return Err("a response kind this consumer does not know".into()),

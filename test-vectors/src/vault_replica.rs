@@ -78,20 +78,15 @@ fn hex_value(bytes: &[u8]) -> Value {
     json!(hex::encode(bytes))
 }
 
-/// A u64 as the vectors carry it: a decimal string.
-fn decimal(value: u64) -> Value {
-    json!(value.to_string())
-}
-
 fn group_fields(description: &str, keys: &FleetKeys, config: &VaultConfig) -> Map<String, Value> {
     let (min, max) = (config.ksf_policy.min, config.ksf_policy.max);
     let mut fields = Map::new();
     fields.insert("description".into(), json!(description));
     fields.insert("keyFile".into(), hex_value(&keys.to_bytes()));
     fields.insert("attemptLimit".into(), json!(config.attempt_limit));
-    fields.insert("challengeTtlMs".into(), decimal(config.challenge_ttl_ms));
-    fields.insert("loginTtlMs".into(), decimal(config.login_ttl_ms));
-    fields.insert("escrowTtlMs".into(), decimal(config.escrow_ttl_ms));
+    fields.insert("challengeTtlMs".into(), json::decimal(config.challenge_ttl_ms));
+    fields.insert("loginTtlMs".into(), json::decimal(config.login_ttl_ms));
+    fields.insert("escrowTtlMs".into(), json::decimal(config.escrow_ttl_ms));
     fields.insert("ksfMinMemoryKib".into(), json!(min.memory_kib()));
     fields.insert("ksfMinIterations".into(), json!(min.iterations()));
     fields.insert("ksfMinParallelism".into(), json!(min.parallelism()));
@@ -99,7 +94,7 @@ fn group_fields(description: &str, keys: &FleetKeys, config: &VaultConfig) -> Ma
     fields.insert("ksfMaxIterations".into(), json!(max.iterations()));
     fields.insert("ksfMaxParallelism".into(), json!(max.parallelism()));
     fields.insert("maxPendingPerPrincipal".into(), json!(config.max_pending_per_principal));
-    fields.insert("maxPendingTotal".into(), decimal(config.max_pending_total));
+    fields.insert("maxPendingTotal".into(), json::decimal(config.max_pending_total));
     fields.insert("sweepPage".into(), json!(config.sweep_page));
     fields
 }
@@ -130,7 +125,7 @@ fn guesses_remaining(message: &[u8]) -> Option<u32> {
 fn step_fields(command: &Command, outcome: &Outcome, store: &MemoryStore) -> Map<String, Value> {
     let mut fields = Map::new();
     fields.insert("command".into(), hex_value(&command.to_bytes()));
-    fields.insert("atMs".into(), decimal(command.at_ms));
+    fields.insert("atMs".into(), json::decimal(command.at_ms));
     fields.insert("entropy".into(), hex_value(&command.entropy));
     fields.insert("principal".into(), hex_value(&command.principal.to_bytes()));
     fields.insert("requestKind".into(), json!(request_kind(&command.request)));
@@ -157,7 +152,7 @@ fn step_fields(command: &Command, outcome: &Outcome, store: &MemoryStore) -> Map
         })
         .collect();
     fields.insert("store".into(), Value::Array(entries));
-    fields.insert("lastVersion".into(), decimal(store.last_version()));
+    fields.insert("lastVersion".into(), json::decimal(store.last_version()));
     fields
 }
 
@@ -883,14 +878,6 @@ fn u32_field(object: &Map<String, Value>, field: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("field {field} is not a u32"))
 }
 
-fn u64_field(object: &Map<String, Value>, field: &str) -> Result<u64, String> {
-    let text = json::text(object, field)?;
-    text.parse::<u64>()
-        .ok()
-        .filter(|value| value.to_string() == text)
-        .ok_or_else(|| format!("field {field} is not a canonical decimal u64"))
-}
-
 fn ksf(object: &Map<String, Value>, bound: &str) -> Result<KsfParams, String> {
     KsfParams::new(
         u32_field(object, &format!("ksf{bound}MemoryKib"))?,
@@ -905,15 +892,15 @@ fn vector(group: &Map<String, Value>) -> Result<(FleetKeys, VaultConfig), String
     let keys = FleetKeys::from_bytes(&json::bytes(group, "keyFile")?).map_err(|error| format!("keyFile: {error}"))?;
     let config = VaultConfig {
         attempt_limit: u32_field(group, "attemptLimit")?,
-        challenge_ttl_ms: u64_field(group, "challengeTtlMs")?,
-        login_ttl_ms: u64_field(group, "loginTtlMs")?,
-        escrow_ttl_ms: u64_field(group, "escrowTtlMs")?,
+        challenge_ttl_ms: json::decimal_u64(group, "challengeTtlMs")?,
+        login_ttl_ms: json::decimal_u64(group, "loginTtlMs")?,
+        escrow_ttl_ms: json::decimal_u64(group, "escrowTtlMs")?,
         ksf_policy: KsfPolicy {
             min: ksf(group, "Min")?,
             max: ksf(group, "Max")?,
         },
         max_pending_per_principal: u32_field(group, "maxPendingPerPrincipal")?,
-        max_pending_total: u64_field(group, "maxPendingTotal")?,
+        max_pending_total: json::decimal_u64(group, "maxPendingTotal")?,
         sweep_page: u32_field(group, "sweepPage")?,
     };
     let mut computed = group_fields(json::text(group, "description")?, &keys, &config);
