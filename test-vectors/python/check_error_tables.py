@@ -12,9 +12,14 @@ e.g. `## 12. Errors`, up to the next heading of the same or a higher level): the
 identifiers of the row's first cell. An `invalidField` string must appear backticked (`` `user id` ``) anywhere
 in that section.
 
-Also prints, without failing, the table names no vector uses ("not yet covered by a vector").
+The other direction: every table name must be used by some vector, unless its row says why no vector can
+produce it. Such a row carries `no vector:` and the reason in a cell after the first, e.g.
+`| `Store` | any store operation | the store failed (no vector: the store's own I/O failure; no input causes it) |`.
+A name marked so that a vector does use is a failure too (remove the mark). With `--report-only` the names no
+vector uses are printed without failing (for work in progress).
+
 Then a self-test: made-up vectors with a missing name, nested part, failingStep, refusedBy, `*Error` field,
-invalidField string and an unknown family must each be caught.
+invalidField string and an unknown family, and a table name neither used nor marked, must each be caught.
 
     python3 test-vectors/python/check_error_tables.py
 """
@@ -57,6 +62,7 @@ STRING_FIELDS = {"invalidField"}
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 NESTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\(.*\))?$")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
+NO_VECTOR = re.compile(r"\bno vector:", re.IGNORECASE)
 
 
 def errors_section(spec: Path) -> list[str]:
@@ -81,20 +87,36 @@ def errors_section(spec: Path) -> list[str]:
     return section
 
 
-def table_names(section: list[str]) -> list[str]:
-    """Names in the first cell of every table row of the section, in order, without repeats."""
-    names: list[str] = []
+def table_rows(section: list[str]) -> list[tuple[str, bool]]:
+    """(name, marked `no vector:`) for the names in the first cell of every table row of the section, in order,
+    without repeats. A name is marked if any of its rows carries the mark."""
+    names: dict[str, bool] = {}
     for line in section:
         if not line.startswith("|"):
             continue
         cells = line.split("|")
         if len(cells) < 3:
             continue
+        marked = any(NO_VECTOR.search(cell) for cell in cells[2:])
         for span in re.findall(r"`([^`]+)`", cells[1]):
             match = IDENT.match(span.strip())
-            if match and match.group(0) not in names:
-                names.append(match.group(0))
-    return names
+            if match:
+                names[match.group(0)] = names.get(match.group(0), False) or marked
+    return list(names.items())
+
+
+def coverage_failures(crate: str, rows: list[tuple[str, bool]], used: set[str]) -> list[str]:
+    """Table names no vector uses and no `no vector:` reason excuses, and marked names a vector does use."""
+    failures = []
+    for name, marked in rows:
+        if marked and name in used:
+            failures.append(f"{crate}/SPEC.md: '{name}' is marked 'no vector:' but a vector uses it; remove the mark")
+        elif not marked and name not in used:
+            failures.append(
+                f"{crate}/SPEC.md: '{name}' is used by no vector; add one, or say in its row why none can exist"
+                " ('no vector: ...')"
+            )
+    return failures
 
 
 def collect(value, names: set[str], strings: set[str]) -> None:
@@ -123,20 +145,23 @@ def parts(name: str) -> list[str]:
     return [name]
 
 
-def spec_tables(crate: str, tables: dict[str, tuple[list[str], str]], failures: list[str]) -> tuple[list[str], str]:
-    """The table names and the text of the crate's Errors section, read once."""
+Tables = dict[str, tuple[list[tuple[str, bool]], str]]
+
+
+def spec_tables(crate: str, tables: Tables, failures: list[str]) -> tuple[list[tuple[str, bool]], str]:
+    """The table rows and the text of the crate's Errors section, read once."""
     if crate not in tables:
         section = errors_section(ROOT / crate / "SPEC.md")
         if not section:
             failures.append(f"{crate}/SPEC.md has no Errors section")
-        tables[crate] = (table_names(section), "\n".join(section))
+        tables[crate] = (table_rows(section), "\n".join(section))
     return tables[crate]
 
 
 def check_file(
     file_name: str,
     data,
-    tables: dict[str, tuple[list[str], str]],
+    tables: Tables,
     used: dict[str, set[str]],
 ) -> tuple[list[str], str]:
     """The failures of one vector file, and a line saying what was checked."""
@@ -157,7 +182,8 @@ def check_file(
         parts_of[0] = (crate, dict(data, testGroups=kept))
     lines = []
     for part_crate, part_data in parts_of:
-        names, text = spec_tables(part_crate, tables, failures)
+        rows, text = spec_tables(part_crate, tables, failures)
+        names = {name for name, _ in rows}
         found: set[str] = set()
         strings: set[str] = set()
         collect(part_data, found, strings)
@@ -175,9 +201,9 @@ def check_file(
     return failures, f"{file_name}: {'; '.join(dict.fromkeys(lines))}"
 
 
-def self_test(tables: dict[str, tuple[list[str], str]]) -> list[str]:
-    """The check must catch a missing name, a missing part of a nested name, a missing invalidField string and an
-    unknown family."""
+def self_test(tables: Tables) -> list[str]:
+    """The check must catch a missing name, a missing part of a nested name, a missing invalidField string, an
+    unknown family, a table name no vector uses, and a marked name a vector uses."""
     cases = [
         ("vault_replica.json", {"tests": [{"error": "NoSuchErrorName"}]}),
         ("vault_replica.json", {"tests": [{"error": "Protocol(NoSuchErrorName)"}]}),
@@ -194,13 +220,19 @@ def self_test(tables: dict[str, tuple[list[str], str]]) -> list[str]:
         failures, _ = check_file(file_name, data, tables, {})
         if not failures:
             missed.append(f"self-test: {file_name} {json.dumps(data)} was not caught")
+    section = ["| `Used` | a | b |", "| `Unused` | a | b |", "| `Excused` | a | b (no vector: c) |",
+               "| `MarkedButUsed` | a | no vector: d |"]
+    found = coverage_failures("self-test", table_rows(section), {"Used", "MarkedButUsed"})
+    if len(found) != 2 or "'Unused'" not in found[0] or "'MarkedButUsed'" not in found[1]:
+        missed.append(f"self-test: coverage check found {found}, expected 'Unused' and 'MarkedButUsed'")
     return missed
 
 
 def main() -> int:
+    report_only = "--report-only" in sys.argv[1:]
     failures: list[str] = []
     used: dict[str, set[str]] = {}
-    tables: dict[str, tuple[list[str], str]] = {}
+    tables: Tables = {}
     files = sorted(VECTORS.glob("*.json"))
     if not files:
         failures.append(f"no vector files in {VECTORS}")
@@ -208,22 +240,29 @@ def main() -> int:
         found, line = check_file(path.name, json.loads(path.read_text(encoding="utf-8")), tables, used)
         failures.extend(found)
         print(line)
-    for crate, (names, _) in sorted(tables.items()):
-        unused = [name for name in names if name not in used.get(crate, set())]
-        print(f"{crate}/SPEC.md: {len(names)} table names, {len(names) - len(unused)} used by vectors")
-        if unused:
-            print(f"  not yet covered by a vector: {', '.join(unused)}")
+    for crate, (rows, _) in sorted(tables.items()):
+        crate_used = used.get(crate, set())
+        marked = sum(1 for _, mark in rows if mark)
+        print(f"{crate}/SPEC.md: {len(rows)} table names, {sum(1 for n, _ in rows if n in crate_used)} used by"
+              f" vectors, {marked} marked 'no vector:'")
+        uncovered = coverage_failures(crate, rows, crate_used)
+        if report_only:
+            for line in uncovered:
+                print(f"  (report only) {line}")
+        else:
+            failures.extend(uncovered)
     missed = self_test(tables)
     failures.extend(missed)
     if not missed:
         print("self-test: a missing name, nested part, failingStep, refusedBy, *Error field and invalidField string,"
-              " and an unknown family, are caught")
+              " an unknown family, a table name no vector uses and a marked name a vector uses, are caught")
     if failures:
         print("\nFAILED:", file=sys.stderr)
         for failure in failures:
             print(f"  {failure}", file=sys.stderr)
         return 1
-    print("every error name in the vectors is in its SPEC's error tables")
+    print("every error name in the vectors is in its SPEC's error tables"
+          + ("" if report_only else ", and every table name is used by a vector or says why none can exist"))
     return 0
 
 
