@@ -3,8 +3,9 @@
 
 Reads every vector file in test-vectors/vectors, maps its family (the file name without `.json`) to the SPEC of
 the crate it tests, collects every error name it uses, and fails if one is missing from that SPEC's error tables.
-The names collected: the values of fields named `error`, `failingStep` and `refusedBy`, of any field whose name
-ends in `Error`, and of `invalidField` (DecodeError::InvalidField's string). A nested name such as
+The names collected: the values of fields named `error`, `failingStep`, `refusedBy` and `failure` (the inner
+name of a nested error: kt-verify's `ProofFailure` inside `Rejected`, `BlobNameError` inside `Name`), of any field
+whose name ends in `Error`, and of `invalidField` (DecodeError::InvalidField's string). A nested name such as
 `Protocol(WrongPurpose)` is checked part by part.
 
 The error tables are the rows `| `Name` | ...` of the SPEC's Errors section (a heading whose title is `Errors`,
@@ -57,7 +58,7 @@ GROUP_CRATE = {
     ("ipls_escrow", "EscrowIdentityReject"): "vault-core",
 }
 
-NAME_FIELDS = {"error", "failingStep", "refusedBy"}
+NAME_FIELDS = {"error", "failingStep", "refusedBy", "failure"}
 STRING_FIELDS = {"invalidField"}
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 NESTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\(.*\))?$")
