@@ -30,6 +30,7 @@ from pathlib import Path
 
 import jsonschema
 import kt_proofs
+import kt_witness
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -798,7 +799,7 @@ def escrow_identity(test, payload):
         raise Refused(f"Witness({outcome})")
     lookup_test = {"vrfPublicKey": test["vrfPublicKey"], "proof": lookup.hex(), "epoch": str(epoch), "rootHash": digest.hex()}
     try:
-        versions, binds = kt_proofs.lookup_outcome(lookup_test, ed_decompress)
+        versions, binds = kt_proofs.lookup_outcome(lookup_test, vrf_key_point)
     except kt_proofs.Refusal as refusal:
         raise Refused(f"Lookup({refusal.args[0]})")
     if not binds:
@@ -920,6 +921,13 @@ def ed_small_order(point):
     return point == (0, 1)
 
 
+def vrf_key_point(encoding):
+    """The point of a VRF public key as akd_core 0.13's VRFPublicKey::try_from takes it (curve25519-dalek's decoding,
+    y taken mod p, then refused if of small order, 'Small subgroup'), or None."""
+    point = ed_decompress(encoding)
+    return None if point is None or ed_small_order(point) else point
+
+
 def varint(value):
     out = bytearray()
     while value >= 0x80:
@@ -1005,6 +1013,8 @@ def witness_outcome(test, message):
 
 
 def check_witness_signature(group, test):
+    if check_witness_group(group, test):
+        return
     for field in U64_FIELDS["witness_signature"]:
         u64(test, field)
     fields = (test["namespace"].encode(), u64(test, "timestampMs"), u64(test, "epoch"), b(test, "digest"))
@@ -1449,7 +1459,8 @@ def check_vault_commands(group, test):
     expect(not differing, test, f"fields differ from the decoding: {differing}")
 
 
-check_kt_lookup, check_kt_history, check_kt_audit = kt_proofs.make_checkers(expect, valid, ed_decompress)
+check_witness_group, check_monitor = kt_witness.make(sys.modules[__name__])
+check_kt_lookup, check_kt_history, check_kt_audit = kt_proofs.make_checkers(expect, valid, vrf_key_point, check_monitor)
 
 CHECKERS = {
     "recovery_key": (check_recovery_key, "key"),
@@ -1557,6 +1568,14 @@ def main():
             else:
                 print(f"{path.name}: FAILED: a flipped byte went unnoticed")
                 failed += 1
+            if name in kt_witness.SELF_TEST_GROUPS:
+                unnoticed = kt_witness.outcome_self_test(name, document, CHECKERS[name][0], (Disagreement, ValueError, KeyError))
+                if not unnoticed:
+                    print(f"{path.name}: a changed error name or error field is caught")
+                    passed += 1
+                else:
+                    print(f"{path.name}: FAILED: changed outcome fields went unnoticed: {unnoticed}")
+                    failed += 1
             if name in U64_FIELDS:
                 if u64_self_test(name, document):
                     print(f"{path.name}: a u64 given as a JSON number is refused")

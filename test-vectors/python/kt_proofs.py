@@ -270,14 +270,16 @@ def check_version(version, value_epoch, epoch):
         raise Refusal("ValueEpochAfterRoot")
 
 
-def check_vrf_key(key, ed_decompress):
-    if len(key) != 32 or ed_decompress(key) is None:
+def check_vrf_key(key, vrf_key_point):
+    """kt-verify's DirectoryVerifier::new: 32 bytes that akd_core's VRFPublicKey::try_from takes (check_vectors.py's
+    vrf_key_point: curve25519-dalek's decoding, y taken mod p, and not a point of small order)."""
+    if len(key) != 32 or vrf_key_point(key) is None:
         raise Refusal("InvalidVrfKey")
 
 
-def lookup_outcome(test, ed_decompress):
+def lookup_outcome(test, vrf_key_point):
     """The proof's (version, value epoch, value), or Refusal."""
-    check_vrf_key(bytes.fromhex(test["vrfPublicKey"]), ed_decompress)
+    check_vrf_key(bytes.fromhex(test["vrfPublicKey"]), vrf_key_point)
     proof = decode_canonical(bytes.fromhex(test["proof"]), "LookupProof")
     check_version(proof["version"], proof["epoch"], int(test["epoch"]))
     check_root_label([proof["existence_proof"], proof["marker_proof"], proof["freshness_proof"]["longest_prefix_membership_proof"]])
@@ -290,9 +292,9 @@ def lookup_outcome(test, ed_decompress):
     return [(proof["version"], proof["epoch"], proof["value"])], binds
 
 
-def history_outcome(test, ed_decompress):
+def history_outcome(test, vrf_key_point):
     """The proof's versions (version, value epoch, value), newest first, or Refusal."""
-    check_vrf_key(bytes.fromhex(test["vrfPublicKey"]), ed_decompress)
+    check_vrf_key(bytes.fromhex(test["vrfPublicKey"]), vrf_key_point)
     proof = decode_canonical(bytes.fromhex(test["proof"]), "HistoryProof")
     if not proof["update_proofs"]:
         raise Refusal("EmptyHistory")
@@ -311,14 +313,14 @@ def history_outcome(test, ed_decompress):
     return [(u["version"], u["epoch"], u["value"]) for u in proof["update_proofs"]], binds
 
 
-def check_proof(group, test, outcome, expected, expect, valid, ed_decompress):
+def check_proof(group, test, outcome, expected, expect, valid, vrf_key_point):
     """Shared by both proof families: `expected` gives the valid test's [(version, valueEpoch, value)]."""
     for field in ("epoch", "version", "valueEpoch"):
         if field in test:
             expect(test[field] == str(int(test[field])), test, f"{field} is not a canonical decimal string")
     expect(valid(test) != group["type"].endswith("Reject"), test, f"result in a {group['type']} group")
     try:
-        (versions, binds), refused = outcome(test, ed_decompress), None
+        (versions, binds), refused = outcome(test, vrf_key_point), None
     except Refusal as refusal:
         versions, binds, refused = None, None, refusal.args[0]
     if valid(test):
@@ -337,14 +339,15 @@ def check_proof(group, test, outcome, expected, expect, valid, ed_decompress):
     expect(test.get("failure") in failures, test, f"failure {test.get('failure')} where the BLAKE3 paths {'hold' if binds else 'fail'}")
 
 
-def make_checkers(expect, valid, ed_decompress):
-    """The three checkers, bound to check_vectors.py's helpers."""
+def make_checkers(expect, valid, vrf_key_point, check_monitor):
+    """The three checkers, bound to check_vectors.py's helpers (check_monitor: kt_audit's Monitor group, in
+    kt_witness.py)."""
 
     def check_kt_lookup(group, test):
         def expected(test):
             return [(int(test["version"]), int(test["valueEpoch"]), bytes.fromhex(test["value"]))]
 
-        check_proof(group, test, lookup_outcome, expected, expect, valid, ed_decompress)
+        check_proof(group, test, lookup_outcome, expected, expect, valid, vrf_key_point)
 
     def check_kt_history(group, test):
         def expected(test):
@@ -355,11 +358,14 @@ def make_checkers(expect, valid, ed_decompress):
             return [(int(v), int(e), bytes.fromhex(x)) for v, e, x in zip(*fields)]
 
         expect(test["historyParams"] in ("Complete", "MostRecent") and ("mostRecent" in test) == (test["historyParams"] == "MostRecent"), test, "historyParams")
-        check_proof(group, test, history_outcome, expected, expect, valid, ed_decompress)
+        check_proof(group, test, history_outcome, expected, expect, valid, vrf_key_point)
 
     chain_end = {}
 
     def check_kt_audit(group, test):
+        if group["type"] == "Monitor":
+            check_monitor(test)
+            return
         expect(valid(test) != (group["type"] == "AuditReject"), test, f"result in a {group['type']} group")
         start = (int(test["auditorEpoch"]), bytes.fromhex(test["auditorHash"])) if "auditorEpoch" in test else None
         expect(("auditorEpoch" in test) == ("auditorHash" in test), test, "auditorEpoch without auditorHash")
@@ -377,10 +383,17 @@ def make_checkers(expect, valid, ed_decompress):
             return
         if refused is not None:
             expect((test["error"], test.get("failure")) == (refused + (None,))[:2], test, f"refused with {refused}, not {test['error']}")
+            # TooLarge carries the blob's length and the limit; no other refusal carries them.
+            fields = {"length": str(refused[2]), "max": str(refused[3])} if refused[0] == "TooLarge" else {}
+            expect({f: test[f] for f in ("length", "max") if f in test} == fields, test, f"the error's fields are {fields}")
         else:
             expect(test["error"] == "Rejected" and "failure" not in test, test, f"nothing before akd refuses it, yet the error is {test['error']}")
 
     return check_kt_lookup, check_kt_history, check_kt_audit
+
+
+# kt-verify's ChainAuditor::DEFAULT_MAX_BLOB_LEN (SPEC 7): 256 MiB.
+DEFAULT_MAX_BLOB_LEN = 256 << 20
 
 
 def parse_blob_name(name):
@@ -408,6 +421,10 @@ def audit_outcome(test, start):
             raise Refusal("EpochGap")
         if previous != start[1]:
             raise Refusal("ChainBroken")
-    decode_canonical(bytes.fromhex(test["blob"]), "SingleAppendOnlyProof")
+    blob = bytes.fromhex(test["blob"])
+    limit = int(test["maxBlobLen"]) if "maxBlobLen" in test else DEFAULT_MAX_BLOB_LEN
+    if len(blob) > limit:
+        raise Refusal("TooLarge", None, len(blob), limit)
+    decode_canonical(blob, "SingleAppendOnlyProof")
     first = start or (epoch - 1, previous)
     return (first[0], epoch), (first[1], current)

@@ -9,6 +9,8 @@ use serde_json::{Map, Value, json};
 use crate::json::{self, fail};
 use crate::kt_directory::{self, Blob, flipped, offset_of, set_outcome};
 
+mod monitor;
+
 fn notes() -> Value {
     json!({
         "directory": "the directory of kt_lookup.json: akd 0.13, WhatsAppV1Configuration (BLAKE3), akd's HardCodedAkdVRF, in memory, epochs 1 to 5; epoch 0 is the empty directory",
@@ -16,9 +18,11 @@ fn notes() -> Value {
         "blob": "akd's protobuf SingleAppendOnlyProof (akd_core proto/specs/types.proto): 1 inserted (AzksElement: 1 NodeLabel{1 label_val, minimal: trailing zero bytes dropped; 2 label_len}, 2 value), 2 unchanged_nodes; exactly the encoding akd writes, made by akd's Directory::audit(EPOCH - 1, EPOCH)",
         "auditor": "a test with auditorEpoch and auditorHash runs a WhatsAppChainAuditor::starting_at(auditorEpoch, auditorHash); one without them a new auditor (WhatsAppChainAuditor::new) whose chain starts at the first blob it accepts. chainStartEpoch, chainStartHash, chainEndEpoch, chainEndHash: the auditor's chain after a valid blob",
         "chain": "the AuditChain group is one chain, epoch 1 to 5: each of its tests starts where the previous one ended, and the Rust consumer also runs them in order through one auditor",
-        "verification": "kt-verify SPEC §4, in order: the name parses (Name, with `failure` Parts, Epoch or Root); with a chain, epoch = chain end epoch + 1 (EpochGap) and previousHash = chain end hash (ChainBroken); length limit (TooLarge, 256 MiB); protobuf decoding and akd's conversion (Malformed); re-encoding gives the same bytes (NonCanonical); akd's verify_consecutive_append_only from previousHash at EPOCH - 1 to currentHash at EPOCH (Rejected)",
-        "u64": "epoch, auditorEpoch, chainStartEpoch and chainEndEpoch are u64 carried as decimal strings",
-        "python": "the Python consumer parses the names, checks the chain rules (EpochGap, ChainBroken, the resulting chain) and decodes every blob by hand (every AzksElement, label lengths, canonical re-encoding); it does not rebuild akd's tree (BLAKE3 hashes of the inserted and unchanged nodes), so for an error `Rejected` it checks only that nothing before akd refuses the blob",
+        "verification": "kt-verify SPEC §4, in order: the name parses (Name, with `failure` Parts, Epoch or Root); with a chain, no blob after a chain ending at 2^64 - 1 (ChainEnded), epoch = chain end epoch + 1 (EpochGap) and previousHash = chain end hash (ChainBroken); length limit (TooLarge, with the blob's length and the limit max; the limit is maxBlobLen where given, else 256 MiB); protobuf decoding and akd's conversion (Malformed); re-encoding gives the same bytes (NonCanonical); akd's verify_consecutive_append_only from previousHash at EPOCH - 1 to currentHash at EPOCH (Rejected)",
+        "limit": "a test with maxBlobLen runs an auditor with_max_blob_len(maxBlobLen) (AuditLimit: a blob exactly at the limit); TooLarge carries the blob's length and max, the limit",
+        "monitor": "Monitor tests (kt-verify SPEC §2, §8.5): a new kt-verify Monitor observes the signed root checkpoint (if present; its observation is First), then signedRoot; both are Plexi SignatureResponse protobufs (as witness_signature.json) of this directory's roots, verified by WitnessVerifier::new(namespace, [witnessPublicKey, not before 0], maxAgeMs) at nowMs. With auditStartEpoch, a new WhatsAppChainAuditor verifies auditBlobs in order, blob i named (auditStartEpoch + 1 + i)/auditRoots[i]/auditRoots[i + 1], and the monitor observes signedRoot with observe_audited and that chain. valid: observation First, Unchanged or Advanced (fromEpoch, the checkpoint's epoch). invalid, in this order: an older epoch is Rollback (errorCheckpointEpoch, errorEpoch); the same epoch with another digest Fork (forkFirst, the checkpoint, and forkSecond, the offered root: the evidence); a later epoch with an earlier signing time TimestampRegression (errorCheckpointMs, errorTimestampMs); a jump of more than one epoch without an audit GapWithoutAudit (errorCheckpointEpoch, errorEpoch), with an audit whose chain is not exactly (checkpoint epoch and digest) to (offered epoch and digest) AuditMismatch",
+        "u64": "epoch, auditorEpoch, chainStartEpoch, chainEndEpoch, maxBlobLen, length, max, maxAgeMs, nowMs, auditStartEpoch, fromEpoch and the error* epochs and times are u64 carried as decimal strings",
+        "python": "the Python consumer parses the names, checks the chain rules (EpochGap, ChainBroken, the resulting chain) and decodes every blob by hand (every AzksElement, label lengths, canonical re-encoding); it does not rebuild akd's tree (BLAKE3 hashes of the inserted and unchanged nodes), so for an error `Rejected` it checks only that nothing before akd refuses the blob; for the Monitor group it decodes and verifies the signed roots (as witness_signature.json), checks the audit's blob names and decoding and applies the monitor's rules",
     })
 }
 
@@ -52,8 +56,29 @@ fn auditor(start: Option<(u64, [u8; 32])>) -> WhatsAppChainAuditor {
     .expect("a current-thread runtime")
 }
 
-fn verify(start: Option<(u64, [u8; 32])>, name: &str, blob: &[u8]) -> Result<AuditedChain, AuditError> {
-    auditor(start).verify_blob(name, blob).copied()
+fn verify(
+    start: Option<(u64, [u8; 32])>,
+    max_blob_len: Option<usize>,
+    name: &str,
+    blob: &[u8],
+) -> Result<AuditedChain, AuditError> {
+    let auditor = auditor(start);
+    let mut auditor = match max_blob_len {
+        Some(max) => auditor.with_max_blob_len(max),
+        None => auditor,
+    };
+    auditor.verify_blob(name, blob).copied()
+}
+
+/// The fields an `AuditError` carries, besides its name: TooLarge's `length` and `max`.
+fn error_fields(error: &AuditError) -> Vec<(&'static str, Value)> {
+    match error {
+        AuditError::TooLarge { len, max } => vec![
+            ("length", json::decimal(*len as u64)),
+            ("max", json::decimal(*max as u64)),
+        ],
+        _ => Vec::new(),
+    }
 }
 
 fn name(epoch: u64, previous: &[u8; 32], current: &[u8; 32]) -> String {
@@ -65,6 +90,19 @@ fn test(
     comment: &str,
     flags: &[&str],
     start: Option<(u64, [u8; 32])>,
+    (epoch, previous, current): (u64, &[u8; 32], &[u8; 32]),
+    raw_name: Option<&str>,
+    blob: &[u8],
+) -> Value {
+    limited_test(comment, flags, start, None, (epoch, previous, current), raw_name, blob)
+}
+
+/// As `test`, by an auditor whose largest blob is `max_blob_len` bytes (`maxBlobLen`; absent: the default).
+fn limited_test(
+    comment: &str,
+    flags: &[&str],
+    start: Option<(u64, [u8; 32])>,
+    max_blob_len: Option<usize>,
     (epoch, previous, current): (u64, &[u8; 32], &[u8; 32]),
     raw_name: Option<&str>,
     blob: &[u8],
@@ -83,7 +121,10 @@ fn test(
         test["auditorEpoch"] = json::decimal(epoch);
         test["auditorHash"] = json!(hex::encode(root));
     }
-    match verify(start, &name, blob) {
+    if let Some(max) = max_blob_len {
+        test["maxBlobLen"] = json::decimal(max as u64);
+    }
+    match verify(start, max_blob_len, &name, blob) {
         Ok(chain) => {
             set_outcome(&mut test, Ok(()));
             test["chainStartEpoch"] = json::decimal(chain.start_epoch());
@@ -91,7 +132,12 @@ fn test(
             test["chainEndEpoch"] = json::decimal(chain.end_epoch());
             test["chainEndHash"] = json!(hex::encode(chain.end_root()));
         }
-        Err(error) => set_outcome(&mut test, Err(audit_error(&error))),
+        Err(error) => {
+            set_outcome(&mut test, Err(audit_error(&error)));
+            for (field, value) in error_fields(&error) {
+                test[field] = value;
+            }
+        }
     }
     test
 }
@@ -231,16 +277,53 @@ pub fn generate() -> Value {
         Some(&format!("0{}", name(3, &roots[2], &roots[3]))),
         bytes,
     ));
+    invalid.push(test(
+        "the blob of epoch 3 under a name of two parts (no current root)",
+        &["BadName"],
+        at_2,
+        named(blob),
+        Some(&format!("3/{}", hex::encode(roots[2]))),
+        bytes,
+    ));
+    invalid.push(test(
+        "the blob of epoch 3 after a chain ending at epoch 2^64 - 1: no blob can follow (before the epoch check)",
+        &["ChainEnded"],
+        Some((u64::MAX, roots[2])),
+        named(blob),
+        None,
+        bytes,
+    ));
+    invalid.push(limited_test(
+        "the blob of epoch 3 to an auditor whose limit is one byte less than the blob",
+        &["TooLarge"],
+        at_2,
+        Some(bytes.len() - 1),
+        named(blob),
+        None,
+        bytes,
+    ));
     for test in &invalid {
         assert_eq!(test["result"], "invalid", "{}", test["comment"]);
     }
+    let at_limit = limited_test(
+        "the blob of epoch 3 to an auditor whose limit is exactly the blob's length",
+        &["MaxBlobLen"],
+        at_2,
+        Some(bytes.len()),
+        named(blob),
+        None,
+        bytes,
+    );
+    assert_eq!(at_limit["result"], "valid");
     json::file(
         "AKD append-only audit blob (akd 0.13, WhatsAppV1Configuration)",
         "kt_audit.schema.json",
         &notes(),
         vec![
             json!({"type": "AuditChain", "tests": chain}),
+            json!({"type": "AuditLimit", "tests": [at_limit]}),
             json!({"type": "AuditReject", "tests": invalid}),
+            json!({"type": "Monitor", "tests": monitor::tests(&run)}),
         ],
     )
 }
@@ -285,17 +368,35 @@ fn check_chain(test: &Map<String, Value>, chain: &AuditedChain) -> Result<(), St
 }
 
 fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(), String> {
+    if json::text(group, "type")? == "Monitor" {
+        return monitor::check_test(test);
+    }
     let reject = json::text(group, "type")? == "AuditReject";
     if json::valid(test)? == reject {
         return Err(fail(test, "result does not match the group"));
     }
-    match verify(start_of(test)?, json::text(test, "name")?, &json::bytes(test, "blob")?) {
+    let max_blob_len = match test.get("maxBlobLen") {
+        Some(_) => Some(usize::try_from(json::decimal_u64(test, "maxBlobLen")?).map_err(|_| fail(test, "maxBlobLen"))?),
+        None => None,
+    };
+    match verify(
+        start_of(test)?,
+        max_blob_len,
+        json::text(test, "name")?,
+        &json::bytes(test, "blob")?,
+    ) {
         Ok(_) if reject => Err(fail(test, "accepted")),
         Ok(chain) => check_chain(test, &chain),
         Err(error) if reject => {
             let (name, failure) = audit_error(&error);
             let expected = (json::text(test, "error")?, test.get("failure").and_then(Value::as_str));
-            if (name, failure) == expected {
+            let fields_hold = error_fields(&error)
+                .iter()
+                .all(|(field, value)| test.get(*field) == Some(value))
+                && ["length", "max"]
+                    .iter()
+                    .all(|field| test.contains_key(*field) == error_fields(&error).iter().any(|(f, _)| f == field));
+            if (name, failure) == expected && fields_hold {
                 Ok(())
             } else {
                 Err(fail(

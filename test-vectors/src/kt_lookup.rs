@@ -15,11 +15,11 @@ fn notes() -> Value {
     json!({
         "directory": "akd 0.13, WhatsAppV1Configuration (BLAKE3), akd's HardCodedAkdVRF, in memory; epoch 1 inserts alice, bob, carol, dave, erin (version 1); epoch 2 updates alice; epoch 3 bob and inserts frank; epochs 4 and 5 update alice. value = SHA-256(\"identity key of LABEL, version N\")",
         "proof": "akd's protobuf LookupProof (akd_core proto/specs/types.proto): 1 epoch, 2 value, 3 version, 4 existence_vrf_proof, 5 existence_proof, 6 marker_vrf_proof, 7 marker_proof, 8 freshness_vrf_proof, 9 freshness_proof, 10 commitment_nonce; exactly the encoding akd writes",
-        "verification": "kt-verify SPEC §3, in order: VRF key a curve point (InvalidVrfKey); protobuf decoding and akd's conversion (Malformed); re-encoding gives the same bytes (NonCanonical); version 0 (ZeroVersion), 2^64 - 1 (VersionOutOfRange), version > epoch (VersionAfterEpoch), proof epoch > epoch (ValueEpochAfterRoot); each Merkle path's top parent label is the root label (NonCanonical); akd_core lookup_verify against rootHash and epoch (Rejected, with `failure` naming the failing akd_core check: Membership, NonMembership, Lookup, History, Vrf, Serialization)",
+        "verification": "kt-verify SPEC §3, in order: VRF key a curve point (curve25519-dalek decoding, y mod p) not of small order (InvalidVrfKey); protobuf decoding and akd's conversion (Malformed); re-encoding gives the same bytes (NonCanonical); version 0 (ZeroVersion), 2^64 - 1 (VersionOutOfRange), version > epoch (VersionAfterEpoch), proof epoch > epoch (ValueEpochAfterRoot); each Merkle path's top parent label is the root label (NonCanonical); akd_core lookup_verify against rootHash and epoch (Rejected, with `failure` naming the failing akd_core check: Membership, NonMembership, Lookup, History, Vrf, Serialization)",
         "result": "valid: the proof establishes label's value `value`, published at `valueEpoch` as `version`, in the directory whose root at `epoch` is `rootHash`",
         "epochBinding": "akd_core's lookup verification checks the Merkle paths against rootHash only: a root hash paired with a later epoch than its own still verifies (flag EpochNotBound; kt-verify SPEC §3, the caller vouches for the pair)",
         "u64": "epoch, version and valueEpoch are u64 carried as decimal strings",
-        "python": "the Python consumer decodes every proof by hand (every nested message, field lengths, canonical re-encoding, root labels), checks the pre-checks and the VRF key's point decoding, re-derives with BLAKE3 each committed value's leaf and every Merkle path up to rootHash, and compares the result with the vector; it does not run the VRF (ECVRF-EDWARDS25519-SHA512-TAI), which binds the label and version to the tree position, nor akd_core's marker-version arithmetic and label and prefix comparisons: for an error `Rejected` whose Merkle paths hold it checks only that the failure is one of those",
+        "python": "the Python consumer decodes every proof by hand (every nested message, field lengths, canonical re-encoding, root labels), checks the pre-checks and the VRF key's point decoding and small-order test, re-derives with BLAKE3 each committed value's leaf and every Merkle path up to rootHash, and compares the result with the vector; it does not run the VRF (ECVRF-EDWARDS25519-SHA512-TAI), which binds the label and version to the tree position, nor akd_core's marker-version arithmetic and label and prefix comparisons: for an error `Rejected` whose Merkle paths hold it checks only that the failure is one of those",
     })
 }
 
@@ -255,6 +255,33 @@ pub fn generate() -> Value {
         root,
         "alice",
         bytes,
+    ));
+    // akd_core refuses a VRF key of small order ("Small subgroup") after curve25519-dalek decodes it: all-zero
+    // bytes (y = 0, a point of order 4) and the identity (y = 1) decode, and are refused.
+    let mut identity = [0; 32];
+    identity[0] = 1;
+    for (comment, small_order) in [
+        ("an all-zero VRF public key (y = 0: a point of order 4)", [0; 32]),
+        ("the identity point as VRF public key (y = 1)", identity),
+    ] {
+        invalid.push(test(
+            comment,
+            &["InvalidVrfKey", "SmallOrder"],
+            &small_order,
+            epoch,
+            root,
+            "alice",
+            bytes,
+        ));
+    }
+    invalid.push(test(
+        "alice at epoch 5 with the version field set to 2^64 - 1 (refused before the epoch comparison)",
+        &["VersionOutOfRange"],
+        key,
+        epoch,
+        root,
+        "alice",
+        &mutated(bytes, |proof| proof.set_version(u64::MAX)),
     ));
     invalid.push(test(
         "alice at epoch 5 with the version field set to 0",

@@ -314,7 +314,7 @@ pub const FAMILIES: [Family; 15] = [
         schema: || {
             schema::for_family(
                 "Plexi witness signature",
-                &["WitnessSignature"],
+                &["WitnessSignature", "SignedRootDecode", "KeySet", "Ciphersuite"],
                 &[
                     ("ciphersuite", U32),
                     ("namespace", Text),
@@ -332,6 +332,14 @@ pub const FAMILIES: [Family; 15] = [
                     ("maxAgeMs", DecimalU64),
                     ("nowMs", DecimalU64),
                     ("source", Text),
+                    ("expected", U32),
+                    ("found", U32),
+                    ("wireType", U32),
+                    ("count", U32),
+                    ("publicKeys", HexArray),
+                    ("keyIds", Hex),
+                    ("duplicateKeyId", U32),
+                    ("id", U32),
                 ],
             )
         },
@@ -479,7 +487,7 @@ pub const FAMILIES: [Family; 15] = [
         schema: || {
             schema::for_family(
                 "AKD append-only audit blob",
-                &["AuditChain", "AuditReject"],
+                &["AuditChain", "AuditLimit", "AuditReject", "Monitor"],
                 &[
                     ("name", Text),
                     ("epoch", DecimalU64),
@@ -493,6 +501,26 @@ pub const FAMILIES: [Family; 15] = [
                     ("chainEndEpoch", DecimalU64),
                     ("chainEndHash", Hex),
                     ("failure", Text),
+                    ("maxBlobLen", DecimalU64),
+                    ("length", DecimalU64),
+                    ("max", DecimalU64),
+                    ("witnessPublicKey", Hex),
+                    ("namespace", Text),
+                    ("maxAgeMs", DecimalU64),
+                    ("nowMs", DecimalU64),
+                    ("checkpoint", Hex),
+                    ("signedRoot", Hex),
+                    ("auditStartEpoch", DecimalU64),
+                    ("auditRoots", HexArray),
+                    ("auditBlobs", HexArray),
+                    ("observation", Text),
+                    ("fromEpoch", DecimalU64),
+                    ("errorCheckpointEpoch", DecimalU64),
+                    ("errorEpoch", DecimalU64),
+                    ("errorCheckpointMs", DecimalU64),
+                    ("errorTimestampMs", DecimalU64),
+                    ("forkFirst", Hex),
+                    ("forkSecond", Hex),
                 ],
             )
         },

@@ -10,6 +10,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::json::{self, fail};
 
+mod setup;
+
 /// cloudflare/plexi `plexi_core/tests/test-vectors.json`: one signing key, two namespaces, one per ciphersuite.
 const PLEXI_SOURCE: &str = "cloudflare/plexi plexi_core/tests/test-vectors.json";
 const PLEXI_SIGNING_KEY: &str = "d6af1bca3db4fc2766b0c483706c20bf4837a46d54c1d39c2a34a9088572d712";
@@ -65,6 +67,9 @@ fn notes() -> Value {
         "signedRoot": "protobuf SignatureResponse{1 bytes message (the ciphersuite-1 protobuf SignatureMessage, whatever the ciphersuite), 2 bytes signature, 3 varint keyId}",
         "keyId": "the last byte of the Ed25519 public key; it selects the verifier's key",
         "verification": "in this order: public key (kt-verify SPEC 1.4, the workspace's one Ed25519 key rule, checked when the verifier is built, so before anything of the root) canonical, i.e. y < p and no sign bit on y = 1 or y = p - 1 (else NonCanonicalKey), not one of the eight small-order encodings (else WeakKey), a curve point (else InvalidKey); namespace == verifierNamespace (WrongNamespace); keyId of the trusted key (UnknownKeyId); timestampMs >= notBeforeMs (KeyNotYetValid); timestampMs <= nowMs + 60000 (FromTheFuture); nowMs - timestampMs <= maxAgeMs (Stale); S < l, then strict Ed25519 (BadSignature)",
+        "signedRootDecode": "SignedRootDecode tests: signedRoot bytes that SignedRoot::from_protobuf refuses (kt-verify SPEC §1.2, §8.2), error the DecodeError with its fields: expected (UnexpectedField: the field number expected; BadLength: the length), found (BadLength), wireType (UnsupportedWireType), count (TrailingBytes). The decoder reads the outer fields 1 message, 2 signature, 3 key_id (each present, in order, of its wire type), then no bytes may follow; then inside the message 1 ciphersuite (a u32 and 1 or 2, else ValueOutOfRange), 2 namespace (UTF-8, else NotUtf8), 3 timestamp, 4 the epoch message (its field 1, then nothing), 5 digest, then nothing; then the digest's length (32), the signature's (64) and key_id <= 255 (ValueOutOfRange); then re-encodes and compares (NonCanonical). A varint is at most 10 bytes and at most u64::MAX (VarintOverflow); a field key with number 0 or above u32::MAX is BadFieldNumber, a wire type other than 0 and 2 UnsupportedWireType; input ending inside a field is Truncated",
+        "keySet": "KeySet tests: WitnessKey::new(key, notBeforeMs) for each of publicKeys in order (the key rule; NonCanonicalKey, WeakKey, InvalidKey), then WitnessVerifier::new(verifierNamespace, keys, maxAgeMs): no keys is NoKeys, two keys with one key id DuplicateKeyId with duplicateKeyId; valid: keyIds is each key's id (last byte), in order",
+        "ciphersuite": "Ciphersuite tests: Ciphersuite::from_id(ciphersuite): 1 and 2 are Plexi's, any other u32 is UnknownCiphersuite with id",
         "privateKey": "the Ed25519 seed where known: Ed25519 is deterministic, so signing signedMessage with it gives signature",
         "source": "tests naming a source carry that project's published values; the others are ours",
     })
@@ -538,7 +543,11 @@ pub fn generate() -> Value {
         "PLEXI-WITNESS-SIGNATURE-ED25519",
         "witness_signature.schema.json",
         &notes(),
-        vec![json!({"type": "WitnessSignature", "tests": tests})],
+        [
+            vec![json!({"type": "WitnessSignature", "tests": tests})],
+            setup::groups(&good, NAMESPACE, NOT_BEFORE_MS, MAX_AGE_MS),
+        ]
+        .concat(),
     )
 }
 
@@ -555,7 +564,10 @@ fn integer(test: &Map<String, Value>, field: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("missing integer {field}"))
 }
 
-fn check_test(_group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(), String> {
+fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(), String> {
+    if let Some(outcome) = setup::check_test(json::text(group, "type")?, test) {
+        return outcome;
+    }
     let suite = u32::try_from(integer(test, "ciphersuite")?).map_err(|_| fail(test, "ciphersuite"))?;
     let ciphersuite = Ciphersuite::from_id(suite).map_err(|error| fail(test, &error.to_string()))?;
     let root = SignedRoot::from_protobuf(&json::bytes(test, "signedRoot")?)
