@@ -9,7 +9,8 @@
 //!   [`Response`]. Nothing else goes in: the same command log gives the same state and responses on every replica,
 //!   so the vault can run in-process, on one node over any key-value store, or replicated on a consensus log.
 //! - State lives behind the [`Store`] trait (versioned reads, compare-and-swap writes); [`MemoryStore`] is the
-//!   in-memory implementation.
+//!   in-memory implementation, `RedbStore` (feature `redb`) the durable one in a redb file, and
+//!   `store::conformance` (feature `conformance`) checks any implementation against the trait's contract.
 //! - IPLS: the vault half of the contact-key escrow ([`ipls`]): an account's contact key is stored, and released
 //!   to a device that signs the session with the account's current key as proven by key transparency
 //!   ([`KeyTransparency`], verified with [`kt_verify`]).
@@ -28,7 +29,7 @@ mod keys;
 mod memory;
 mod principal;
 mod records;
-mod store;
+pub mod store;
 mod vault;
 
 pub use command::{Command, ENTROPY_LEN, Request, Response};
@@ -42,6 +43,8 @@ pub use keys::FleetKeys;
 pub use memory::MemoryStore;
 pub use principal::Principal;
 pub use records::SESSION_ID_LEN;
+#[cfg(feature = "redb")]
+pub use store::redb::{RedbStore, RedbStoreError};
 pub use store::{Cas, Store, Versioned};
 pub use vault::{RecordStatus, Vault, VaultConfig};
 

@@ -8,7 +8,7 @@ use std::vec::Vec;
 
 use zeroize::Zeroize;
 
-use crate::store::{Cas, Store, Versioned};
+use crate::store::{Cas, Store, Versioned, next_version_after};
 
 #[derive(Default)]
 struct Inner {
@@ -76,11 +76,10 @@ impl MemoryStore {
     /// assert!(restored.get(b"k").unwrap().unwrap().version > gone);
     /// ```
     pub fn restore(entries: BTreeMap<Vec<u8>, Versioned>, last_version: u64) -> Self {
-        let highest = entries.values().map(|entry| entry.version).max().unwrap_or(0);
         Self {
             inner: Mutex::new(Inner {
+                last_version: next_version_after(&entries, last_version),
                 entries,
-                last_version: last_version.max(highest),
             }),
         }
     }

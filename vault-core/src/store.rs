@@ -1,12 +1,18 @@
 //! The storage the vault needs: versioned reads and single-key compare-and-swap writes. Any key-value store with
 //! those two operations will do (a map in memory, a database row with a version column, a replicated log).
 
+use std::collections::BTreeMap;
 use std::vec::Vec;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+#[cfg(feature = "redb")]
+pub(crate) mod redb;
 
 /// A stored value and its version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Versioned {
-    /// Changes on every write of the key and never repeats for that key (also across deletion and re-creation),
+    /// Grows on every write of the key and never repeats for that key (also across deletion and re-creation),
     /// so a compare-and-swap can never succeed against a stale read.
     pub version: u64,
     /// The stored bytes.
@@ -59,4 +65,12 @@ impl<T: Store + ?Sized> Store for &T {
     fn keys_with_prefix(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Vec<u8>>, Self::Error> {
         (**self).keys_with_prefix(prefix, after, limit)
     }
+}
+
+/// The last version of a store restored with `entries` and `last_version`: the larger of the two, so that a
+/// version present in the store is never handed out again whatever the caller passes. One rule for every store
+/// that restores snapshots ([`MemoryStore::restore`](crate::MemoryStore::restore), `RedbStore::replace_all`).
+pub(crate) fn next_version_after(entries: &BTreeMap<Vec<u8>, Versioned>, last_version: u64) -> u64 {
+    let highest = entries.values().map(|entry| entry.version).max().unwrap_or(0);
+    last_version.max(highest)
 }

@@ -58,10 +58,7 @@ impl Harness<MemoryStore> {
     }
 }
 
-impl<S: Store> Harness<S>
-where
-    S::Error: PartialEq,
-{
+impl<S: Store> Harness<S> {
     pub fn with_store(keys: FleetKeys, store: S, rng: StdRng) -> Self {
         let client = ClientConfig::insecure_fast_for_testing(keys.backup_pins());
         Self {
