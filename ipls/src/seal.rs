@@ -50,8 +50,10 @@ pub struct ContactSealer {
     aad_prefix: Vec<u8>,
 }
 
-/// The longest AAD: label, version, and two length-prefixed ids of at most 255 bytes.
-const MAX_AAD: usize = CONTACT_AAD.len() + 1 + 2 * 256;
+/// AADs up to this length (label, version, and the two ids, together up to 110 bytes: every id of ordinary
+/// length) are built on the stack; longer ones on the heap. A buffer for the longest possible AAD (528 bytes)
+/// would cost more to clear than a whole seal of a short record spends in GHASH.
+const INLINE_AAD: usize = 128;
 
 impl ContactSealer {
     /// Derives the account's sealing key from CK.
@@ -83,16 +85,27 @@ impl ContactSealer {
         &self.account
     }
 
-    /// Builds the record's AAD on the stack (no allocation per record); returns it and its length.
-    fn aad(&self, contact: &ContactId) -> ([u8; MAX_AAD], usize) {
-        let mut aad = [0u8; MAX_AAD];
+    /// Runs `f` on the record's AAD, `aad_prefix || len8(contact) || contact`: built on the stack when it fits in
+    /// [`INLINE_AAD`] bytes (no allocation per record), on the heap otherwise.
+    fn with_aad<T>(&self, contact: &ContactId, f: impl FnOnce(&[u8]) -> T) -> T {
         let prefix = self.aad_prefix.len();
         let id = contact.as_bytes();
-        aad[..prefix].copy_from_slice(&self.aad_prefix);
-        // Ids are 1 to 255 bytes by construction.
-        aad[prefix] = id.len() as u8;
-        aad[prefix + 1..prefix + 1 + id.len()].copy_from_slice(id);
-        (aad, prefix + 1 + id.len())
+        let len = prefix + 1 + id.len();
+        let fill = |aad: &mut [u8]| {
+            aad[..prefix].copy_from_slice(&self.aad_prefix);
+            // Ids are 1 to 255 bytes by construction.
+            aad[prefix] = id.len() as u8;
+            aad[prefix + 1..].copy_from_slice(id);
+        };
+        if len <= INLINE_AAD {
+            let mut aad = [0u8; INLINE_AAD];
+            fill(&mut aad[..len]);
+            f(&aad[..len])
+        } else {
+            let mut aad = alloc::vec![0u8; len];
+            fill(&mut aad);
+            f(&aad)
+        }
     }
 
     /// Seals one record (any bytes: for example a serialized contact) for `contact`, with a nonce from `rng`.
@@ -108,10 +121,11 @@ impl ContactSealer {
         rng.fill_bytes(&mut nonce);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(record);
-        let (aad, aad_len) = self.aad(contact);
         let tag = self
-            .aead
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad[..aad_len], &mut out[HEADER_LEN..])
+            .with_aad(contact, |aad| {
+                self.aead
+                    .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[HEADER_LEN..])
+            })
             .expect("contact records are far below AES-GCM's length limit");
         out.extend_from_slice(&tag);
         out
@@ -129,15 +143,11 @@ impl ContactSealer {
         let (nonce, rest) = sealed[2..].split_at(NONCE_LEN);
         let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
         let mut record = Zeroizing::new(body.to_vec());
-        let (aad, aad_len) = self.aad(contact);
-        self.aead
-            .decrypt_in_place_detached(
-                Nonce::from_slice(nonce),
-                &aad[..aad_len],
-                &mut record,
-                Tag::from_slice(tag),
-            )
-            .map_err(|_| Error::Rejected)?;
+        self.with_aad(contact, |aad| {
+            self.aead
+                .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut record, Tag::from_slice(tag))
+        })
+        .map_err(|_| Error::Rejected)?;
         Ok(record)
     }
 }

@@ -107,6 +107,53 @@ fn ids_are_bounded() {
     assert!(ContactId::new(vec![0; 255]).is_ok());
 }
 
+/// The AAD is built on the stack up to 128 bytes and on the heap beyond: on both sides of that bound, and at the
+/// longest ids, the sealed record is exactly SPEC's AES-256-GCM over `CONTACT_AAD || version || len8(account) ||
+/// account || len8(contact) || contact`, computed here with the bare crates.
+#[test]
+fn sealing_matches_the_spec_at_every_aad_length() {
+    use aes_gcm::aead::AeadInPlace;
+    use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+
+    let key = ContactKey::from_bytes([9; 32]);
+    // 18 bytes of label, version and two lengths: the ids total 110 bytes at the bound.
+    for (account_len, contact_len) in [(5, 1), (5, 105), (5, 106), (100, 10), (100, 11), (255, 255)] {
+        let account = AccountId::new(vec![b'a'; account_len]).unwrap();
+        let contact = ContactId::new(vec![b'c'; contact_len]).unwrap();
+        let contacts = ContactSealer::new(&key, &account);
+        let mut rng = StdRng::seed_from_u64(3);
+        let sealed = contacts.seal(&mut rng, &contact, b"Ada Lovelace");
+
+        let mut info = ipls::CONTACT_KEY_INFO.to_vec();
+        info.push(account_len as u8);
+        info.extend_from_slice(account.as_bytes());
+        let mut account_key = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, key.expose_secret())
+            .expand(&info, &mut account_key)
+            .unwrap();
+        let aad = [
+            ipls::CONTACT_AAD,
+            &[1, account_len as u8],
+            account.as_bytes(),
+            &[contact_len as u8],
+            contact.as_bytes(),
+        ]
+        .concat();
+        let mut expected = sealed[..14].to_vec();
+        let mut body = b"Ada Lovelace".to_vec();
+        let tag = Aes256Gcm::new(&account_key.into())
+            .encrypt_in_place_detached(Nonce::from_slice(&sealed[2..14]), &aad, &mut body)
+            .unwrap();
+        expected.extend_from_slice(&body);
+        expected.extend_from_slice(&tag);
+        assert_eq!(
+            sealed, expected,
+            "account {account_len} bytes, contact {contact_len} bytes"
+        );
+        assert_eq!(contacts.open(&contact, &sealed).unwrap().as_slice(), b"Ada Lovelace");
+    }
+}
+
 proptest! {
     #[test]
     fn opening_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
