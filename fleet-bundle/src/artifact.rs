@@ -1,6 +1,8 @@
 //! The fleet-key artifact: the JSON document whose SHA-256 a deployment record logs.
 
-use serde::Deserialize;
+use core::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::error::{ArtifactError, JsonErrorKind};
 use crate::fleet_id::FleetId;
@@ -9,21 +11,61 @@ use crate::key_set::KeySet;
 use crate::role::Role;
 
 /// The JSON shape on the wire. Unknown fields are errors so that a field a newer producer adds cannot be silently
-/// ignored by an older verifier (serde also rejects duplicate fields).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// ignored by an older verifier, and so are duplicate fields.
 struct RawArtifact {
     fleet_id: String,
     epoch: u64,
     keys: Vec<RawKey>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawKey {
     public_key: String,
     role: String,
 }
+
+/// `Deserialize` for a struct from a JSON object only, refusing unknown, duplicate and missing fields (missing ones
+/// in declaration order). Written out rather than derived because serde's derive also accepts a struct as the array
+/// of its field values (`["fleet-a", 7, []]`), which is not the schema of SPEC 8.2: asking for a map makes an array
+/// a data error.
+macro_rules! object_only {
+    ($name:ident { $($field:ident: $ty:ty),+ $(,)? }) => {
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Fields;
+                impl<'de> Visitor<'de> for Fields {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!("a JSON object (", stringify!($name), ")"))
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        $(let mut $field: Option<$ty> = None;)+
+                        while let Some(key) = map.next_key::<String>()? {
+                            match key.as_str() {
+                                $(stringify!($field) => {
+                                    if $field.is_some() {
+                                        return Err(de::Error::duplicate_field(stringify!($field)));
+                                    }
+                                    $field = Some(map.next_value()?);
+                                })+
+                                other => return Err(de::Error::unknown_field(other, &[$(stringify!($field)),+])),
+                            }
+                        }
+                        Ok($name {
+                            $($field: $field.ok_or_else(|| de::Error::missing_field(stringify!($field)))?,)+
+                        })
+                    }
+                }
+                deserializer.deserialize_map(Fields)
+            }
+        }
+    };
+}
+
+object_only!(RawArtifact { fleet_id: String, epoch: u64, keys: Vec<RawKey> });
+object_only!(RawKey {
+    public_key: String,
+    role: String
+});
 
 /// A fleet's keys for one epoch, as published in the binary-transparency log (schema in SPEC.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,6 +242,34 @@ fn decode_key_hex(text: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SPEC 8.2: the artifact and each key are JSON objects; serde's derive would also take the array of their
+    /// field values. Unknown, duplicate and missing fields are data errors.
+    #[test]
+    fn only_objects_of_exactly_the_schema_fields_parse() {
+        let key = "11".repeat(32);
+        let data = |json: &str| match FleetKeyArtifact::from_json(json.as_bytes()) {
+            Err(ArtifactError::Json { kind, .. }) => kind == JsonErrorKind::Data,
+            _ => false,
+        };
+        let object =
+            format!(r#"{{"fleet_id":"fleet-a","epoch":7,"keys":[{{"public_key":"{key}","role":"opaque_server"}}]}}"#);
+        assert!(FleetKeyArtifact::from_json(object.as_bytes()).is_ok());
+        assert!(data(&format!(
+            r#"["fleet-a",7,[{{"public_key":"{key}","role":"opaque_server"}}]]"#
+        )));
+        assert!(data(&format!(
+            r#"{{"fleet_id":"fleet-a","epoch":7,"keys":[["{key}","opaque_server"]]}}"#
+        )));
+        assert!(data(&object.replacen("\"epoch\":7", "\"epoch\":7,\"epoch\":7", 1)));
+        assert!(data(&object.replacen("\"epoch\":7", "\"epoch\":7,\"extra\":0", 1)));
+        assert!(data(&object.replacen("\"epoch\":7,", "", 1)));
+        assert!(data(&object.replacen(
+            "\"role\":\"opaque_server\"",
+            "\"role\":\"opaque_server\",\"x\":1",
+            1
+        )));
+    }
 
     #[test]
     fn hex_must_be_exactly_64_lowercase_digits() {

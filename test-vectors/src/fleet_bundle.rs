@@ -5,8 +5,9 @@
 use ed25519_dalek::SigningKey;
 use fleet_bundle::context::{BUNDLE_OPERATOR, BUNDLE_WITNESS, DEPLOYMENT_OPERATOR, DEPLOYMENT_WITNESS};
 use fleet_bundle::{
-    AcceptedEpoch, Bundle, BundleVerifier, DecodeError, DeploymentError, DeploymentRecord, DeploymentVerifier, FleetId,
-    FleetIdError, FleetKey, FleetKeyArtifact, KeyError, KeySet, OperatorSigner, Party, Role, TrustAnchors, UnixSeconds,
+    AcceptedEpoch, AnchorError, ArtifactError, Bundle, BundleVerifier, DecodeError, DeploymentError, DeploymentMonitor,
+    DeploymentRecord, DeploymentVerifier, FleetId, FleetIdError, FleetKey, FleetKeyArtifact, JsonErrorKind, KeyError,
+    KeySet, KeySetError, MonitorError, OperatorSigner, Party, ResponderError, Role, TrustAnchors, UnixSeconds,
     ValidityWindow, VerifyError, WitnessSigner,
 };
 use serde_json::{Map, Value, json};
@@ -45,6 +46,9 @@ fn key_error_name(error: KeyError) -> &'static str {
     }
 }
 
+/// A crate outcome: a valid test's outputs, or the error's name and fields, under the vector's field names.
+type Outcome = Result<Vec<(&'static str, Value)>, (&'static str, Vec<(&'static str, Value)>)>;
+
 fn role_name(role: Role) -> &'static str {
     match role {
         Role::ResponseSigning => "ResponseSigning",
@@ -64,14 +68,7 @@ fn decode_fields(error: &DecodeError) -> Vec<(&'static str, Value)> {
             "WrongMessageType",
             vec![("expected", json!(expected)), ("found", json!(found))],
         ),
-        DecodeError::FleetId(FleetIdError::Length { len }) => (
-            "FleetId",
-            vec![("fleetIdError", json!("Length")), ("count", json!(len))],
-        ),
-        DecodeError::FleetId(FleetIdError::Character { index }) => (
-            "FleetId",
-            vec![("fleetIdError", json!("Character")), ("index", json!(index))],
-        ),
+        DecodeError::FleetId(error) => ("FleetId", fleet_id_fields(*error)),
         DecodeError::InvalidValidityWindow => ("InvalidValidityWindow", vec![]),
         DecodeError::KeyCount { count } => ("KeyCount", vec![("count", json!(count))]),
         DecodeError::UnknownRole { index, byte } => {
@@ -89,6 +86,7 @@ fn decode_fields(error: &DecodeError) -> Vec<(&'static str, Value)> {
 fn error_fields(error: &VerifyError) -> Vec<(&'static str, Value)> {
     match error {
         VerifyError::Malformed(error) => decode_fields(error),
+        VerifyError::UnknownFleet { found } => vec![("foundFleetId", json!(found.as_str()))],
         VerifyError::Rollback { epoch, last_accepted } => {
             vec![
                 ("epoch", json::decimal(*epoch)),
@@ -99,23 +97,15 @@ fn error_fields(error: &VerifyError) -> Vec<(&'static str, Value)> {
         VerifyError::InvalidKey { index, error } => {
             vec![("index", json!(index)), ("keyError", json!(key_error_name(*error)))]
         }
-        VerifyError::KeyWithWrongRole { party, role } => vec![
-            (
-                "party",
-                json!(if *party == Party::Witness {
-                    "Witness"
-                } else {
-                    "Operator"
-                }),
-            ),
-            ("role", json!(role_name(*role))),
-        ],
+        VerifyError::KeyWithWrongRole { party, role } => {
+            vec![("party", json!(party_name(*party))), ("role", json!(role_name(*role)))]
+        }
         _ => vec![],
     }
 }
 
 /// The fields every error field name may use: a test carries exactly those of its error.
-const ERROR_FIELDS: [&str; 11] = [
+const ERROR_FIELDS: [&str; 30] = [
     "decodeError",
     "found",
     "expected",
@@ -127,6 +117,25 @@ const ERROR_FIELDS: [&str; 11] = [
     "party",
     "role",
     "epoch",
+    "foundFleetId",
+    "length",
+    "max",
+    "artifactError",
+    "jsonError",
+    "line",
+    "column",
+    "keySetError",
+    "recordEpoch",
+    "artifactEpoch",
+    "deploymentError",
+    "lastEpoch",
+    "expectedEpoch",
+    "foundEpoch",
+    "acceptedRecord",
+    "conflictingRecord",
+    "listedAs",
+    "issuedAt",
+    "expiresAt",
 ];
 
 fn notes() -> Value {
@@ -137,6 +146,7 @@ fn notes() -> Value {
         "verification": "strict Ed25519; validity window [issued_at, expires_at) against now (Unix seconds); error names the first failing check in the SPEC's order",
         "savedState": "stateFleetId, stateEpoch, stateBodyDigest: the accepted-epoch state (SPEC 6.3) passed to the verifier (SavedState tests; absent: no state)",
         "errorFields": "beside error: Malformed's decodeError with its fields (found, expected, fleetIdError, count, index), Rollback's epoch and lastAccepted, Equivocation's epoch, InvalidKey's index and keyError, KeyWithWrongRole's party and role",
+        "groups": "SignedBundle: BundleVerifier::verify; DeploymentRecord: DeploymentVerifier::verify(signedRecord, artifact); Artifact: FleetKeyArtifact::from_json(artifact); DeploymentLog: DeploymentMonitor::observe of each signedRecords[i] with artifacts[i]; Anchors: TrustAnchors::new(fleetId, witnessKey, operatorKey); Responder: check_responder(responderKey, responderRole, responderNow) on the bundle verified at now. An artifact is artifact followed by artifactPadding spaces (0x20)",
         "u64": "now, epoch, issuedAt and expiresAt are u64 decimal strings (epoch, issuedAt and expiresAt: the body's fields, in valid tests); BeyondDoubles tests use 2^53 + 1 and 2^53 + 3, which a JSON number parsed as a double does not hold",
     })
 }
@@ -267,6 +277,15 @@ pub fn generate() -> Value {
     tests.extend(saved_state(&case, &wire, &body));
     tests.extend(received_keys(&case, &witness, &operator));
     tests.extend(malformed(&case, &wire, &body));
+    let mut other_fleet = raw_body(42, &[(2, [0x24; 32])]);
+    other_fleet[3..13].copy_from_slice(b"fleet-us-1");
+    tests.push(case(
+        "a bundle of another fleet, signed by the pinned keys",
+        "Tampered",
+        &sign_raw(&other_fleet),
+        None,
+        "UnknownFleet",
+    ));
     json::file(
         "FLEET-VALIDATION-BUNDLE-ED25519",
         "fleet_bundle.schema.json",
@@ -274,6 +293,10 @@ pub fn generate() -> Value {
         vec![
             json!({"type": "SignedBundle", "tests": tests}),
             json!({"type": "DeploymentRecord", "tests": deployments(&witness, &operator)}),
+            json!({"type": "Artifact", "tests": artifacts()}),
+            json!({"type": "DeploymentLog", "tests": deployment_log(&witness, &operator)}),
+            json!({"type": "Anchors", "tests": anchor_cases(&witness, &operator)}),
+            json!({"type": "Responder", "tests": responder_cases(&base, &wire)}),
         ],
     )
 }
@@ -724,17 +747,291 @@ fn beyond_doubles(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Val
     ]
 }
 
-fn deployment_reason(error: &DeploymentError) -> &'static str {
+fn party_name(party: Party) -> &'static str {
+    if party == Party::Witness { "Witness" } else { "Operator" }
+}
+
+/// A `FleetIdError` under the vector's field names.
+fn fleet_id_fields(error: FleetIdError) -> Vec<(&'static str, Value)> {
     match error {
-        DeploymentError::Malformed(_) => "Malformed",
-        DeploymentError::BadWitnessSignature => "BadWitnessSignature",
-        DeploymentError::BadCounterSignature => "BadCounterSignature",
-        DeploymentError::DigestMismatch => "DigestMismatch",
-        _ => "Other",
+        FleetIdError::Length { len } => vec![("fleetIdError", json!("Length")), ("count", json!(len))],
+        FleetIdError::Character { index } => vec![("fleetIdError", json!("Character")), ("index", json!(index))],
+        _ => vec![("fleetIdError", json!("Other"))],
     }
 }
 
-/// Deployment records (binary transparency): one epoch's artifact, its logged digest and both signatures.
+/// An `ArtifactError`'s name and fields, under the vector's field names.
+fn artifact_fields(error: &ArtifactError) -> (&'static str, Vec<(&'static str, Value)>) {
+    match *error {
+        ArtifactError::TooLarge { len, max } => ("TooLarge", vec![("length", json!(len)), ("max", json!(max))]),
+        ArtifactError::Json { kind, line, column } => {
+            let kind = match kind {
+                JsonErrorKind::Syntax => "Syntax",
+                JsonErrorKind::Data => "Data",
+                JsonErrorKind::Eof => "Eof",
+                _ => "Other",
+            };
+            (
+                "Json",
+                vec![
+                    ("jsonError", json!(kind)),
+                    ("line", json!(line)),
+                    ("column", json!(column)),
+                ],
+            )
+        }
+        ArtifactError::FleetId(error) => ("FleetId", fleet_id_fields(error)),
+        ArtifactError::PublicKeyEncoding { index } => ("PublicKeyEncoding", vec![("index", json!(index))]),
+        ArtifactError::UnknownRole { index } => ("UnknownRole", vec![("index", json!(index))]),
+        ArtifactError::InvalidKey { index, error } => (
+            "InvalidKey",
+            vec![("index", json!(index)), ("keyError", json!(key_error_name(error)))],
+        ),
+        ArtifactError::KeySet(error) => (
+            "KeySet",
+            match error {
+                KeySetError::Empty => vec![("keySetError", json!("Empty"))],
+                KeySetError::TooMany { count } => vec![("keySetError", json!("TooMany")), ("count", json!(count))],
+                KeySetError::DuplicateKey => vec![("keySetError", json!("DuplicateKey"))],
+                _ => vec![("keySetError", json!("Other"))],
+            },
+        ),
+        _ => ("Other", vec![]),
+    }
+}
+
+/// A `DeploymentError`'s name and fields, under the vector's field names (a nested error's name in its own field:
+/// `artifactError`, `decodeError`).
+fn deployment_fields(error: &DeploymentError) -> (&'static str, Vec<(&'static str, Value)>) {
+    match error {
+        DeploymentError::Malformed(error) => ("Malformed", decode_fields(error)),
+        DeploymentError::UnknownFleet { found } => ("UnknownFleet", vec![("foundFleetId", json!(found.as_str()))]),
+        DeploymentError::BadWitnessSignature => ("BadWitnessSignature", vec![]),
+        DeploymentError::BadCounterSignature => ("BadCounterSignature", vec![]),
+        DeploymentError::CounterSignatureOverOtherBytes => ("CounterSignatureOverOtherBytes", vec![]),
+        DeploymentError::ArtifactTooLarge { len, max } => {
+            ("ArtifactTooLarge", vec![("length", json!(len)), ("max", json!(max))])
+        }
+        DeploymentError::DigestMismatch => ("DigestMismatch", vec![]),
+        DeploymentError::Artifact(error) => {
+            let (name, mut fields) = artifact_fields(error);
+            fields.insert(0, ("artifactError", json!(name)));
+            ("Artifact", fields)
+        }
+        DeploymentError::ArtifactFleetMismatch { found } => {
+            ("ArtifactFleetMismatch", vec![("foundFleetId", json!(found.as_str()))])
+        }
+        DeploymentError::ArtifactEpochMismatch { record, artifact } => (
+            "ArtifactEpochMismatch",
+            vec![
+                ("recordEpoch", json::decimal(*record)),
+                ("artifactEpoch", json::decimal(*artifact)),
+            ],
+        ),
+        DeploymentError::KeyWithWrongRole { party, role } => (
+            "KeyWithWrongRole",
+            vec![("party", json!(party_name(*party))), ("role", json!(role_name(*role)))],
+        ),
+        _ => ("Other", vec![]),
+    }
+}
+
+/// A `MonitorError`'s name and fields (the failed verification's in `deploymentError` and its fields; an
+/// equivocation's two signed records as the evidence it carries).
+fn monitor_fields(error: &MonitorError) -> (&'static str, Vec<(&'static str, Value)>) {
+    match error {
+        MonitorError::Deployment(error) => {
+            let (name, mut fields) = deployment_fields(error);
+            fields.insert(0, ("deploymentError", json!(name)));
+            ("Deployment", fields)
+        }
+        MonitorError::Replay { epoch } => ("Replay", vec![("epoch", json::decimal(*epoch))]),
+        MonitorError::Equivocation {
+            epoch,
+            accepted,
+            conflicting,
+        } => (
+            "Equivocation",
+            vec![
+                ("epoch", json::decimal(*epoch)),
+                ("acceptedRecord", json!(hex::encode(accepted.to_bytes()))),
+                ("conflictingRecord", json!(hex::encode(conflicting.to_bytes()))),
+            ],
+        ),
+        MonitorError::NotIncreasing { epoch, last } => (
+            "NotIncreasing",
+            vec![("epoch", json::decimal(*epoch)), ("lastEpoch", json::decimal(*last))],
+        ),
+        MonitorError::Gap { expected, found } => (
+            "Gap",
+            vec![
+                ("expectedEpoch", json::decimal(*expected)),
+                ("foundEpoch", json::decimal(*found)),
+            ],
+        ),
+        _ => ("Other", vec![]),
+    }
+}
+
+/// An `AnchorError`'s name and fields.
+fn anchor_fields(error: AnchorError) -> (&'static str, Vec<(&'static str, Value)>) {
+    match error {
+        AnchorError::InvalidKey { party, error } => (
+            "InvalidKey",
+            vec![
+                ("party", json!(party_name(party))),
+                ("keyError", json!(key_error_name(error))),
+            ],
+        ),
+        AnchorError::SameKey => ("SameKey", vec![]),
+        _ => ("Other", vec![]),
+    }
+}
+
+/// A `ResponderError`'s name and fields (the input `responderNow` is not repeated).
+fn responder_fields(error: &ResponderError) -> (&'static str, Vec<(&'static str, Value)>) {
+    match error {
+        ResponderError::NotYetValid { issued_at, .. } => {
+            ("NotYetValid", vec![("issuedAt", json::decimal(issued_at.0))])
+        }
+        ResponderError::Expired { expires_at, .. } => ("Expired", vec![("expiresAt", json::decimal(expires_at.0))]),
+        ResponderError::NotInBundle => ("NotInBundle", vec![]),
+        ResponderError::WrongRole { listed_as } => ("WrongRole", vec![("listedAs", json!(role_name(*listed_as)))]),
+        _ => ("Other", vec![]),
+    }
+}
+
+/// `test` with the outcome: `result` valid and the `valid` fields, or invalid with the error's name and fields.
+/// `expected` only guards the generator against a case that does not test what its comment says.
+fn with_outcome(test: &Value, comment: &str, expected: &str, outcome: Outcome) -> Value {
+    match outcome {
+        Ok(fields) => {
+            assert_eq!(expected, "valid", "{comment}");
+            let mut fields = fields;
+            fields.insert(0, ("result", json!("valid")));
+            json::with_fields(test, fields)
+        }
+        Err((name, error_fields)) => {
+            assert_eq!(name, expected, "{comment}");
+            let mut fields = vec![("result", json!("invalid")), ("error", json!(name))];
+            fields.extend(error_fields);
+            json::with_fields(test, fields)
+        }
+    }
+}
+
+/// Signs a deployment record of `fleet` and `epoch` for `artifact` (any bytes: the record logs only a digest).
+fn sign_record(
+    witness: &WitnessSigner,
+    operator: &OperatorSigner,
+    fleet: &str,
+    epoch: u64,
+    artifact: &[u8],
+) -> Vec<u8> {
+    let record = DeploymentRecord::for_artifact(FleetId::new(fleet).expect("valid"), epoch, artifact);
+    let witness_signature = witness.sign_deployment(&record);
+    operator
+        .countersign_deployment(record, &witness_signature)
+        .expect("the witness signature verifies")
+        .to_bytes()
+}
+
+/// The artifact a test carries: `artifact`, then `artifactPadding` spaces (JSON whitespace), so that a 1 MiB
+/// artifact is a short field.
+fn artifact_of(test: &Map<String, Value>) -> Result<Vec<u8>, String> {
+    let mut artifact = json::bytes(test, "artifact")?;
+    if let Some(padding) = test.get("artifactPadding") {
+        let padding = padding
+            .as_u64()
+            .ok_or_else(|| fail(test, "artifactPadding is not a number"))?;
+        artifact.resize(
+            artifact.len() + usize::try_from(padding).map_err(|_| fail(test, "artifactPadding"))?,
+            b' ',
+        );
+    }
+    Ok(artifact)
+}
+
+/// `artifact` and `artifactPadding` fields for bytes that end in `padding` spaces.
+fn artifact_fields_of(artifact: &[u8], padding: usize) -> Vec<(&'static str, Value)> {
+    let mut fields = vec![("artifact", json!(hex::encode(&artifact[..artifact.len() - padding])))];
+    if padding > 0 {
+        fields.push(("artifactPadding", json!(padding)));
+    }
+    fields
+}
+
+/// What an accepted deployment yields, from the signed record's bytes.
+fn deployment_outputs(signed: &[u8], epoch: u64) -> Vec<(&'static str, Value)> {
+    let body = &signed[4..signed.len() - 128];
+    let witness_signature = &signed[signed.len() - 128..signed.len() - 64];
+    vec![
+        ("body", json!(hex::encode(body))),
+        (
+            "witnessSignedBytes",
+            json!(hex::encode([DEPLOYMENT_WITNESS, body].concat())),
+        ),
+        ("witnessSignature", json!(hex::encode(witness_signature))),
+        (
+            "operatorSignedBytes",
+            json!(hex::encode([DEPLOYMENT_OPERATOR, body, witness_signature].concat())),
+        ),
+        ("epoch", json::decimal(epoch)),
+    ]
+}
+
+/// A `DeploymentRecord` test, its outcome obtained by running the crate's verifier.
+fn deployment_case(
+    base: &Value,
+    anchors: &TrustAnchors,
+    comment: &str,
+    flag: &str,
+    (signed, artifact, padding): (&[u8], &[u8], usize),
+    expected: &str,
+) -> Value {
+    let mut fields = vec![
+        ("comment", json!(comment)),
+        ("flags", json!([flag])),
+        ("signedRecord", json!(hex::encode(signed))),
+    ];
+    fields.extend(artifact_fields_of(artifact, padding));
+    let test = json::with_fields(base, fields);
+    let outcome = DeploymentVerifier::new(anchors.clone())
+        .verify(signed, artifact)
+        .map(|verified| deployment_outputs(signed, verified.epoch()))
+        .map_err(|error| deployment_fields(&error));
+    with_outcome(&test, comment, expected, outcome)
+}
+
+/// An `Artifact` test: the artifact parser alone (SPEC 8.2), its outcome the crate's. A valid artifact yields its
+/// canonical form and epoch.
+fn artifact_case(comment: &str, flag: &str, artifact: &[u8], padding: usize, expected: &str) -> Value {
+    let test = json::with_fields(
+        &json!({"comment": comment, "flags": [flag]}),
+        artifact_fields_of(artifact, padding),
+    );
+    let outcome = FleetKeyArtifact::from_json(artifact)
+        .map(|parsed| {
+            vec![
+                ("canonical", json!(hex::encode(parsed.to_json()))),
+                ("epoch", json::decimal(parsed.epoch())),
+            ]
+        })
+        .map_err(|error| artifact_fields(&error));
+    with_outcome(&test, comment, expected, outcome)
+}
+
+/// The keys of the deployment vectors: a response-signing key and an OPAQUE key.
+fn deployment_keys() -> (String, String) {
+    (
+        hex::encode(SigningKey::from_bytes(&[0x14; 32]).verifying_key().to_bytes()),
+        hex::encode([0x25; 32]),
+    )
+}
+
+/// Deployment records (binary transparency, SPEC 8.3): one epoch's artifact, its logged digest and both
+/// signatures; and every reason a record and its artifact are refused, in 8.3's order.
+#[allow(clippy::too_many_lines)] // one line per case
 fn deployments(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Value> {
     let fleet = FleetId::new("fleet-eu-1").expect("valid");
     let keys = KeySet::new([
@@ -746,51 +1043,33 @@ fn deployments(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Value>
         FleetKey::new([0x25; 32], Role::OpaqueServer).expect("nonzero"),
     ])
     .expect("distinct");
-    let artifact = FleetKeyArtifact::new(fleet.clone(), 43, keys).to_json();
-    let record = DeploymentRecord::for_artifact(fleet, 43, &artifact);
-    let body = record.to_bytes();
-    let witness_signature = witness.sign_deployment(&record);
-    let signed = operator
-        .countersign_deployment(record, &witness_signature)
-        .expect("valid")
-        .to_bytes();
+    let artifact = FleetKeyArtifact::new(fleet, 43, keys).to_json();
+    let signed = sign_record(witness, operator, "fleet-eu-1", 43, &artifact);
     let base = json!({
         "fleetId": "fleet-eu-1",
         "witnessKey": hex::encode(witness.verifying_key().as_bytes()),
         "operatorKey": hex::encode(operator.verifying_key().as_bytes()),
     });
-    let valid = json::with_fields(
-        &base,
-        vec![
-            ("comment", json!("canonical artifact of two keys")),
-            ("flags", json!([])),
-            ("result", json!("valid")),
-            ("artifact", json!(hex::encode(&artifact))),
-            ("body", json!(hex::encode(&body))),
-            (
-                "witnessSignedBytes",
-                json!(hex::encode([DEPLOYMENT_WITNESS, &body].concat())),
-            ),
-            ("witnessSignature", json!(hex::encode(witness_signature.to_bytes()))),
-            (
-                "operatorSignedBytes",
-                json!(hex::encode(
-                    [DEPLOYMENT_OPERATOR, &body, &witness_signature.to_bytes()].concat()
-                )),
-            ),
-            ("signedRecord", json!(hex::encode(&signed))),
-            ("epoch", json::decimal(43)),
-        ],
-    );
-    let invalid = |comment: &str, record: &[u8], artifact: &[u8], error: &str| {
-        let mut test = base.clone();
-        test["comment"] = json!(comment);
-        test["flags"] = json!(["Tampered"]);
-        test["result"] = json!("invalid");
-        test["error"] = json!(error);
-        test["artifact"] = json!(hex::encode(artifact));
-        test["signedRecord"] = json!(hex::encode(record));
-        test
+    let anchors = TrustAnchors::new(
+        FleetId::new("fleet-eu-1").expect("valid"),
+        witness.verifying_key().as_bytes(),
+        operator.verifying_key().as_bytes(),
+    )
+    .expect("distinct strong keys");
+    let case = |comment: &str, signed: &[u8], artifact: &[u8], expected: &str| {
+        deployment_case(&base, &anchors, comment, "Tampered", (signed, artifact, 0), expected)
+    };
+    // A record signed for these bytes, so that the artifact's own checks (steps 7 to 9) are reached.
+    let logged = |comment: &str, artifact: &[u8], expected: &str| {
+        let signed = sign_record(witness, operator, "fleet-eu-1", 43, artifact);
+        deployment_case(
+            &base,
+            &anchors,
+            comment,
+            "LoggedArtifact",
+            (&signed, artifact, 0),
+            expected,
+        )
     };
     let mut other_artifact = artifact.clone();
     let last_digit = other_artifact
@@ -798,74 +1077,700 @@ fn deployments(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Value>
         .rposition(u8::is_ascii_hexdigit)
         .expect("hex digits");
     other_artifact[last_digit] = if other_artifact[last_digit] == b'0' { b'1' } else { b'0' };
-    let mut digest_altered = signed.clone();
-    digest_altered[4 + body.len() - 1] ^= 0x01;
-    let mut countersignature_altered = signed.clone();
-    let end = countersignature_altered.len() - 1;
-    countersignature_altered[end] ^= 0x01;
+    let flip = |offset: usize| {
+        let mut bytes = signed.clone();
+        let offset = if offset < bytes.len() { offset } else { bytes.len() - 1 };
+        bytes[offset] ^= 0x01;
+        bytes
+    };
+    let body_len = signed.len() - 132;
+    // The operator signs the record alone: a valid signature, over the wrong bytes (6.2).
+    let over_body = ed25519_dalek::Signer::sign(
+        &SigningKey::from_bytes(&[0x12; 32]),
+        &[DEPLOYMENT_OPERATOR, &signed[4..4 + body_len]].concat(),
+    )
+    .to_bytes();
+    let mut not_countersigned = signed.clone();
+    not_countersigned[4 + body_len + 64..].copy_from_slice(&over_body);
+    let text = |json: &str| json.as_bytes().to_vec();
+    let (signing, opaque) = deployment_keys();
+    let mut padded = artifact.clone();
+    padded.resize(FleetKeyArtifact::MAX_LEN, b' ');
+    let padded_signed = sign_record(witness, operator, "fleet-eu-1", 43, &padded);
+    let mut too_large = padded.clone();
+    too_large.push(b' ');
     vec![
-        valid,
-        invalid(
+        deployment_case(
+            &base,
+            &anchors,
+            "canonical artifact of two keys",
+            "Valid",
+            (&signed, &artifact, 0),
+            "valid",
+        ),
+        deployment_case(
+            &base,
+            &anchors,
+            "an artifact of exactly 1 MiB (the canonical form and spaces) is accepted",
+            "Valid",
+            (&padded_signed, &padded, FleetKeyArtifact::MAX_LEN - artifact.len()),
+            "valid",
+        ),
+        case(
             "artifact not the one logged",
             &signed,
             &other_artifact,
             "DigestMismatch",
         ),
-        invalid(
+        case(
             "logged digest altered",
-            &digest_altered,
+            &flip(4 + body_len - 1),
             &artifact,
             "BadWitnessSignature",
         ),
-        invalid(
+        case(
             "counter-signature altered",
-            &countersignature_altered,
+            &flip(signed.len() - 1),
             &artifact,
             "BadCounterSignature",
+        ),
+        case(
+            "operator signed the record only",
+            &not_countersigned,
+            &artifact,
+            "CounterSignatureOverOtherBytes",
+        ),
+        case("record cut short", &signed[..signed.len() - 1], &artifact, "Malformed"),
+        case(
+            "a bundle's envelope type 0x02",
+            &[&[1, 2], &signed[2..]].concat(),
+            &artifact,
+            "Malformed",
+        ),
+        case(
+            "a record of another fleet, signed",
+            &sign_record(witness, operator, "fleet-us-1", 43, &artifact),
+            &artifact,
+            "UnknownFleet",
+        ),
+        deployment_case(
+            &base,
+            &anchors,
+            "artifact of 1 MiB + 1 byte: refused before it is hashed",
+            "Tampered",
+            (&signed, &too_large, too_large.len() - artifact.len()),
+            "ArtifactTooLarge",
+        ),
+        logged("a logged artifact that is not JSON", b"not json", "Artifact"),
+        logged(
+            "a logged artifact without keys",
+            &text(r#"{"fleet_id":"fleet-eu-1","epoch":43,"keys":[]}"#),
+            "Artifact",
+        ),
+        logged(
+            "a logged artifact of another fleet",
+            &text(&format!(
+                r#"{{"fleet_id":"fleet-us-1","epoch":43,"keys":[{{"public_key":"{opaque}","role":"opaque_server"}}]}}"#
+            )),
+            "ArtifactFleetMismatch",
+        ),
+        logged(
+            "a logged artifact of another epoch",
+            &text(&format!(
+                r#"{{"fleet_id":"fleet-eu-1","epoch":44,"keys":[{{"public_key":"{opaque}","role":"opaque_server"}}]}}"#
+            )),
+            "ArtifactEpochMismatch",
+        ),
+        logged(
+            "a logged artifact of another fleet and epoch: the fleet is compared first",
+            &text(&format!(
+                r#"{{"fleet_id":"fleet-us-1","epoch":44,"keys":[{{"public_key":"{opaque}","role":"opaque_server"}}]}}"#
+            )),
+            "ArtifactFleetMismatch",
+        ),
+        logged(
+            "a logged artifact listing the witness key as a response-signing key",
+            &text(&format!(
+                r#"{{"fleet_id":"fleet-eu-1","epoch":43,"keys":[{{"public_key":"{}","role":"response_signing"}},{{"public_key":"{signing}","role":"response_signing"}}]}}"#,
+                hex::encode(witness.verifying_key().as_bytes())
+            )),
+            "KeyWithWrongRole",
+        ),
+        logged(
+            "a logged artifact listing the operator key as an IPLS key",
+            &text(&format!(
+                r#"{{"fleet_id":"fleet-eu-1","epoch":43,"keys":[{{"public_key":"{}","role":"ipls_session"}}]}}"#,
+                hex::encode(operator.verifying_key().as_bytes())
+            )),
+            "KeyWithWrongRole",
         ),
     ]
 }
 
-fn check_deployment(test: &Map<String, Value>, anchors: TrustAnchors) -> Result<(), String> {
-    let verified =
-        DeploymentVerifier::new(anchors).verify(&json::bytes(test, "signedRecord")?, &json::bytes(test, "artifact")?);
-    if !json::valid(test)? {
-        return match verified {
-            Err(error) if deployment_reason(&error) == json::text(test, "error")? => Ok(()),
-            _ => Err(fail(test, "record was not rejected as specified")),
-        };
+/// Artifact JSON (SPEC 8.2), parsed alone: spellings that are accepted, and each refusal with its fields (the JSON
+/// error's kind, line and column included).
+#[allow(clippy::too_many_lines)] // one line per case
+fn artifacts() -> Vec<Value> {
+    let (signing, opaque) = deployment_keys();
+    let key = |public: &str, role: &str| format!(r#"{{"public_key":"{public}","role":"{role}"}}"#);
+    let document = |fleet: &str, epoch: &str, keys: &[String]| {
+        format!(
+            r#"{{"fleet_id":"{fleet}","epoch":{epoch},"keys":[{}]}}"#,
+            keys.join(",")
+        )
+        .into_bytes()
+    };
+    let two = [key(&signing, "response_signing"), key(&opaque, "opaque_server")];
+    let canonical = document("fleet-eu-1", "43", &two);
+    let valid = |comment: &str, artifact: &[u8]| artifact_case(comment, "Valid", artifact, 0, "valid");
+    let json = |comment: &str, artifact: &[u8]| artifact_case(comment, "Json", artifact, 0, "Json");
+    let content =
+        |comment: &str, artifact: &[u8], expected: &str| artifact_case(comment, "Content", artifact, 0, expected);
+    let pretty = format!(
+        "{{\n  \"keys\": [\n    {{ \"role\": \"opaque_server\", \"public_key\": \"{opaque}\" }},\n    {{ \"role\": \"response_signing\", \"public_key\": \"{signing}\" }}\n  ],\n  \"epoch\": 43,\n  \"fleet_id\": \"fleet-eu-1\"\n}}\n"
+    );
+    let mut at_limit = canonical.clone();
+    at_limit.resize(FleetKeyArtifact::MAX_LEN, b' ');
+    let mut too_large = at_limit.clone();
+    too_large.push(b' ');
+    let one = [key(&opaque, "opaque_server")];
+    let minimal_keys: Vec<String> = (0..1025).map(|_| key("", "")).collect();
+    let identity = format!("01{}", "00".repeat(31));
+    let y_is_p = format!("ed{}7f", "ff".repeat(30));
+    let mut not_utf8 = document("fleet-eu-1", "43", &one);
+    not_utf8[14] = 0xff;
+    vec![
+        valid("canonical form", &canonical),
+        valid(
+            "whitespace, keys and fields in another order: accepted, canonical form differs",
+            pretty.as_bytes(),
+        ),
+        valid(
+            "a \\u escape in a string is decoded (\\u002d is '-')",
+            &document("fleet\\u002deu-1", "43", &two),
+        ),
+        valid("epoch 2^64 - 1", &document("fleet-eu-1", "18446744073709551615", &one)),
+        artifact_case(
+            "exactly 1 MiB (canonical form and spaces)",
+            "Valid",
+            &at_limit,
+            FleetKeyArtifact::MAX_LEN - canonical.len(),
+            "valid",
+        ),
+        artifact_case(
+            "1 MiB + 1 byte",
+            "Content",
+            &too_large,
+            too_large.len() - canonical.len(),
+            "TooLarge",
+        ),
+        json("empty input", b""),
+        json("not JSON", b"not json"),
+        json("cut inside the keys", &canonical[..canonical.len() - 20]),
+        json(
+            "missing colon on line 3",
+            b"{\n  \"fleet_id\": \"fleet-eu-1\",\n  \"epoch\" 43,\n  \"keys\": [] }",
+        ),
+        json("a byte after the document", &[canonical.as_slice(), b"x"].concat()),
+        json(
+            "a second document after the first",
+            &[canonical.as_slice(), b"{}"].concat(),
+        ),
+        json("single quotes", b"{'fleet_id':'fleet-eu-1'}"),
+        json("a byte that is not UTF-8 inside a string", &not_utf8),
+        json(
+            "a lone surrogate escape in a string",
+            &document("fleet\\ud800", "43", &one),
+        ),
+        json(
+            "a control character inside a string",
+            &document("fleet\teu-1", "43", &one),
+        ),
+        json("epoch with a leading zero", &document("fleet-eu-1", "043", &one)),
+        json("missing field keys", br#"{"fleet_id":"fleet-eu-1","epoch":43}"#),
+        json(
+            "unknown top-level field",
+            &[&canonical[..canonical.len() - 1], br#","extra":1}"#].concat(),
+        ),
+        json(
+            "unknown field in a key object",
+            &document(
+                "fleet-eu-1",
+                "43",
+                &[format!(
+                    r#"{{"public_key":"{opaque}","role":"opaque_server","note":""}}"#
+                )],
+            ),
+        ),
+        json(
+            "duplicate field epoch",
+            format!(
+                r#"{{"fleet_id":"fleet-eu-1","epoch":43,"epoch":43,"keys":[{}]}}"#,
+                one[0]
+            )
+            .as_bytes(),
+        ),
+        json("epoch as a string", &document("fleet-eu-1", "\"43\"", &one)),
+        json("epoch negative", &document("fleet-eu-1", "-1", &one)),
+        json("epoch 2^64", &document("fleet-eu-1", "18446744073709551616", &one)),
+        json("epoch with a fraction", &document("fleet-eu-1", "43.0", &one)),
+        json("epoch with an exponent", &document("fleet-eu-1", "43e0", &one)),
+        json(
+            "keys an object, not an array",
+            br#"{"fleet_id":"fleet-eu-1","epoch":43,"keys":{}}"#,
+        ),
+        json(
+            "the document an array, not an object",
+            format!(r#"["fleet-eu-1",43,[["{opaque}","opaque_server"]]]"#).as_bytes(),
+        ),
+        json(
+            "null fleet id",
+            format!(r#"{{"fleet_id":null,"epoch":43,"keys":[{}]}}"#, one[0]).as_bytes(),
+        ),
+        content("empty fleet id", &document("", "43", &one), "FleetId"),
+        content("upper-case fleet id", &document("Fleet-eu-1", "43", &one), "FleetId"),
+        content("no keys", &document("fleet-eu-1", "43", &[]), "KeySet"),
+        content(
+            "1025 keys: counted before any key is read",
+            &document("fleet-eu-1", "43", &minimal_keys),
+            "KeySet",
+        ),
+        content(
+            "a key listed twice under two roles",
+            &document(
+                "fleet-eu-1",
+                "43",
+                &[key(&opaque, "opaque_server"), key(&opaque, "ipls_session")],
+            ),
+            "KeySet",
+        ),
+        content(
+            "upper-case hex in the second key",
+            &document(
+                "fleet-eu-1",
+                "43",
+                &[
+                    key(&opaque, "opaque_server"),
+                    key(&signing.to_uppercase(), "response_signing"),
+                ],
+            ),
+            "PublicKeyEncoding",
+        ),
+        content(
+            "63 hex digits",
+            &document("fleet-eu-1", "43", &[key(&opaque[1..], "opaque_server")]),
+            "PublicKeyEncoding",
+        ),
+        content(
+            "role name in upper case",
+            &document("fleet-eu-1", "43", &[key(&opaque, "OPAQUE_SERVER")]),
+            "UnknownRole",
+        ),
+        content(
+            "an unknown role at key 0 and bad hex at key 1: keys are checked in order",
+            &document(
+                "fleet-eu-1",
+                "43",
+                &[key(&opaque, "witness"), key("00", "opaque_server")],
+            ),
+            "UnknownRole",
+        ),
+        content(
+            "a response-signing key of small order (the identity)",
+            &document(
+                "fleet-eu-1",
+                "43",
+                &[key(&opaque, "opaque_server"), key(&identity, "response_signing")],
+            ),
+            "InvalidKey",
+        ),
+        content(
+            "a response-signing key y = p (non-canonical)",
+            &document("fleet-eu-1", "43", &[key(&y_is_p, "response_signing")]),
+            "InvalidKey",
+        ),
+        content(
+            "an all-zero OPAQUE key",
+            &document("fleet-eu-1", "43", &[key(&"00".repeat(32), "opaque_server")]),
+            "InvalidKey",
+        ),
+        content(
+            "an all-zero IPLS key listed twice: each key's own check comes before the duplicate check",
+            &document(
+                "fleet-eu-1",
+                "43",
+                &[
+                    key(&"00".repeat(32), "ipls_session"),
+                    key(&"00".repeat(32), "ipls_session"),
+                ],
+            ),
+            "InvalidKey",
+        ),
+        valid(
+            "a response-signing key y = 2, not a curve point: received keys are not checked for it (SPEC 7.1)",
+            &document(
+                "fleet-eu-1",
+                "43",
+                &[key(&format!("02{}", "00".repeat(31)), "response_signing")],
+            ),
+        ),
+    ]
+}
+
+/// A `DeploymentLog` test: the monitor observes `signedRecords` with `artifacts` in order (SPEC 9); every
+/// observation but the last must be accepted, the last gives the outcome.
+fn log_case(base: &Value, anchors: &TrustAnchors, comment: &str, log: &[(Vec<u8>, Vec<u8>)], expected: &str) -> Value {
+    let mut monitor = DeploymentMonitor::new(DeploymentVerifier::new(anchors.clone()));
+    let (last, earlier) = log.split_last().expect("a log");
+    for (signed, artifact) in earlier {
+        monitor.observe(signed, artifact).expect("an earlier epoch is accepted");
     }
-    let verified = verified.map_err(|error| fail(test, &error.to_string()))?;
-    let body = json::bytes(test, "body")?;
-    json::all_hold(
-        test,
-        &[
-            (verified.epoch() == json::decimal_u64(test, "epoch")?, "epoch"),
+    let outcome = monitor
+        .observe(&last.0, &last.1)
+        .map(|report| vec![("epoch", json::decimal(report.deployment().epoch()))])
+        .map_err(|error| monitor_fields(&error));
+    let test = json::with_fields(
+        base,
+        vec![
+            ("comment", json!(comment)),
+            ("flags", json!(["Log"])),
             (
-                json::bytes(test, "witnessSignedBytes")? == [DEPLOYMENT_WITNESS, &body].concat(),
-                "witnessSignedBytes",
+                "signedRecords",
+                json!(log.iter().map(|(signed, _)| hex::encode(signed)).collect::<Vec<_>>()),
             ),
             (
-                json::bytes(test, "operatorSignedBytes")?
-                    == [DEPLOYMENT_OPERATOR, &body, &json::bytes(test, "witnessSignature")?].concat(),
-                "operatorSignedBytes",
+                "artifacts",
+                json!(
+                    log.iter()
+                        .map(|(_, artifact)| hex::encode(artifact))
+                        .collect::<Vec<_>>()
+                ),
             ),
         ],
+    );
+    with_outcome(&test, comment, expected, outcome)
+}
+
+/// SPEC 9: a monitor following the log.
+fn deployment_log(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Value> {
+    let (signing, opaque) = deployment_keys();
+    let artifact = |epoch: u64, public: &str| {
+        format!(
+            r#"{{"fleet_id":"fleet-eu-1","epoch":{epoch},"keys":[{{"public_key":"{public}","role":"opaque_server"}}]}}"#
+        )
+        .into_bytes()
+    };
+    let entry = |epoch: u64, public: &str| {
+        let artifact = artifact(epoch, public);
+        (sign_record(witness, operator, "fleet-eu-1", epoch, &artifact), artifact)
+    };
+    let base = json!({
+        "fleetId": "fleet-eu-1",
+        "witnessKey": hex::encode(witness.verifying_key().as_bytes()),
+        "operatorKey": hex::encode(operator.verifying_key().as_bytes()),
+    });
+    let anchors = TrustAnchors::new(
+        FleetId::new("fleet-eu-1").expect("valid"),
+        witness.verifying_key().as_bytes(),
+        operator.verifying_key().as_bytes(),
     )
+    .expect("distinct strong keys");
+    let case =
+        |comment: &str, log: &[(Vec<u8>, Vec<u8>)], expected: &str| log_case(&base, &anchors, comment, log, expected);
+    let other = hex::encode([0x26; 32]);
+    let (e43, e44) = (entry(43, &opaque), entry(44, &other));
+    vec![
+        case(
+            "the first epoch sets the starting point",
+            std::slice::from_ref(&e43),
+            "valid",
+        ),
+        case("epoch 44 follows 43", &[e43.clone(), e44.clone()], "valid"),
+        case("epoch 43 again, same record", &[e43.clone(), e43.clone()], "Replay"),
+        case(
+            "epoch 43 again with another artifact, both signed: equivocation with both records",
+            &[e43.clone(), entry(43, &other)],
+            "Equivocation",
+        ),
+        case(
+            "epoch 43 after 44",
+            &[e43.clone(), e44.clone(), e43.clone()],
+            "NotIncreasing",
+        ),
+        case("epoch 45 after 43", &[e43.clone(), entry(45, &other)], "Gap"),
+        case(
+            "epoch 44 whose artifact is not the logged one: the epoch's own verification first",
+            &[e43.clone(), (e44.0.clone(), artifact(44, &signing))],
+            "Deployment",
+        ),
+        case(
+            "the first epoch's own verification fails",
+            &[(e43.0.clone(), b"{}".to_vec())],
+            "Deployment",
+        ),
+    ]
+}
+
+/// SPEC 6 and 12.3: the pinned keys (`TrustAnchors::new`): each is checked by 7.1's rule, witness first, then
+/// whether they are equal.
+fn anchor_cases(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Value> {
+    let strong = hex::encode(witness.verifying_key().as_bytes());
+    let operator_key = hex::encode(operator.verifying_key().as_bytes());
+    let identity = format!("01{}", "00".repeat(31));
+    let not_a_point = format!("02{}", "00".repeat(31));
+    let y_is_p = format!("ed{}7f", "ff".repeat(30));
+    let case = |comment: &str, witness_key: &str, operator_key: &str, expected: &str| {
+        let test = json!({
+            "comment": comment, "flags": ["Anchors"], "fleetId": "fleet-eu-1",
+            "witnessKey": witness_key, "operatorKey": operator_key,
+        });
+        let key = |text: &str| -> [u8; 32] { hex::decode(text).expect("hex").try_into().expect("32 bytes") };
+        let outcome = TrustAnchors::new(
+            FleetId::new("fleet-eu-1").expect("valid"),
+            &key(witness_key),
+            &key(operator_key),
+        )
+        .map(|_| vec![])
+        .map_err(anchor_fields);
+        with_outcome(&test, comment, expected, outcome)
+    };
+    vec![
+        case("two distinct strong keys", &strong, &operator_key, "valid"),
+        case(
+            "witness key not a curve point (y = 2)",
+            &not_a_point,
+            &operator_key,
+            "InvalidKey",
+        ),
+        case(
+            "operator key of small order (the identity)",
+            &strong,
+            &identity,
+            "InvalidKey",
+        ),
+        case("operator key y = p (non-canonical)", &strong, &y_is_p, "InvalidKey"),
+        case("witness and operator key equal", &strong, &strong, "SameKey"),
+        case(
+            "both keys the identity: the witness key is checked first, before equality",
+            &identity,
+            &identity,
+            "InvalidKey",
+        ),
+    ]
+}
+
+/// SPEC 6.4: approving the vault that answered, against the verified bundle of this file.
+fn responder_cases(base: &Value, wire: &[u8]) -> Vec<Value> {
+    let strong = hex::encode(SigningKey::from_bytes(&[0x13; 32]).verifying_key().to_bytes());
+    let anchors = TrustAnchors::new(
+        FleetId::new(base["fleetId"].as_str().expect("text")).expect("valid"),
+        &hex::decode(base["witnessKey"].as_str().expect("hex"))
+            .expect("hex")
+            .try_into()
+            .expect("32"),
+        &hex::decode(base["operatorKey"].as_str().expect("hex"))
+            .expect("hex")
+            .try_into()
+            .expect("32"),
+    )
+    .expect("strong keys");
+    let verified = BundleVerifier::new(anchors)
+        .verify(wire, UnixSeconds(ISSUED_AT + 60), None)
+        .expect("the bundle of this file verifies");
+    let case = |comment: &str, key: &str, role: Role, now: u64, expected: &str| {
+        let test = json::with_fields(
+            base,
+            vec![
+                ("comment", json!(comment)),
+                ("flags", json!(["Responder"])),
+                ("signedBundle", json!(hex::encode(wire))),
+                ("responderKey", json!(key)),
+                ("responderRole", json!(role_name(role))),
+                ("responderNow", json::decimal(now)),
+            ],
+        );
+        let public: [u8; 32] = hex::decode(key).expect("hex").try_into().expect("32 bytes");
+        let outcome = verified
+            .check_responder(&public, role, UnixSeconds(now))
+            .map(|()| vec![])
+            .map_err(|error| responder_fields(&error));
+        with_outcome(&test, comment, expected, outcome)
+    };
+    let opaque = hex::encode([0x24; 32]);
+    vec![
+        case(
+            "the response-signing key, inside the window",
+            &strong,
+            Role::ResponseSigning,
+            ISSUED_AT,
+            "valid",
+        ),
+        case("the OPAQUE key", &opaque, Role::OpaqueServer, EXPIRES_AT - 1, "valid"),
+        case(
+            "a key the bundle does not list",
+            &hex::encode([0x99; 32]),
+            Role::OpaqueServer,
+            ISSUED_AT + 60,
+            "NotInBundle",
+        ),
+        case(
+            "the OPAQUE key presented as an IPLS key",
+            &opaque,
+            Role::IplsSession,
+            ISSUED_AT + 60,
+            "WrongRole",
+        ),
+        case(
+            "before issued_at",
+            &strong,
+            Role::ResponseSigning,
+            ISSUED_AT - 1,
+            "NotYetValid",
+        ),
+        case(
+            "at expires_at, an unlisted key: the window is checked first",
+            &hex::encode([0x99; 32]),
+            Role::OpaqueServer,
+            EXPIRES_AT,
+            "Expired",
+        ),
+    ]
+}
+
+/// Whether the crate's outcome is the test's: a valid test's outputs are each equal to the test's fields; a refusal
+/// has the test's name and exactly the test's error fields (no field of another error).
+fn check_outcome(test: &Map<String, Value>, outcome: Outcome) -> Result<(), String> {
+    match (json::valid(test)?, outcome) {
+        (true, Ok(fields)) => match fields.iter().find(|(name, value)| test.get(*name) != Some(value)) {
+            Some((name, _)) => Err(fail(test, &format!("{name} differs"))),
+            None => Ok(()),
+        },
+        (false, Err((name, fields))) => {
+            let same = json::text(test, "error")? == name
+                && ERROR_FIELDS
+                    .iter()
+                    .all(|field| test.get(*field) == fields.iter().find(|(f, _)| f == field).map(|(_, value)| value));
+            if same {
+                Ok(())
+            } else {
+                Err(fail(
+                    test,
+                    &format!("refused with {name} {fields:?}, not as the test says"),
+                ))
+            }
+        }
+        (true, Err((name, _))) => Err(fail(test, &format!("refused with {name}"))),
+        (false, Ok(_)) => Err(fail(test, "accepted")),
+    }
+}
+
+/// The pinned anchors a test names.
+fn anchors_of(test: &Map<String, Value>) -> Result<TrustAnchors, String> {
+    let fleet = FleetId::new(json::text(test, "fleetId")?).map_err(|error| error.to_string())?;
+    TrustAnchors::new(
+        fleet,
+        &json::array(test, "witnessKey")?,
+        &json::array(test, "operatorKey")?,
+    )
+    .map_err(|error| error.to_string())
+}
+
+fn check_deployment(test: &Map<String, Value>) -> Result<(), String> {
+    let signed = json::bytes(test, "signedRecord")?;
+    let outcome = DeploymentVerifier::new(anchors_of(test)?)
+        .verify(&signed, &artifact_of(test)?)
+        .map(|verified| deployment_outputs(&signed, verified.epoch()))
+        .map_err(|error| deployment_fields(&error));
+    check_outcome(test, outcome)
+}
+
+fn check_artifact(test: &Map<String, Value>) -> Result<(), String> {
+    let outcome = FleetKeyArtifact::from_json(&artifact_of(test)?)
+        .map(|parsed| {
+            vec![
+                ("canonical", json!(hex::encode(parsed.to_json()))),
+                ("epoch", json::decimal(parsed.epoch())),
+            ]
+        })
+        .map_err(|error| artifact_fields(&error));
+    check_outcome(test, outcome)
+}
+
+fn check_log(test: &Map<String, Value>) -> Result<(), String> {
+    let hex_list = |field: &str| -> Result<Vec<Vec<u8>>, String> {
+        test.get(field)
+            .and_then(Value::as_array)
+            .ok_or_else(|| fail(test, &format!("{field} is not an array")))?
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .and_then(|text| hex::decode(text).ok())
+                    .ok_or_else(|| fail(test, field))
+            })
+            .collect()
+    };
+    let (records, artifacts) = (hex_list("signedRecords")?, hex_list("artifacts")?);
+    if records.is_empty() || records.len() != artifacts.len() {
+        return Err(fail(test, "signedRecords and artifacts differ in length"));
+    }
+    let mut monitor = DeploymentMonitor::new(DeploymentVerifier::new(anchors_of(test)?));
+    let last = records.len() - 1;
+    for (signed, artifact) in records[..last].iter().zip(&artifacts) {
+        monitor
+            .observe(signed, artifact)
+            .map_err(|error| fail(test, &format!("an earlier epoch is refused: {error}")))?;
+    }
+    let outcome = monitor
+        .observe(&records[last], &artifacts[last])
+        .map(|report| vec![("epoch", json::decimal(report.deployment().epoch()))])
+        .map_err(|error| monitor_fields(&error));
+    check_outcome(test, outcome)
+}
+
+fn check_anchors(test: &Map<String, Value>) -> Result<(), String> {
+    let fleet = FleetId::new(json::text(test, "fleetId")?).map_err(|error| error.to_string())?;
+    let outcome = TrustAnchors::new(
+        fleet,
+        &json::array(test, "witnessKey")?,
+        &json::array(test, "operatorKey")?,
+    )
+    .map(|_| vec![])
+    .map_err(anchor_fields);
+    check_outcome(test, outcome)
+}
+
+fn check_responder(test: &Map<String, Value>) -> Result<(), String> {
+    let verified = BundleVerifier::new(anchors_of(test)?)
+        .verify(
+            &json::bytes(test, "signedBundle")?,
+            UnixSeconds(json::decimal_u64(test, "now")?),
+            None,
+        )
+        .map_err(|error| fail(test, &format!("the bundle is refused: {error}")))?;
+    let role = [Role::ResponseSigning, Role::OpaqueServer, Role::IplsSession]
+        .into_iter()
+        .find(|role| role_name(*role) == json::text(test, "responderRole").unwrap_or_default())
+        .ok_or_else(|| fail(test, "unknown responderRole"))?;
+    let outcome = verified
+        .check_responder(
+            &json::array(test, "responderKey")?,
+            role,
+            UnixSeconds(json::decimal_u64(test, "responderNow")?),
+        )
+        .map(|()| vec![])
+        .map_err(|error| responder_fields(&error));
+    check_outcome(test, outcome)
 }
 
 fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(), String> {
-    if json::text(group, "type")? == "DeploymentRecord" {
-        let fleet = FleetId::new(json::text(test, "fleetId")?).map_err(|error| error.to_string())?;
-        let anchors = TrustAnchors::new(
-            fleet,
-            &json::array(test, "witnessKey")?,
-            &json::array(test, "operatorKey")?,
-        )
-        .map_err(|error| error.to_string())?;
-        return check_deployment(test, anchors);
+    match json::text(group, "type")? {
+        "DeploymentRecord" => check_deployment(test),
+        "Artifact" => check_artifact(test),
+        "DeploymentLog" => check_log(test),
+        "Anchors" => check_anchors(test),
+        "Responder" => check_responder(test),
+        _ => check_bundle(test),
     }
-    check_bundle(test)
 }
 
 /// Whether the test carries exactly the error's fields (and no other error field).

@@ -213,7 +213,20 @@ fn error_fields_and_u64_strings_are_checked() {
     let u64_fields: [(&str, &[&str]); 2] = [
         (
             "fleet_bundle",
-            &["now", "epoch", "issuedAt", "expiresAt", "stateEpoch", "lastAccepted"],
+            &[
+                "now",
+                "epoch",
+                "issuedAt",
+                "expiresAt",
+                "stateEpoch",
+                "lastAccepted",
+                "recordEpoch",
+                "artifactEpoch",
+                "lastEpoch",
+                "expectedEpoch",
+                "foundEpoch",
+                "responderNow",
+            ],
         ),
         (
             "witness_signature",
