@@ -129,28 +129,32 @@ impl RedbStore {
         Ok(store)
     }
 
-    /// Creates the tables of a new file, or checks those of an existing one.
+    /// Checks the tables of an existing file, or creates those of a new one. Reads first: opening a store of ours
+    /// writes nothing (a write transaction would cost a durable commit on every open).
     fn initialize(&self) -> Result<(), RedbStoreError> {
+        let txn = self.db.begin_read()?;
+        let format = match txn.open_table(META) {
+            Ok(meta) => check_format(&meta)?,
+            Err(::redb::TableError::TableDoesNotExist(_)) => None,
+            Err(error) => return Err(error.into()),
+        };
+        drop(txn);
+        if format.is_some() {
+            return Ok(());
+        }
         let txn = self.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
-            let format = meta.get(FORMAT)?.map(|format| format.value());
-            match format {
-                Some(FORMAT_VERSION) => {
-                    if meta.get(LAST_VERSION)?.is_none() {
-                        return Err(RedbStoreError::Corrupt("no last version"));
-                    }
-                }
-                Some(other) => return Err(RedbStoreError::UnknownFormat(other)),
-                None => {
-                    // A file of ours always has the format; entries without it were written by something else.
-                    if !txn.open_table(ENTRIES)?.is_empty()? {
-                        return Err(RedbStoreError::Corrupt("entries without a format"));
-                    }
-                    meta.insert(FORMAT, FORMAT_VERSION)?;
-                    meta.insert(LAST_VERSION, 0)?;
-                }
+            // Checked again inside the write transaction: another handle may have initialized meanwhile.
+            if check_format(&meta)?.is_some() {
+                return Ok(());
             }
+            // A file of ours always has the format; entries without it were written by something else.
+            if !txn.open_table(ENTRIES)?.is_empty()? {
+                return Err(RedbStoreError::Corrupt("entries without a format"));
+            }
+            meta.insert(FORMAT, FORMAT_VERSION)?;
+            meta.insert(LAST_VERSION, 0)?;
         }
         txn.commit()?;
         Ok(())
@@ -294,6 +298,15 @@ impl Store for RedbStore {
             }
         }
         Ok(keys)
+    }
+}
+
+/// `Some(FORMAT_VERSION)` for tables of ours, `None` for a file without them.
+fn check_format(meta: &impl ReadableTable<&'static str, u64>) -> Result<Option<u64>, RedbStoreError> {
+    match meta.get(FORMAT)?.map(|format| format.value()) {
+        None => Ok(None),
+        Some(FORMAT_VERSION) => read_last_version(meta).map(|_| Some(FORMAT_VERSION)),
+        Some(other) => Err(RedbStoreError::UnknownFormat(other)),
     }
 }
 
