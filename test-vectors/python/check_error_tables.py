@@ -53,9 +53,11 @@ FAMILY_CRATE = {
 }
 
 # (family, test group type) -> crate whose SPEC.md holds that group's error names instead of the family's crate:
-# ipls_escrow's EscrowIdentityReject sessions are refused by vault-core's identity check (its IdentityError).
+# ipls_escrow's EscrowIdentityReject sessions are refused by vault-core's identity check (its IdentityError), and
+# its VaultEscrow tests are commands a vault-core vault answers or refuses (its VaultError).
 GROUP_CRATE = {
     ("ipls_escrow", "EscrowIdentityReject"): "vault-core",
+    ("ipls_escrow", "VaultEscrow"): "vault-core",
 }
 
 NAME_FIELDS = {"error", "failingStep", "refusedBy", "failure"}

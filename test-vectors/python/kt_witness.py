@@ -71,8 +71,9 @@ def fixed(data, length):
     return data
 
 
-def make(cv):
-    """The decoder and the group checkers, bound to check_vectors.py (`cv`)."""
+def root_checks(cv):
+    """(decode_signed_root, verify_root), bound to check_vectors.py (`cv`): kt-verify's SignedRoot::from_protobuf and
+    WitnessVerifier::verify with one key."""
 
     def encode_signed_root(root):
         message = cv.plexi_protobuf(root["ciphersuite"], root["namespace"], root["timestampMs"], root["epoch"], root["digest"])
@@ -136,6 +137,13 @@ def make(cv):
             "nowMs": str(now_ms),
         }
         return cv.witness_outcome(witness, signed_message(root))
+
+    return decode_signed_root, verify_root
+
+
+def make(cv):
+    """The group checkers, bound to check_vectors.py (`cv`)."""
+    decode_signed_root, verify_root = root_checks(cv)
 
     def expect_error(test, named):
         """The test names exactly this error: `error` and every field (and no field the error does not have)."""
@@ -260,10 +268,12 @@ def make(cv):
 SELF_TEST_GROUPS = {
     "witness_signature": ("SignedRootDecode", "KeySet", "Ciphersuite"),
     "kt_audit": ("Monitor", "AuditReject"),
+    "ipls_escrow": ("VaultEscrow",),
 }
 OUTCOME_FIELDS = ("error", "expected", "found", "wireType", "count", "duplicateKeyId", "id", "keyIds", "length", "max",
                   "observation", "fromEpoch", "errorCheckpointEpoch", "errorEpoch", "errorCheckpointMs", "errorTimestampMs",
-                  "forkFirst", "forkSecond")
+                  "forkFirst", "forkSecond", "response", "invalidField", "errorKeyId", "errorNotBeforeMs", "errorNowMs",
+                  "errorVersion", "errorValueEpoch", "errorNewest", "storedValue")
 
 
 def altered(value):

@@ -36,6 +36,8 @@ use sha2::{Digest, Sha256};
 use crate::json::{self, fail};
 use crate::opaque::ReplayRng;
 
+mod vault;
+
 const NONCE_FIRST: [u8; 12] = [0; 12];
 const NONCE_SECOND: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
@@ -734,12 +736,14 @@ pub fn generate() -> Value {
             "lookupProof": "akd 0.13 protobuf LookupProof (as in kt_lookup): WhatsAppV1Configuration, HardCodedAkdVRF (vrfPublicKey), in memory; label = accountId bytes, value = the account's 32-byte Ed25519 public key. Epoch 1 holds the phone number's first key (the upload's accountSeed) and a's; epoch 2 the phone number's new key (the retrieval's)",
             "identity": "the vault (vault-core SPEC §4, KeyTransparency::verify then the kt-head rule), in order: the signed root decodes (Root); WitnessVerifier(namespace, [witnessPublicKey, not before 0], maxAgeMs) at nowMs (Witness(reason), kt-verify's WitnessError); WhatsAppDirectoryVerifier(vrfPublicKey).verify_lookup(root, accountId, lookupProof) (Lookup(ProofError)); its value == accountPublic (KeyMismatch); then against the vault's newest accepted root (newestEpoch, newestDigest; absent: none yet): rootEpoch < newestEpoch (StaleRoot, errorEpoch = rootEpoch, errorNewest = newestEpoch), same epoch and another digest (ForkedRoot, errorEpoch). nowMs, maxAgeMs and the epochs are u64 decimal strings",
             "identityReject": "EscrowIdentityReject sessions complete at the ipls level (the vault opens the auth) and the vault refuses the identity (no refusedBy: always the vault); error names vault-core's IdentityError (vault-core SPEC §12.2), a Witness refusal with kt-verify's WitnessError reason (Witness(Stale))",
+            "vaultEscrow": "VaultEscrow tests (vault-core SPEC §4 IplsHello, IplsAuth, ObserveRoot; §12): a fresh vault-core Vault<MemoryStore> with VaultConfig::default(), built from keyFile (SPEC §2, type 0x64; the IPLS X25519 secret is its last 32 bytes) and, where the test carries them, KeyTransparency(WitnessVerifier(namespace, [witnessPublicKey, not before witnessNotBeforeMs], maxAgeMs), DirectoryVerifier(vrfPublicKey)); without them every IPLS and ObserveRoot command is KeyTransparencyNotConfigured. storeKeys/storeValues: entries the store holds first (versions 1, 2, ... in order; a damaged store for Corrupt). Then setupCommands, each applied with apply_bytes and accepted (setupResponses its responses), then command: result valid with response (Response::to_bytes), or invalid with error the VaultError (nested variants in parentheses: Command(DecodeError), Ipls(ipls::Error), Identity(IdentityError), Identity(Root(kt-verify DecodeError)), Identity(Witness(WitnessError)), Identity(Lookup(ProofError))) and every field it carries: invalidField, found, expected (Command); expected, found, wireType, count (Root); errorKeyId (UnknownKeyId), errorTimestampMs with errorNotBeforeMs (KeyNotYetValid) or errorNowMs (FromTheFuture, Stale); errorVersion (VersionAfterEpoch), errorValueEpoch (ValueEpochAfterRoot) with errorEpoch, the root's epoch; errorEpoch and errorNewest (StaleRoot), errorEpoch (ForkedRoot); storedValue (Corrupt: what was read). Each IplsHello's vault draws are ChaCha20 keyed with the command's entropy (challenge, then the ephemeral secret; SPEC §13); the sessions are this file's computations on those draws, their identity proofs real (the witness above, an akd directory of alice@vault at epoch 1 and bob@vault at epoch 2)",
             "invalid": "refusedBy names the side that must refuse and error the ipls error: the vault refuses at challenge (WeakKeyShare, WrongVaultKey; it draws challenge then vaultEphemeral) or at open; the device at authenticate (WeakKeyShare, VaultNotAuthenticated) or at finish (reply)",
         }),
         vec![
             json!({"type": "EscrowSession", "tests": valid}),
             json!({"type": "EscrowReject", "tests": invalid}),
             json!({"type": "EscrowIdentityReject", "tests": identity_reject}),
+            json!({"type": "VaultEscrow", "tests": vault::tests()}),
         ],
     )
 }
@@ -843,6 +847,9 @@ fn check_invalid(test: &Map<String, Value>, inputs: &Inputs, identity_group: boo
 }
 
 fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(), String> {
+    if json::text(group, "type")? == "VaultEscrow" {
+        return vault::check_test(test);
+    }
     let inputs = Inputs::from_test(test)?;
     check_identity_fields(test, &inputs)?;
     let identity_group = json::text(group, "type")? == "EscrowIdentityReject";

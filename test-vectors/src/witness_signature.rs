@@ -12,6 +12,8 @@ use crate::json::{self, fail};
 
 mod setup;
 
+pub(crate) use setup::refused_encodings;
+
 /// cloudflare/plexi `plexi_core/tests/test-vectors.json`: one signing key, two namespaces, one per ciphersuite.
 const PLEXI_SOURCE: &str = "cloudflare/plexi plexi_core/tests/test-vectors.json";
 const PLEXI_SIGNING_KEY: &str = "d6af1bca3db4fc2766b0c483706c20bf4837a46d54c1d39c2a34a9088572d712";

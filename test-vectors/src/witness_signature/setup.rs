@@ -142,9 +142,17 @@ fn decode_test(comment: &str, flag: &str, bytes: &[u8]) -> Value {
     outcome_test(comment, &[flag], json!({"signedRoot": hex::encode(bytes)}), outcome)
 }
 
-/// Encodings of `good` (a valid signed root) altered so that each `DecodeError` is the first failure.
-#[allow(clippy::too_many_lines)] // the table of encodings, one per reason
 fn decode_tests(good: &SignedRoot) -> Vec<Value> {
+    refused_encodings(good)
+        .into_iter()
+        .map(|(comment, flag, bytes)| decode_test(comment, flag, &bytes))
+        .collect()
+}
+
+/// Encodings of `good` (a valid signed root) altered so that each `DecodeError` is the first failure:
+/// `(comment, flag, bytes)`. Also what vault-core refuses as `Identity(Root(...))` (ipls_escrow's VaultEscrow).
+#[allow(clippy::too_many_lines)] // the table of encodings, one per reason
+pub(crate) fn refused_encodings(good: &SignedRoot) -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let canonical = good.to_protobuf();
     assert_eq!(Parts::of(good).encode(), canonical, "Parts encodes as kt-verify does");
     let with = |change: &dyn Fn(&mut Parts)| {
@@ -153,7 +161,7 @@ fn decode_tests(good: &SignedRoot) -> Vec<Value> {
         parts.encode()
     };
     let mut tests = Vec::new();
-    let mut push = |comment: &str, flag: &str, bytes: Vec<u8>| tests.push(decode_test(comment, flag, &bytes));
+    let mut push = |comment: &'static str, flag: &'static str, bytes: Vec<u8>| tests.push((comment, flag, bytes));
     push("empty input: the message field is missing", "Missing", Vec::new());
     push(
         "without key_id (Plexi's types.proto marks it optional; kt-verify requires it, SPEC §1.2)",
