@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import fleet_bundle
 import kt_proofs
 import kt_witness
 import vault_escrow
@@ -504,6 +505,14 @@ FLEET_ID_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789-._"
 ROLES = {1: "ResponseSigning", 2: "OpaqueServer", 3: "IplsSession"}
 
 
+def fleet_id_error(fleet_id):
+    """SPEC 2: the fields of the fleet id's FleetIdError (Length, then the first bad Character), or None."""
+    if not 1 <= len(fleet_id) <= 64:
+        return {"fleetIdError": "Length", "count": len(fleet_id)}
+    bad = [i for i, byte in enumerate(fleet_id) if byte not in FLEET_ID_BYTES]
+    return {"fleetIdError": "Character", "index": bad[0]} if bad else None
+
+
 def decode_bundle(wire):
     """SPEC 5 and 4: (body, witness signature, operator signature, fleet id, epoch, issued_at, expires_at, keys)."""
     take, header, finish = bundle_reader(wire, 0x02)
@@ -514,11 +523,9 @@ def decode_bundle(wire):
     take, header, finish = bundle_reader(body, 0x01)
     header()
     fleet_id = take(take(1)[0])
-    if not 1 <= len(fleet_id) <= 64:
-        raise Malformed({"decodeError": "FleetId", "fleetIdError": "Length", "count": len(fleet_id)})
-    bad = [i for i, byte in enumerate(fleet_id) if byte not in FLEET_ID_BYTES]
-    if bad:
-        raise Malformed({"decodeError": "FleetId", "fleetIdError": "Character", "index": bad[0]})
+    error = fleet_id_error(fleet_id)
+    if error:
+        raise Malformed({"decodeError": "FleetId", **error})
     epoch, issued_at, expires_at = (int.from_bytes(take(8), "big") for _ in range(3))
     if issued_at >= expires_at:
         raise Malformed({"decodeError": "InvalidValidityWindow"})
@@ -555,7 +562,7 @@ def verify_bundle(test):
     except Malformed as error:
         return "Malformed", error.args[0]
     if fleet_id != test["fleetId"].encode():
-        return "UnknownFleet", {}
+        return "UnknownFleet", {"foundFleetId": fleet_id.decode()}
     if not ed25519_verifies(b(test, "witnessKey"), BUNDLE_WITNESS + body, witness_sig):
         return "BadWitnessSignature", {}
     if not ed25519_verifies(b(test, "operatorKey"), BUNDLE_OPERATOR + body + witness_sig, operator_sig):
@@ -583,53 +590,15 @@ def verify_bundle(test):
     return None
 
 
-BUNDLE_ERROR_FIELDS = ("decodeError", "found", "expected", "fleetIdError", "count", "index", "lastAccepted", "keyError", "party", "role", "epoch")
-
-
-DEPLOYMENT_WITNESS = b"fleet-bundle/v1/deployment/witness"
-DEPLOYMENT_OPERATOR = b"fleet-bundle/v1/deployment/operator"
-
-
-def verify_deployment(test):
-    """Returns None for an accepted record, else the first failing check's name, in the SPEC's order (8.3)."""
-    wire, artifact = b(test, "signedRecord"), b(test, "artifact")
-    if len(wire) < 4 or wire[0] != VERSION or wire[1] != 0x04:
-        return "Malformed"
-    body_len = int.from_bytes(wire[2:4], "big")
-    if len(wire) != 4 + body_len + 128:
-        return "Malformed"
-    body, witness_sig, operator_sig = wire[4 : 4 + body_len], wire[4 + body_len : -64], wire[-64:]
-    if body[:2] != bytes([VERSION, 0x03]) or len(body) != 43 + body[2]:
-        return "Malformed"
-    if body[3 : 3 + body[2]] != test["fleetId"].encode():
-        return "UnknownFleet"
-    if not ed25519_verifies(b(test, "witnessKey"), DEPLOYMENT_WITNESS + body, witness_sig):
-        return "BadWitnessSignature"
-    if not ed25519_verifies(b(test, "operatorKey"), DEPLOYMENT_OPERATOR + body + witness_sig, operator_sig):
-        return "BadCounterSignature"
-    if hashlib.sha256(artifact).digest() != body[-32:]:
-        return "DigestMismatch"
-    document = json.loads(artifact)
-    epoch = int.from_bytes(body[3 + body[2] : 11 + body[2]], "big")
-    if document["fleet_id"] != test["fleetId"] or document["epoch"] != epoch:
-        return "ArtifactMismatch"
-    return None
+BUNDLE_ERROR_FIELDS = fleet_bundle.ERROR_FIELDS
 
 
 def check_fleet_bundle(group, test):
     for field in U64_FIELDS["fleet_bundle"]:
         if field in test:
             u64(test, field)
-    if group["type"] == "DeploymentRecord":
-        outcome = verify_deployment(test)
-        if not valid(test):
-            expect(outcome == test["error"], test, f"expected {test['error']}, got {outcome}")
-            return
-        expect(outcome is None, test, f"valid record refused: {outcome}")
-        body = b(test, "body")
-        expect(u64(test, "epoch") == int.from_bytes(body[3 + body[2] : 11 + body[2]], "big"), test, "epoch")
-        expect(b(test, "witnessSignedBytes") == DEPLOYMENT_WITNESS + body, test, "witness signed bytes")
-        expect(b(test, "operatorSignedBytes") == DEPLOYMENT_OPERATOR + body + b(test, "witnessSignature"), test, "operator signed bytes")
+    # Deployment records, artifacts, the log, pinned keys and the responder check: fleet_bundle.py.
+    if check_fleet_groups(group, test):
         return
     outcome = verify_bundle(test)
     if not valid(test):
@@ -1467,12 +1436,14 @@ check_witness_group, check_monitor = kt_witness.make(sys.modules[__name__])
 check_vault_escrow = vault_escrow.make(sys.modules[__name__])
 check_kt_lookup, check_kt_history, check_kt_audit = kt_proofs.make_checkers(expect, valid, vrf_key_point, check_monitor)
 
+check_fleet_groups = fleet_bundle.make(sys.modules[__name__])
+
 CHECKERS = {
     "recovery_key": (check_recovery_key, "key"),
     "backup_key_wrap": (check_key_wrap, "ek"),
     "backup_stream": (check_stream, "file"),
     "vault_messages": (check_vault_messages, "signature"),
-    "fleet_bundle": (check_fleet_bundle, "signedBundle"),
+    "fleet_bundle": (check_fleet_bundle, ("signedBundle", "signedRecord", "canonical")),
     "ipls_sealing": (check_ipls_sealing, "sealed"),
     "ipls_escrow": (check_ipls_escrow, "auth"),
     "witness_signature": (check_witness_signature, "signedRoot"),
@@ -1501,8 +1472,13 @@ def check_file(name, document):
 
 
 def self_test(name, document):
-    """A flipped byte in the output of the first valid test must be caught."""
-    _, field = CHECKERS[name]
+    """A flipped byte in the output of the first valid test must be caught (of the first valid test with each
+    field, where a family names several)."""
+    _, fields = CHECKERS[name]
+    return all(flipped_byte_caught(name, document, field) for field in ((fields,) if isinstance(fields, str) else fields))
+
+
+def flipped_byte_caught(name, document, field):
     flipped = copy.deepcopy(document)
     *path, last = field.split(".")
 
@@ -1525,7 +1501,8 @@ def self_test(name, document):
 # The u64 fields of the families whose checkers read each through u64() first: the same value as a JSON number
 # must be refused by the checker itself (not only by the schema).
 U64_FIELDS = {
-    "fleet_bundle": ("now", "epoch", "issuedAt", "expiresAt", "stateEpoch", "lastAccepted"),
+    "fleet_bundle": ("now", "epoch", "issuedAt", "expiresAt", "stateEpoch", "lastAccepted", "recordEpoch",
+                     "artifactEpoch", "lastEpoch", "expectedEpoch", "foundEpoch", "responderNow"),
     "witness_signature": ("timestampMs", "epoch", "notBeforeMs", "maxAgeMs", "nowMs"),
     "ipls_escrow": ("rootEpoch", "rootTimestampMs", "maxAgeMs", "nowMs", "newestEpoch", "errorEpoch", "errorNewest"),
 }
