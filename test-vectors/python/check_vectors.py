@@ -618,17 +618,33 @@ def check_fleet_bundle(group, test):
 # --- IPLS contact sealing (ipls SPEC) ------------------------------------------------------------------------
 
 
+def sealing_refusal(account, contact, sealed):
+    """ipls SPEC 2, 4 and 12's order for opening a sealed contact: (error, its fields), or None."""
+    if not (1 <= len(account) <= 255 and 1 <= len(contact) <= 255):
+        return "InvalidId", {}
+    if len(sealed) < 30:
+        return "Truncated", {}
+    if sealed[0] != VERSION:
+        return ("LegacyVersion" if sealed[0] < VERSION else "UnknownVersion"), {"found": sealed[0]}
+    if sealed[1] != 0x71:
+        return "WrongType", {"found": sealed[1]}
+    return None
+
+
 def check_ipls_sealing(group, test):
-    account, contact = b(test, "accountId"), b(test, "contactId")
-    info = b"ipls/v1/contact-key" + len8(account)
-    aad = b"ipls/v1/contact" + bytes([VERSION]) + len8(account) + len8(contact)
-    account_key = hkdf(None, b(test, "contactKey"), info, 32)
-    sealed = b(test, "sealed")
-    framed = len(sealed) >= 30 and sealed[0] == VERSION and sealed[1] == 0x71
-    opened = opens(account_key, sealed[2:14], sealed[14:], aad) if framed else None
+    account, contact, sealed = b(test, "accountId"), b(test, "contactId"), b(test, "sealed")
+    refusal = sealing_refusal(account, contact, sealed)
+    if refusal is None:
+        info = b"ipls/v1/contact-key" + len8(account)
+        aad = b"ipls/v1/contact" + bytes([VERSION]) + len8(account) + len8(contact)
+        account_key = hkdf(None, b(test, "contactKey"), info, 32)
+    opened = None if refusal else opens(account_key, sealed[2:14], sealed[14:], aad)
     if not valid(test):
-        expect(opened is None and test["error"] == "Rejected", test, "moved or altered record opened")
+        refusal = refusal or (None if opened is not None else ("Rejected", {}))
+        carried = (test["error"], {"found": test["found"]} if "found" in test else {})
+        expect(refusal == carried, test, f"expected {carried}, got {refusal}")
         return
+    expect(refusal is None, test, f"refused: {refusal}")
     expect(b(test, "accountKeyInfo") == info and b(test, "aad") == aad, test, "info or aad")
     expect(b(test, "nonce") == sealed[2:14], test, "nonce")
     expect(opened == b(test, "record"), test, "record")

@@ -275,6 +275,7 @@ pub const FAMILIES: [Family; 15] = [
                     ("aad", Hex),
                     ("nonce", Hex),
                     ("sealed", Hex),
+                    ("found", Integer),
                 ],
             )
         },
