@@ -690,6 +690,84 @@ def escrow_open(key, nonce, aad, ciphertext, error):
         raise Refused(error)
 
 
+def escrow_decode(kind, data):
+    """ipls SPEC 7 and 12: the escrow decoder of `kind` on `data`: None if it accepts them, else (error, fields)
+    in the decoders' order (version, type, each field: Truncated, InvalidField, InvalidId; then TrailingBytes)."""
+
+    class Stop(Exception):
+        pass
+
+    position = 0
+
+    def take(length):
+        nonlocal position
+        if position + length > len(data):
+            raise Stop("Truncated", {})
+        position += length
+        return data[position - length : position]
+
+    try:
+        version = take(1)[0]
+        if version != VERSION:
+            raise Stop("LegacyVersion" if version < VERSION else "UnknownVersion", {"found": version})
+        found = take(1)[0]
+        expected = {"hello": 0x72, "challenge": 0x73, "auth": 0x74, "reply": 0x75, "identityProof": 0x76}[kind]
+        if found != expected:
+            raise Stop("WrongType", {"found": found})
+        if kind == "hello":
+            if take(1)[0] not in (1, 2):
+                raise Stop("InvalidField", {"invalidField": "escrow purpose"})
+            take(64)
+            if not take(take(1)[0]):
+                raise Stop("InvalidId", {})
+        elif kind == "challenge":
+            take(32 + 32 + 16)
+        elif kind == "auth":
+            take(32)
+            if len(data) - position < 16:
+                raise Stop("Truncated", {})
+            position = len(data)
+        elif kind == "reply":
+            if len(data) - position not in (16, 48):
+                raise Stop("InvalidField", {"invalidField": "reply length"})
+            position = len(data)
+        else:
+            take(int.from_bytes(take(2), "big"))
+            take(int.from_bytes(take(2), "big"))
+        if position != len(data):
+            raise Stop("TrailingBytes", {})
+    except Stop as stop:
+        return stop.args
+    return None
+
+
+def escrow_refusal_name(error, fields):
+    """A refusal as the vectors' `error` and `invalidField` name it together: InvalidField(its field)."""
+    return f"{error}({fields['invalidField']})" if "invalidField" in fields else error
+
+
+def escrow_decoded(kind, data):
+    """Raises Refused if the decoder of `kind` refuses `data`."""
+    refusal = escrow_decode(kind, data)
+    if refusal:
+        raise Refused(escrow_refusal_name(*refusal))
+
+
+def escrow_payload(payload, upload):
+    """ipls SPEC 9 step 4, the opened auth payload: account key (32), signature (64), the identity proof's two
+    len16 parts, the contact key (32, upload only), nothing after; raises Refused (Truncated, TrailingBytes)."""
+    position = 96 + 2
+    for _ in range(2):
+        if len(payload) < position:
+            raise Refused("Truncated")
+        position += int.from_bytes(payload[position - 2 : position], "big") + 2
+    position += (32 if upload else 0) - 2
+    if len(payload) < position:
+        raise Refused("Truncated")
+    if len(payload) > position:
+        raise Refused("TrailingBytes")
+
+
 def escrow_device_hello(test):
     purpose = b"\x01" if test["purpose"] == "upload" else b"\x02"
     vault_public = x25519_public(b(test, "vaultSecret"))
@@ -713,8 +791,7 @@ def escrow_auth(test, hello, challenge_message, to_vault):
 def escrow_vault(test):
     """The vault's side on the vector's messages: returns the payload, or raises Refused."""
     vault_secret, hello = b(test, "vaultSecret"), b(test, "hello")
-    if len(hello) < 68 or hello[:2] != bytes([VERSION, 0x72]) or hello[2] not in (1, 2) or len(hello) != 68 + hello[67]:
-        raise Refused("InvalidField")
+    escrow_decoded("hello", hello)
     if hello[3:35] != x25519_public(vault_secret):
         raise Refused("WrongVaultKey")
     static_shared = x25519(vault_secret, hello[35:67])
@@ -723,11 +800,15 @@ def escrow_vault(test):
     body = bytes([VERSION, 0x73]) + b(test, "challenge") + x25519_public(b(test, "vaultEphemeral"))
     _, to_vault, _ = escrow_keys(static_shared, ephemeral_shared, hello, body)
     auth = b(test, "auth")
+    escrow_decoded("auth", auth)
     if auth[2:34] != body[2:34]:
         raise Refused("WrongChallenge")
     th = escrow_transcript(hello, body)
     payload = escrow_open(to_vault, ESCROW_NONCE_FIRST, b"ipls/v1/escrow-auth" + th, auth[34:], "Rejected")
+    escrow_payload(payload, hello[2] == 1)
     public, signature = payload[:32], payload[32:96]
+    if ed_key_rejection(public):
+        raise Refused("InvalidAccountKey")
     if not ed25519_verifies(public, b"ipls/v1/escrow-account-signature" + th, signature):
         raise Refused("BadSignature")
     return payload
@@ -745,7 +826,11 @@ def escrow_device(test):
     _, _, _, _, _, auth = escrow_auth(test, hello, challenge, to_vault)
     th_reply = hashlib.sha256(b"ipls/v1/escrow-transcript" + th + auth).digest()
     reply = b(test, "reply")
-    return escrow_open(to_device, ESCROW_NONCE_SECOND, b"ipls/v1/escrow-reply" + th_reply, reply[2:], "VaultNotAuthenticated")
+    escrow_decoded("reply", reply)
+    plaintext = escrow_open(to_device, ESCROW_NONCE_SECOND, b"ipls/v1/escrow-reply" + th_reply, reply[2:], "VaultNotAuthenticated")
+    if len(plaintext) != (0 if test["purpose"] == "upload" else 32):
+        raise Refused("InvalidField(reply length)")
+    return plaintext
 
 
 def escrow_identity(test, payload):
@@ -803,6 +888,14 @@ def escrow_identity(test, payload):
 
 
 def check_ipls_escrow(group, test):
+    if group["type"] == "EscrowDecode":
+        refusal = escrow_decode(test["messageType"], b(test, "message"))
+        if valid(test):
+            expect(refusal is None, test, f"refused: {refusal}")
+        else:
+            carried = {field: test[field] for field in ("found", "invalidField") if field in test}
+            expect(refusal == (test["error"], carried), test, f"expected {test['error']} {carried}, got {refusal}")
+        return
     if group["type"] == "VaultEscrow":
         check_vault_escrow(test)
         return
@@ -821,7 +914,8 @@ def check_ipls_escrow(group, test):
             if by == "vault":
                 escrow_identity(test, opened)
         except Refused as refusal:
-            expect(str(refusal) == test["error"], test, f"refused with {refusal}, not {test['error']}")
+            expected = escrow_refusal_name(test["error"], test)
+            expect(str(refusal) == expected, test, f"refused with {refusal}, not {expected}")
             return
         raise Disagreement(f"tcId {test['tcId']}: the {by} accepted it")
 

@@ -36,6 +36,7 @@ use sha2::{Digest, Sha256};
 use crate::json::{self, fail};
 use crate::opaque::ReplayRng;
 
+mod decode;
 mod vault;
 
 const NONCE_FIRST: [u8; 12] = [0; 12];
@@ -662,7 +663,7 @@ fn invalid_tests(base: &Value) -> Vec<Value> {
     small_order_share[34..66].fill(0);
     let mut other_vault_hello = hex::decode(base["hello"].as_str().unwrap_or_default()).unwrap_or_default();
     other_vault_hello[3] ^= 0x01;
-    vec![
+    let mut tests = vec![
         invalid(
             "confirmation altered",
             "device",
@@ -714,6 +715,87 @@ fn invalid_tests(base: &Value) -> Vec<Value> {
             json!(hex::encode(other_vault_hello)),
         ),
         bad_signature(base),
+    ];
+    tests.extend(payload_tests(base));
+    tests
+}
+
+/// Refusals that need messages the crate's own sides never send: an auth payload that is short, long or carries a
+/// weak account key (the vault, ipls SPEC 9 step 4), and a retrieval's reply of an empty key (the device, step 6),
+/// each sealed under the session's keys. The error (and `invalidField`) is what the crate's side returns.
+fn payload_tests(base: &Value) -> Vec<Value> {
+    let field = |name: &str| hex::decode(base[name].as_str().unwrap_or_default()).unwrap_or_default();
+    let payload = field("payload");
+    let sealed_auth = |payload: &[u8]| {
+        let sealed = aes(&field("clientToVaultKey"), &NONCE_FIRST, &field("authAad"), payload);
+        json!(hex::encode([&[0x01, 0x74][..], &field("challenge"), &sealed].concat()))
+    };
+    let mut weak_key = payload.clone();
+    weak_key[..32].copy_from_slice(&{
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        identity
+    });
+    let reply_aad = field("replyAad");
+    let empty_reply = [
+        &[0x01, 0x75][..],
+        &aes(&field("vaultToClientKey"), &NONCE_SECOND, &reply_aad, &[]),
+    ]
+    .concat();
+    let case = |comment: &str, side: &str, message: &str, value: Value, expected: &str| {
+        let mut test = json::with_fields(
+            base,
+            vec![
+                ("comment", json!(comment)),
+                ("flags", json!(["Tampered"])),
+                ("result", json!("invalid")),
+                ("refusedBy", json!(side)),
+                (message, value),
+            ],
+        );
+        let object = test.as_object().expect("object");
+        let inputs = Inputs::from_test(object).expect("inputs");
+        let found = refusal(object, &inputs, side).expect("well-formed").expect_err(comment);
+        let (name, field) = match found.split_once('(') {
+            Some((name, rest)) => (name.to_owned(), Some(rest.trim_end_matches(')').to_owned())),
+            None => (found.clone(), None),
+        };
+        assert_eq!(name, expected, "{comment}");
+        test["error"] = json!(name);
+        if let Some(field) = field {
+            test["invalidField"] = json!(field);
+        }
+        test
+    };
+    vec![
+        case(
+            "payload one byte short (inside the lookup proof)",
+            "vault",
+            "auth",
+            sealed_auth(&payload[..payload.len() - 1]),
+            "Truncated",
+        ),
+        case(
+            "payload with a byte after the identity proof (a retrieval carries no contact key)",
+            "vault",
+            "auth",
+            sealed_auth(&[payload.as_slice(), &[0]].concat()),
+            "TrailingBytes",
+        ),
+        case(
+            "account key of small order (the identity), before the signature",
+            "vault",
+            "auth",
+            sealed_auth(&weak_key),
+            "InvalidAccountKey",
+        ),
+        case(
+            "a retrieval's reply that opens but holds no key",
+            "device",
+            "reply",
+            json!(hex::encode(empty_reply)),
+            "InvalidField",
+        ),
     ]
 }
 
@@ -736,14 +818,16 @@ pub fn generate() -> Value {
             "lookupProof": "akd 0.13 protobuf LookupProof (as in kt_lookup): WhatsAppV1Configuration, HardCodedAkdVRF (vrfPublicKey), in memory; label = accountId bytes, value = the account's 32-byte Ed25519 public key. Epoch 1 holds the phone number's first key (the upload's accountSeed) and a's; epoch 2 the phone number's new key (the retrieval's)",
             "identity": "the vault (vault-core SPEC §4, KeyTransparency::verify then the kt-head rule), in order: the signed root decodes (Root); WitnessVerifier(namespace, [witnessPublicKey, not before 0], maxAgeMs) at nowMs (Witness(reason), kt-verify's WitnessError); WhatsAppDirectoryVerifier(vrfPublicKey).verify_lookup(root, accountId, lookupProof) (Lookup(ProofError)); its value == accountPublic (KeyMismatch); then against the vault's newest accepted root (newestEpoch, newestDigest; absent: none yet): rootEpoch < newestEpoch (StaleRoot, errorEpoch = rootEpoch, errorNewest = newestEpoch), same epoch and another digest (ForkedRoot, errorEpoch). nowMs, maxAgeMs and the epochs are u64 decimal strings",
             "identityReject": "EscrowIdentityReject sessions complete at the ipls level (the vault opens the auth) and the vault refuses the identity (no refusedBy: always the vault); error names vault-core's IdentityError (vault-core SPEC §12.2), a Witness refusal with kt-verify's WitnessError reason (Witness(Stale))",
-            "vaultEscrow": "VaultEscrow tests (vault-core SPEC §4 IplsHello, IplsAuth, ObserveRoot; §12): a fresh vault-core Vault<MemoryStore> with VaultConfig::default(), built from keyFile (SPEC §2, type 0x64; the IPLS X25519 secret is its last 32 bytes) and, where the test carries them, KeyTransparency(WitnessVerifier(namespace, [witnessPublicKey, not before witnessNotBeforeMs], maxAgeMs), DirectoryVerifier(vrfPublicKey)); without them every IPLS and ObserveRoot command is KeyTransparencyNotConfigured. storeKeys/storeValues: entries the store holds first (versions 1, 2, ... in order; a damaged store for Corrupt). Then setupCommands, each applied with apply_bytes and accepted (setupResponses its responses), then command: result valid with response (Response::to_bytes), or invalid with error the VaultError (nested variants in parentheses: Command(DecodeError), Ipls(ipls::Error), Identity(IdentityError), Identity(Root(kt-verify DecodeError)), Identity(Witness(WitnessError)), Identity(Lookup(ProofError))) and every field it carries: invalidField, found, expected (Command); expected, found, wireType, count (Root); errorKeyId (UnknownKeyId), errorTimestampMs with errorNotBeforeMs (KeyNotYetValid) or errorNowMs (FromTheFuture, Stale); errorVersion (VersionAfterEpoch), errorValueEpoch (ValueEpochAfterRoot) with errorEpoch, the root's epoch; errorEpoch and errorNewest (StaleRoot), errorEpoch (ForkedRoot); storedValue (Corrupt: what was read). Each IplsHello's vault draws are ChaCha20 keyed with the command's entropy (challenge, then the ephemeral secret; SPEC §13); the sessions are this file's computations on those draws, their identity proofs real (the witness above, an akd directory of alice@vault at epoch 1 and bob@vault at epoch 2)",
-            "invalid": "refusedBy names the side that must refuse and error the ipls error: the vault refuses at challenge (WeakKeyShare, WrongVaultKey; it draws challenge then vaultEphemeral) or at open; the device at authenticate (WeakKeyShare, VaultNotAuthenticated) or at finish (reply)",
+            "vaultEscrow": "VaultEscrow tests (vault-core SPEC §4 IplsHello, IplsAuth, ObserveRoot, and a RegistrationFinish on a seeded store; §12): a fresh vault-core Vault<MemoryStore> with VaultConfig::default(), built from keyFile (SPEC §2, type 0x64; the IPLS X25519 secret is its last 32 bytes) and, where the test carries them, KeyTransparency(WitnessVerifier(namespace, [witnessPublicKey, not before witnessNotBeforeMs], maxAgeMs), DirectoryVerifier(vrfPublicKey)); without them every IPLS and ObserveRoot command is KeyTransparencyNotConfigured. storeKeys/storeValues: entries the store holds first (versions 1, 2, ... in order; a damaged store for Corrupt). Then setupCommands, each applied with apply_bytes and accepted (setupResponses its responses), then command: result valid with response (Response::to_bytes), or invalid with error the VaultError (nested variants in parentheses: Command(DecodeError), Ipls(ipls::Error), Identity(IdentityError), Identity(Root(kt-verify DecodeError)), Identity(Witness(WitnessError)), Identity(Lookup(ProofError))) and every field it carries: invalidField, found, expected (Command); expected, found, wireType, count (Root); errorKeyId (UnknownKeyId), errorTimestampMs with errorNotBeforeMs (KeyNotYetValid) or errorNowMs (FromTheFuture, Stale); errorVersion (VersionAfterEpoch), errorValueEpoch (ValueEpochAfterRoot) with errorEpoch, the root's epoch; errorEpoch and errorNewest (StaleRoot), errorEpoch (ForkedRoot); storedValue (Corrupt: what was read); Protocol(backup-protocol Error) for the RegistrationFinish. Each IplsHello's vault draws are ChaCha20 keyed with the command's entropy (challenge, then the ephemeral secret; SPEC §13); the sessions are this file's computations on those draws, their identity proofs real (the witness above, an akd directory of alice@vault at epoch 1 and bob@vault at epoch 2)",
+            "decode": "EscrowDecode tests: message decoded as messageType (hello, challenge, auth, reply, identityProof: EscrowHello, EscrowChallenge, EscrowAuth, EscrowReply, IdentityProof::from_bytes); valid: accepted (and re-encoded to the same bytes), else error with found (LegacyVersion, UnknownVersion, WrongType) or invalidField (InvalidField)",
+            "invalid": "refusedBy names the side that must refuse and error the ipls error: the vault refuses at challenge (WeakKeyShare, WrongVaultKey; it draws challenge then vaultEphemeral) or at open; the device at authenticate (WeakKeyShare, VaultNotAuthenticated) or at finish (reply); an auth payload short, long or with a weak account key (Truncated, TrailingBytes, InvalidAccountKey) and a retrieval's reply holding no key (InvalidField with invalidField) are sealed by hand under the session's keys",
         }),
         vec![
             json!({"type": "EscrowSession", "tests": valid}),
             json!({"type": "EscrowReject", "tests": invalid}),
             json!({"type": "EscrowIdentityReject", "tests": identity_reject}),
             json!({"type": "VaultEscrow", "tests": vault::tests()}),
+            json!({"type": "EscrowDecode", "tests": decode::tests(&valid[1])}),
         ],
     )
 }
@@ -776,15 +860,28 @@ fn bad_signature(base: &Value) -> Value {
     )
 }
 
+/// The variant's name; `InvalidField` with the field it names in parentheses (a test's `error` and
+/// `invalidField`, see [`expected_refusal`]).
 fn error_name(error: Error) -> String {
+    if let Error::InvalidField(what) = error {
+        return format!("InvalidField({what})");
+    }
     let debug = format!("{error:?}");
     debug.split(['(', ' ']).next().unwrap_or_default().to_owned()
 }
 
+/// The refusal a test names, in [`error_name`]'s form.
+fn expected_refusal(test: &Map<String, Value>) -> Result<String, String> {
+    let error = json::text(test, "error")?;
+    Ok(match test.get("invalidField") {
+        Some(_) => format!("{error}({})", json::text(test, "invalidField")?),
+        None => error.to_owned(),
+    })
+}
+
 /// `identity_group`: an `EscrowIdentityReject` test, which the vault refuses (it names no `refusedBy`).
 fn check_invalid(test: &Map<String, Value>, inputs: &Inputs, identity_group: bool) -> Result<(), String> {
-    let expected = json::text(test, "error")?;
-    let vault = IplsVaultKey::from_bytes(&inputs.vault_secret);
+    let expected = expected_refusal(test)?;
     let side = match (identity_group, test.contains_key("refusedBy")) {
         (true, false) => "vault",
         (false, true) => json::text(test, "refusedBy")?,
@@ -796,7 +893,18 @@ fn check_invalid(test: &Map<String, Value>, inputs: &Inputs, identity_group: boo
         }
         (false, false) => return Err(fail(test, "no refusedBy")),
     };
-    let refusal = match side {
+    match refusal(test, inputs, side)? {
+        Err(found) if found == expected => Ok(()),
+        Err(found) => Err(fail(test, &format!("refused with {found}, not {expected}"))),
+        Ok(()) => Err(fail(test, "was accepted")),
+    }
+}
+
+/// What `side` makes of the test's messages, running the crate: `Ok(Err(name))` for a refusal (in
+/// [`error_name`]'s form), `Ok(Ok(()))` if it accepts them.
+fn refusal(test: &Map<String, Value>, inputs: &Inputs, side: &str) -> Result<Result<(), String>, String> {
+    let vault = IplsVaultKey::from_bytes(&inputs.vault_secret);
+    Ok(match side {
         "vault" => (|| {
             let hello = EscrowHello::from_bytes(&json::bytes(test, "hello")?).map_err(error_name)?;
             let (pending, _) = vault.challenge(&mut vault_rng(inputs), &hello).map_err(error_name)?;
@@ -838,17 +946,15 @@ fn check_invalid(test: &Map<String, Value>, inputs: &Inputs, identity_group: boo
             device.finish(&reply).map(|_| ()).map_err(error_name)
         })(),
         other => return Err(fail(test, &format!("unknown side {other}"))),
-    };
-    match refusal {
-        Err(found) if found == expected => Ok(()),
-        Err(found) => Err(fail(test, &format!("refused with {found}, not {expected}"))),
-        Ok(()) => Err(fail(test, "was accepted")),
-    }
+    })
 }
 
 fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(), String> {
     if json::text(group, "type")? == "VaultEscrow" {
         return vault::check_test(test);
+    }
+    if json::text(group, "type")? == "EscrowDecode" {
+        return decode::check_test(test);
     }
     let inputs = Inputs::from_test(test)?;
     check_identity_fields(test, &inputs)?;

@@ -287,7 +287,13 @@ pub const FAMILIES: [Family; 15] = [
         schema: || {
             schema::for_family(
                 "IPLS escrow session",
-                &["EscrowSession", "EscrowReject", "EscrowIdentityReject", "VaultEscrow"],
+                &[
+                    "EscrowSession",
+                    "EscrowReject",
+                    "EscrowIdentityReject",
+                    "VaultEscrow",
+                    "EscrowDecode",
+                ],
                 &[
                     ("vaultSecret", Hex),
                     ("clientSecret", Hex),
@@ -343,6 +349,8 @@ pub const FAMILIES: [Family; 15] = [
                     ("response", Hex),
                     ("invalidField", Text),
                     ("found", U32),
+                    ("messageType", Text),
+                    ("message", Hex),
                     ("expected", U32),
                     ("wireType", U32),
                     ("count", U32),
