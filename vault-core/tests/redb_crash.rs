@@ -42,9 +42,10 @@ const GUESSER: &str = "guesser";
 const STRANGER: &str = "stranger";
 const USERS: [&str; 3] = [OWNER, GUESSER, STRANGER];
 
-/// Longest wait between the child's READY and its kill, in microseconds: a few logins' worth on tmpfs. A run on a
-/// real disk, where each commit waits for fsync, needs longer (`VAULT_CORE_CRASH_MAX_DELAY_US`).
-const MAX_KILL_DELAY_US: u64 = 30_000;
+/// Longest wait between the child's READY and its kill, in microseconds: a few logins' worth, on tmpfs and on a
+/// disk (where each commit waits for fsync). `VAULT_CORE_CRASH_MAX_DELAY_US` overrides it.
+const MAX_KILL_DELAY_TMPFS_US: u64 = 30_000;
+const MAX_KILL_DELAY_DISK_US: u64 = 300_000;
 const MAX_DELAY_ENV: &str = "VAULT_CORE_CRASH_MAX_DELAY_US";
 
 /// The test KSF, and limits no run reaches: the counters are what is checked, not the lockout or the caps.
@@ -89,16 +90,24 @@ fn sigkill_at_random_moments_never_loses_an_answered_charge() {
         },
         |seed| seed.parse().expect("VAULT_CORE_CRASH_SEED: a u64"),
     );
-    let max_delay_us: u64 = std::env::var(MAX_DELAY_ENV).map_or(MAX_KILL_DELAY_US, |delay| {
-        delay.parse().expect("a number of microseconds")
-    });
+    let (dir, on_tmpfs) = scratch_dir();
+    let default_delay = if on_tmpfs {
+        MAX_KILL_DELAY_TMPFS_US
+    } else {
+        MAX_KILL_DELAY_DISK_US
+    };
+    let max_delay_us: u64 =
+        std::env::var(MAX_DELAY_ENV).map_or(default_delay, |delay| delay.parse().expect("a number of microseconds"));
     let kills: u32 =
         std::env::var(KILLS_ENV).map_or(200, |kills| kills.parse().expect("VAULT_CORE_CRASH_KILLS: a u32"));
-    println!("crash test: seed {seed} ({SEED_ENV}={seed} repeats the kill delays), {kills} kills");
+    println!(
+        "crash test: seed {seed} ({SEED_ENV}={seed} repeats the kill delays and the children's logins), {kills} kills \
+         within {max_delay_us} µs of start, in {}",
+        dir.path().display()
+    );
     let started = Instant::now();
 
     let mut rng = StdRng::seed_from_u64(seed);
-    let dir = scratch_dir();
     let (keys, key) = fixture(seed);
     let mut clock = 1_700_000_000_000;
     {
@@ -152,9 +161,10 @@ fn sigkill_at_random_moments_never_loses_an_answered_charge() {
         totals.ke2,
         totals.released
     );
-    // The kills must have come during logins, not only before the first one.
+    // The kills must have come during logins, not only before the first one (about 1.5 KE2 per kill is usual;
+    // half of that leaves room for a loaded machine).
     assert!(
-        totals.ke2 >= u64::from(kills),
+        2 * totals.ke2 >= u64::from(kills),
         "too few logins between kills: {totals:?}"
     );
 }
@@ -163,15 +173,13 @@ fn sigkill_at_random_moments_never_loses_an_answered_charge() {
 /// system's temporary directory. A SIGKILL ends the process, not the kernel: every write the process made is in the
 /// page cache whether or not it was synced, so what a kill can break (a commit cut half-way) is the same on tmpfs,
 /// and there commits cost no fsync, which leaves time for more logins between kills. A real disk (power loss) needs
-/// the fsyncs that `Durability::Immediate` makes, which no process kill can test.
-fn scratch_dir() -> tempfile::TempDir {
-    let base = std::env::var_os(DIR_ENV).map(PathBuf::from).or_else(|| {
-        let shm = Path::new("/dev/shm");
-        shm.is_dir().then(|| shm.to_path_buf())
-    });
-    match base {
-        Some(base) => tempfile::tempdir_in(base).unwrap(),
-        None => tempfile::tempdir().unwrap(),
+/// the fsyncs that `Durability::Immediate` makes, which no process kill can test. Also says whether it is tmpfs.
+fn scratch_dir() -> (tempfile::TempDir, bool) {
+    let shm = Path::new("/dev/shm");
+    match std::env::var_os(DIR_ENV).map(PathBuf::from) {
+        Some(base) => (tempfile::tempdir_in(&base).unwrap(), base == shm),
+        None if shm.is_dir() => (tempfile::tempdir_in(shm).unwrap(), true),
+        None => (tempfile::tempdir().unwrap(), false),
     }
 }
 
