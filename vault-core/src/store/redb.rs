@@ -144,11 +144,8 @@ impl RedbStore {
         }
         let txn = self.begin_write()?;
         {
+            // No one wrote since the read: this is the file's only handle (redb locks the file) and not yet shared.
             let mut meta = txn.open_table(META)?;
-            // Checked again inside the write transaction: another handle may have initialized meanwhile.
-            if check_format(&meta)?.is_some() {
-                return Ok(());
-            }
             // A file of ours always has the format; entries without it were written by something else.
             if !txn.open_table(ENTRIES)?.is_empty()? {
                 return Err(RedbStoreError::Corrupt("entries without a format"));
