@@ -8,7 +8,7 @@
 //! - [`run_reopening`]: for a durable store, that everything acknowledged, and the version counter, survive
 //!   closing and reopening.
 //! - [`run_concurrent`]: for a store shared between threads, that concurrent compare-and-swaps on one key
-//!   serialize (no lost update, no version handed out twice).
+//!   serialize (two swaps from the same read never both succeed: no lost update).
 //!
 //! Each returns the first check that failed, with what was expected and what the store did.
 //!
