@@ -6,7 +6,8 @@ the test carries them, key-transparency trust. This consumer replays the setup c
 as vault-core applies them, keeping the state they touch (escrow sessions by owner and challenge, escrowed contact
 keys, the newest accepted root), and computes each response byte for byte (IplsChallenge with the vault's draws from
 ChaCha20 keyed with the command's entropy, IplsReply, RootObserved) or the refusal with every field of it:
-Command(DecodeError), Forbidden, KeyTransparencyNotConfigured, UnknownSession, SessionExpired, Ipls(...) (vault key,
+Command(DecodeError), Forbidden, KeyTransparencyNotConfigured, NoPendingRegistration, ChallengeExpired and
+Protocol(UserMismatch) for a RegistrationFinish on a seeded store, UnknownSession, SessionExpired, Ipls(...) (vault key,
 key share, AES-GCM opening, payload layout, the account key rule, the strict signature), Identity(...) (the signed
 root decoded and witness-checked by kt_witness, the lookup's pre-checks, BLAKE3 leaves and Merkle paths by
 kt_proofs, the value against the account key, the head rule), AlreadyEscrowed and NotEscrowed.
@@ -26,7 +27,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 ESCROW_TTL_MS = 2 * 60 * 1000  # VaultConfig::default().escrow_ttl_ms (vault-core SPEC 9)
-KINDS = {"IplsHello": 5, "IplsAuth": 6, "ObserveRoot": 8}
+KINDS = {"RegistrationFinish": 2, "IplsHello": 5, "IplsAuth": 6, "ObserveRoot": 8}
+CHALLENGE_TTL_MS = 10 * 60 * 1000  # VaultConfig::default().challenge_ttl_ms
 RESPONSE = {"IplsChallenge": 6, "IplsReply": 7, "RootObserved": 9}
 NONCE_FIRST, NONCE_SECOND = bytes(12), bytes(11) + b"\x01"
 CORRUPT = object()  # a seeded stored value that does not decode
@@ -57,7 +59,7 @@ def make(cv):
                 self.trust = {field: test[field] for field in ("namespace", "vrfPublicKey")}
                 self.trust.update(witness=cv.b(test, "witnessPublicKey"), notBefore=cv.u64(test, "witnessNotBeforeMs"),
                                   maxAge=cv.u64(test, "maxAgeMs"))
-            self.sessions, self.escrowed, self.head = {}, {}, None
+            self.sessions, self.escrowed, self.head, self.pending = {}, {}, None, {}
             # A seeded store (SPEC 2): kt-head and escrowed contact keys, each decoded as the vault reads it; one that
             # does not decode is kept as CORRUPT, which the read that meets it reports.
             keys, values = test.get("storeKeys", []), test.get("storeValues", [])
@@ -66,11 +68,13 @@ def make(cv):
                 if key == b"kt-head":
                     ok = len(value) == 42 and value[:2] == bytes([cv.VERSION, 0x67])
                     self.head = (int.from_bytes(value[2:10], "big"), value[10:]) if ok else CORRUPT
+                elif key.startswith(b"pending/"):
+                    self.pending[key[8:]] = value  # decoded when RegistrationFinish reads it
                 elif key.startswith(b"ipls/"):
                     ok = len(value) == 34 and value[:2] == bytes([cv.VERSION, 0x65])
                     self.escrowed[key[5:]] = value[2:] if ok else CORRUPT
                 else:
-                    raise cv.Disagreement(f"tcId {test['tcId']}: this consumer seeds kt-head and ipls/ entries only")
+                    raise cv.Disagreement(f"tcId {test['tcId']}: this consumer seeds kt-head, pending/ and ipls/ entries only")
 
         def apply(self, data):
             """The response bytes, or raises Refusal."""
@@ -84,6 +88,8 @@ def make(cv):
             kind, at_ms, message = fields["kindName"], int(fields["atMs"]), bytes.fromhex(fields["message"])
             if kind not in KINDS:
                 raise cv.Disagreement(f"a {kind} command in the VaultEscrow group: this consumer replays IPLS and ObserveRoot")
+            if kind == "RegistrationFinish":
+                return self.registration_finish(bytes.fromhex(fields["accountId"]), bytes.fromhex(fields["messageUserId"]), at_ms)
             if self.trust is None:
                 raise Refusal("KeyTransparencyNotConfigured")
             if kind == "ObserveRoot":
@@ -94,6 +100,25 @@ def make(cv):
             if kind == "IplsHello":
                 return self.hello(owner, message, bytes.fromhex(fields["entropy"]), at_ms)
             return self.auth(owner, message, at_ms)
+
+        def registration_finish(self, owner, user, at_ms):
+            """SPEC 4 RegistrationFinish steps 1 and 2 up to backup-protocol's same-user check: the pending
+            registration stored under the upload's user (SPEC 2: 0x01 0x62 issued_at_ms (8) len16 PendingRegistration,
+            which is 0x01 0x22 len8(user id) user id challenge (32)), its age, then its user against the upload's.
+            What follows (the challenge, the Argon2id policy, the record) is not replayed: no test of the group gets
+            there."""
+            stored = self.pending.get(user)
+            if stored is None:
+                raise Refusal("NoPendingRegistration")
+            nested = stored[12:]
+            if not (stored[:2] == bytes([cv.VERSION, 0x62]) and len(stored) >= 12 and int.from_bytes(stored[10:12], "big") == len(nested)
+                    and len(nested) >= 3 and nested[:2] == bytes([cv.VERSION, 0x22]) and nested[2] >= 1 and len(nested) == 3 + nested[2] + 32):
+                raise Refusal("Corrupt", storedValue="pending registration")
+            if at_ms - int.from_bytes(stored[2:10], "big") > CHALLENGE_TTL_MS:
+                raise Refusal("ChallengeExpired")
+            if nested[3 : 3 + nested[2]] != user:
+                raise Refusal("Protocol(UserMismatch)")
+            raise cv.Disagreement("a registration upload that passes the same-user check: not replayed by this consumer")
 
         def verified_root(self, signed_root, at_ms):
             try:

@@ -11,6 +11,7 @@ use std::convert::Infallible;
 
 use akd::proto::specs::types as pb;
 use backup_protocol::DecodeError as CommandDecodeError;
+use backup_protocol::{BackupKey, ClientConfig, ClientRegistration, PendingRegistration, UserId};
 use ed25519_dalek::{Signer, SigningKey};
 use ipls::{AUTH_CONTEXT, EscrowAuth, EscrowHello, IdentityProof};
 use kt_verify::{
@@ -30,6 +31,7 @@ use crate::json::{self, fail};
 
 /// The vault's clock at its first command; each command a second later.
 const START_MS: u64 = EPOCH_2_MS + 600_000;
+const PASSWORD: &[u8] = b"correct horse battery staple";
 /// The witness key is trusted from two maximum ages before epoch 1's signing time on (so that a root too old for the
 /// vault's clock is still after it).
 const NOT_BEFORE_MS: u64 = EPOCH_1_MS - 2 * MAX_AGE_MS;
@@ -151,6 +153,7 @@ fn refusal_fields(error: &Refusal) -> Map<String, Value> {
             format!("Command({})", variant(&format!("{decode:?}")))
         }
         VaultError::Ipls(ipls) => format!("Ipls({})", variant(&format!("{ipls:?}"))),
+        VaultError::Protocol(protocol) => format!("Protocol({})", variant(&format!("{protocol:?}"))),
         VaultError::Corrupt(what) => {
             fields.insert("storedValue".into(), json!(what));
             "Corrupt".into()
@@ -805,6 +808,42 @@ pub(super) fn tests() -> Vec<Value> {
         &[(ck_key, [&[0x01, 0x66][..], &[0x5a; 32]].concat())],
         &[&upload.hello],
         &upload_auth,
+    );
+    // A pending registration of bob's stored under alice's key (a store changed outside the vault): alice's upload
+    // meets it, and backup-protocol's same-user check refuses (SPEC 12.4, UserMismatch).
+    let client = ClientConfig::insecure_fast_for_testing(builder.keys.backup_pins());
+    let user = |id: &[u8]| UserId::new(id.to_vec()).expect("a user id");
+    let (registration, request) =
+        ClientRegistration::start(&mut builder.clients, &client, user(alice), PASSWORD).expect("start");
+    let (_, response) =
+        PendingRegistration::start(builder.keys.backup(), &mut builder.clients, &request).expect("alice's start");
+    let key = BackupKey::generate(&mut builder.clients);
+    let (_, upload) = registration
+        .finish(&mut builder.clients, &response, &key)
+        .expect("alice's upload");
+    let (_, bobs) = ClientRegistration::start(&mut builder.clients, &client, user(bob), PASSWORD).expect("start");
+    let (bobs, _) =
+        PendingRegistration::start(builder.keys.backup(), &mut builder.clients, &bobs).expect("bob's start");
+    let stored = [
+        &[0x01, 0x62][..],
+        &START_MS.to_be_bytes(),
+        &u16::try_from(bobs.to_bytes().len()).expect("short").to_be_bytes(),
+        &bobs.to_bytes(),
+    ]
+    .concat();
+    let finish = builder
+        .command(
+            &Principal::account(alice).expect("an account id"),
+            Request::RegistrationFinish(upload),
+        )
+        .to_bytes();
+    builder.seeded_test(
+        "alice's registration upload on a store whose pending/alice@vault holds bob's pending registration",
+        "UserMismatch",
+        true,
+        &[([b"pending/".as_slice(), alice].concat(), stored)],
+        &[],
+        &finish,
     );
     builder.tests
 }
