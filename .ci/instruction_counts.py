@@ -37,13 +37,18 @@ CASES = [
     ("vault-login", 4, 1.03, 1.03, None),
     ("register-retrieve", 2, 1.05, 1.05, None),
     ("kt-lookup", 2, 1.03, 1.03, None),
-    ("kt-audit", 2, 1.03, None, "not gated yet"),
+    ("kt-audit", 2, 1.03, 1.03, None),
     ("fleet-verify-4", 4, 1.02, 1.02, None),
     ("fleet-verify-16", 4, 1.02, 1.02, None),
     ("ipls-seal", 2, THROUGHPUT_95, THROUGHPUT_95, None),
     ("ipls-open", 2, THROUGHPUT_95, THROUGHPUT_95, None),
-    ("stream-encrypt", 1, THROUGHPUT_95, None, "not gated yet"),
-    ("stream-decrypt", 1, THROUGHPUT_95, None, "not gated yet"),
+    # The copying API (slice in, Vec out) copies every byte once by design (about one instruction per byte under
+    # callgrind's count of `rep movsb`), and holds back and wipes the last segment: gated at that floor plus 1 %. The
+    # in-place API below is the one held to the target.
+    ("stream-encrypt", 1, THROUGHPUT_95, 1.18, "floor: the copy"),
+    ("stream-decrypt", 1, THROUGHPUT_95, 1.17, "floor: the copy"),
+    ("stream-encrypt-in-place", 1, THROUGHPUT_95, THROUGHPUT_95, None),
+    ("stream-decrypt-in-place", 1, THROUGHPUT_95, THROUGHPUT_95, None),
 ]
 NEEDS_FIXTURE = {"kt-lookup", "kt-audit"}
 
@@ -118,7 +123,7 @@ def main():
             }
             counts = {key: future.result() for key, future in runs.items()}
 
-    print(f"{'case':<18} {'ours':>14} {'bare':>14} {'ratio':>7} {'target':>8} {'gate':>7}  result")
+    print(f"{'case':<24} {'ours':>14} {'bare':>14} {'ratio':>7} {'target':>8} {'gate':>7}  result")
     failed = []
     for case, _, target, gate, note in cases:
         ours, bare = counts[(case, "ours")], counts[(case, "bare")]
@@ -131,7 +136,7 @@ def main():
             result = "FAIL"
             failed.append(case)
         gate_text = "-" if gate is None else f"{gate:.3f}"
-        print(f"{case:<18} {ours:>14,.0f} {bare:>14,.0f} {ratio:>7.4f} {target:>8.3f} {gate_text:>7}  {result}")
+        print(f"{case:<24} {ours:>14,.0f} {bare:>14,.0f} {ratio:>7.4f} {target:>8.3f} {gate_text:>7}  {result}")
     print(f"(instructions per operation; {time.monotonic() - started:.0f} s including the build)")
     if failed:
         sys.exit(f"instruction ratio above its gate: {', '.join(failed)}")

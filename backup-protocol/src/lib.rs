@@ -88,7 +88,9 @@ pub use messages::{
     RegistrationRequest, RegistrationResponse, RegistrationUpload,
 };
 pub use recovery_key::{RECOVERY_KEY_DIGITS, RecoveryKey};
-pub use stream::{HEADER_LEN, SALT_LEN, SEGMENT_SIZE, StreamDecryptor, StreamEncryptor};
+pub use stream::{
+    HEADER_LEN, SALT_LEN, SEGMENT_SIZE, SegmentDecryptor, SegmentEncryptor, StreamDecryptor, StreamEncryptor,
+};
 #[cfg(feature = "std")]
 pub use stream_io::{DecryptingReader, EncryptingWriter};
 pub use suite::{KsfParams, KsfPolicy, Suite};

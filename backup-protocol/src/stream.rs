@@ -94,40 +94,52 @@ impl SegmentCipher {
 
     /// Appends the sealed segment to `out`, encrypting in place there.
     fn seal(&mut self, plaintext: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), StreamError> {
-        let (_, nonce) = self.nonce(last)?;
         let start = out.len();
         out.extend_from_slice(plaintext);
+        let tag = self.seal_in_place(&mut out[start..], last)?;
+        out.extend_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Encrypts the next segment where it is; returns its tag.
+    fn seal_in_place(&mut self, segment: &mut [u8], last: bool) -> Result<[u8; TAG_LEN], StreamError> {
+        let (_, nonce) = self.nonce(last)?;
         let tag = self
             .aead
-            .encrypt_in_place_detached(&nonce, &self.header, &mut out[start..])
+            .encrypt_in_place_detached(&nonce, &self.header, segment)
             .map_err(|_| StreamError::TooLong)?;
-        out.extend_from_slice(&tag);
+        self.next += 1;
+        Ok(tag.into())
+    }
+
+    /// Decrypts the next segment where it is. aes-gcm checks the tag before it decrypts, so a rejected segment is
+    /// left as it was.
+    fn open_in_place(&mut self, segment: &mut [u8], tag: &[u8; TAG_LEN], last: bool) -> Result<(), StreamError> {
+        let (index, nonce) = self.nonce(last)?;
+        let rejected = StreamError::SegmentRejected { index };
+        // A final empty segment is only canonical for an empty file.
+        if last && segment.is_empty() && index != 0 {
+            return Err(rejected);
+        }
+        self.aead
+            .decrypt_in_place_detached(&nonce, &self.header, segment, Tag::from_slice(tag))
+            .map_err(|_| rejected)?;
         self.next += 1;
         Ok(())
     }
 
     /// Appends the opened segment's plaintext to `out`; on failure `out` is left as it was.
     fn open(&mut self, segment: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), StreamError> {
-        let (index, nonce) = self.nonce(last)?;
-        let rejected = StreamError::SegmentRejected { index };
         let body_len = segment.len().checked_sub(TAG_LEN).ok_or(StreamError::Truncated)?;
         let (body, tag) = segment.split_at(body_len);
-        // A final empty segment is only canonical for an empty file.
-        if last && body.is_empty() && index != 0 {
-            return Err(rejected);
-        }
+        let tag: &[u8; TAG_LEN] = tag.try_into().expect("split at TAG_LEN from the end");
         let start = out.len();
         out.extend_from_slice(body);
-        if self
-            .aead
-            .decrypt_in_place_detached(&nonce, &self.header, &mut out[start..], Tag::from_slice(tag))
-            .is_err()
-        {
+        let opened = self.open_in_place(&mut out[start..], tag, last);
+        if opened.is_err() {
             out.truncate(start);
-            return Err(rejected);
         }
-        self.next += 1;
-        Ok(())
+        opened
     }
 }
 
@@ -194,9 +206,7 @@ impl StreamEncryptor {
     /// An encryptor with a given salt. The salt must be fresh for every file: reusing one under the same K reuses
     /// the file key and nonces.
     pub(crate) fn with_salt(key: &BackupKey, salt: [u8; SALT_LEN]) -> (Self, [u8; HEADER_LEN]) {
-        let mut header = [0u8; HEADER_LEN];
-        header[..2].copy_from_slice(&codec::header(type_code::STREAM_HEADER, 0));
-        header[2..].copy_from_slice(&salt);
+        let header = stream_header(salt);
         let encryptor = Self {
             cipher: SegmentCipher::new(key, header),
             pending: Zeroizing::new(Vec::with_capacity(SEGMENT_SIZE)),
@@ -307,6 +317,165 @@ impl fmt::Debug for StreamDecryptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamDecryptor").finish_non_exhaustive()
     }
+}
+
+/// Encrypts a backup file segment by segment in the caller's buffers: the same file as [`StreamEncryptor`] makes,
+/// without copying the plaintext, for callers that hold it in a buffer they may overwrite (a file read into a
+/// segment-sized buffer, encrypted there and written out).
+///
+/// Write the header first, then each segment followed by its tag. Every segment but the last holds exactly
+/// [`SEGMENT_SIZE`] bytes ([`encrypt_in_place`](Self::encrypt_in_place)); the last holds 1 to [`SEGMENT_SIZE`]
+/// bytes, or none for an empty file ([`finish_in_place`](Self::finish_in_place)). A plaintext of a whole number of
+/// segments ends with a full last segment, so a caller reading ahead holds back one segment until it knows more
+/// follows.
+///
+/// ```
+/// use backup_protocol::{BackupKey, SEGMENT_SIZE, SegmentEncryptor, StreamDecryptor};
+/// let mut rng = backup_protocol::rand_core::OsRng;
+/// let key = BackupKey::generate(&mut rng);
+///
+/// let mut first = vec![7u8; SEGMENT_SIZE];
+/// let mut last = b"the rest".to_vec();
+/// let (mut encryptor, header) = SegmentEncryptor::new(&key, &mut rng);
+/// let first_tag = encryptor.encrypt_in_place((&mut first[..]).try_into().unwrap())?;
+/// let last_tag = encryptor.finish_in_place(&mut last)?;
+/// let file = [&header[..], &first, &first_tag, &last, &last_tag].concat();
+///
+/// let mut decryptor = StreamDecryptor::new(&key);
+/// let mut plaintext = Vec::new();
+/// decryptor.update(&file, &mut plaintext)?;
+/// decryptor.finish(&mut plaintext)?;
+/// assert_eq!(plaintext, [vec![7u8; SEGMENT_SIZE], b"the rest".to_vec()].concat());
+/// # Ok::<(), backup_protocol::StreamError>(())
+/// ```
+pub struct SegmentEncryptor {
+    cipher: SegmentCipher,
+}
+
+impl SegmentEncryptor {
+    /// Draws the file salt from `rng`; returns the encryptor and the header, which must be written first.
+    pub fn new<R: CryptoRng + RngCore>(key: &BackupKey, rng: &mut R) -> (Self, [u8; HEADER_LEN]) {
+        let mut salt = [0u8; SALT_LEN];
+        rng.fill_bytes(&mut salt);
+        let header = stream_header(salt);
+        (
+            Self {
+                cipher: SegmentCipher::new(key, header),
+            },
+            header,
+        )
+    }
+
+    /// Encrypts one segment that is not the file's last, in place; returns the tag that follows it in the file.
+    pub fn encrypt_in_place(&mut self, segment: &mut [u8; SEGMENT_SIZE]) -> Result<[u8; TAG_LEN], StreamError> {
+        self.cipher.seal_in_place(segment, false)
+    }
+
+    /// Encrypts the file's last segment in place; returns the tag that follows it and ends the file.
+    ///
+    /// # Panics
+    ///
+    /// If `segment` is longer than [`SEGMENT_SIZE`], or empty after other segments (only an empty file ends with
+    /// an empty segment: SPEC §8): the file would not decrypt.
+    pub fn finish_in_place(mut self, segment: &mut [u8]) -> Result<[u8; TAG_LEN], StreamError> {
+        assert!(
+            segment.len() <= SEGMENT_SIZE && (!segment.is_empty() || self.cipher.next == 0),
+            "the last segment holds 1 to SEGMENT_SIZE bytes, or none for an empty file"
+        );
+        self.cipher.seal_in_place(segment, true)
+    }
+}
+
+impl fmt::Debug for SegmentEncryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SegmentEncryptor")
+            .field("segments_sealed", &self.cipher.next)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Decrypts a backup file segment by segment in the caller's buffers, without copying: the counterpart of
+/// [`SegmentEncryptor`], for any file of the format (SPEC §8), with [`StreamDecryptor`]'s checks and errors.
+///
+/// The caller cuts the file: the header, then segments of [`SEGMENT_SIZE`] bytes each followed by its 16-byte tag
+/// while more bytes follow them, and what remains (16 to `SEGMENT_SIZE + 16` bytes) as the last segment and its
+/// tag; fewer than 16 bytes left is a truncated file. A rejected segment is left as it was, and the decryptor
+/// answers [`StreamError::Poisoned`] from then on. Only a successful [`finish_in_place`](Self::finish_in_place)
+/// proves the file complete.
+///
+/// ```
+/// use backup_protocol::{BackupKey, HEADER_LEN, SegmentDecryptor, StreamEncryptor};
+/// let mut rng = backup_protocol::rand_core::OsRng;
+/// let key = BackupKey::generate(&mut rng);
+/// let (encryptor, header) = StreamEncryptor::new(&key, &mut rng);
+/// let mut file = header.to_vec();
+/// let mut encryptor = encryptor;
+/// encryptor.update(b"short file", &mut file)?;
+/// encryptor.finish(&mut file)?;
+///
+/// let (header, body) = file.split_at_mut(HEADER_LEN);
+/// let decryptor = SegmentDecryptor::new(&key, header)?;
+/// let (last, tag) = body.split_at_mut(body.len() - 16);
+/// decryptor.finish_in_place(last, (&*tag).try_into().unwrap())?;
+/// assert_eq!(last, b"short file");
+/// # Ok::<(), backup_protocol::StreamError>(())
+/// ```
+pub struct SegmentDecryptor {
+    cipher: SegmentCipher,
+    failed: bool,
+}
+
+impl SegmentDecryptor {
+    /// Checks the file's header (exactly [`HEADER_LEN`] bytes) and derives the file's keys from it.
+    pub fn new(key: &BackupKey, header: &[u8]) -> Result<Self, StreamError> {
+        Ok(Self {
+            cipher: SegmentCipher::new(key, parse_header(header)?),
+            failed: false,
+        })
+    }
+
+    /// Decrypts one segment that is not the file's last, in place, with the tag that follows it in the file.
+    pub fn decrypt_in_place(
+        &mut self,
+        segment: &mut [u8; SEGMENT_SIZE],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), StreamError> {
+        if self.failed {
+            return Err(StreamError::Poisoned);
+        }
+        let opened = self.cipher.open_in_place(segment, tag, false);
+        self.failed = opened.is_err();
+        opened
+    }
+
+    /// Decrypts the file's last segment (0 to [`SEGMENT_SIZE`] bytes) in place, with its tag. `Ok` proves the file
+    /// was neither truncated at a segment boundary nor extended.
+    pub fn finish_in_place(self, segment: &mut [u8], tag: &[u8; TAG_LEN]) -> Result<(), StreamError> {
+        if self.failed {
+            return Err(StreamError::Poisoned);
+        }
+        let mut cipher = self.cipher;
+        if segment.len() > SEGMENT_SIZE {
+            // No encoder makes a last segment this long: it cannot open.
+            let index = u32::try_from(cipher.next).map_err(|_| StreamError::TooLong)?;
+            return Err(StreamError::SegmentRejected { index });
+        }
+        cipher.open_in_place(segment, tag, true)
+    }
+}
+
+impl fmt::Debug for SegmentDecryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SegmentDecryptor").finish_non_exhaustive()
+    }
+}
+
+/// `version || type || salt`.
+fn stream_header(salt: [u8; SALT_LEN]) -> [u8; HEADER_LEN] {
+    let mut header = [0u8; HEADER_LEN];
+    header[..2].copy_from_slice(&codec::header(type_code::STREAM_HEADER, 0));
+    header[2..].copy_from_slice(&salt);
+    header
 }
 
 fn parse_header(bytes: &[u8]) -> Result<[u8; HEADER_LEN], StreamError> {

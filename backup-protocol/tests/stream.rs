@@ -4,8 +4,8 @@
 use std::io::{Read, Write};
 
 use backup_protocol::{
-    BackupKey, DecryptingReader, EncryptingWriter, HEADER_LEN, SEGMENT_SIZE, StreamDecryptor, StreamEncryptor,
-    StreamError,
+    BackupKey, DecryptingReader, EncryptingWriter, HEADER_LEN, SEGMENT_SIZE, SegmentDecryptor, SegmentEncryptor,
+    StreamDecryptor, StreamEncryptor, StreamError,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -394,4 +394,180 @@ fn an_empty_final_segment_after_a_full_one_is_refused() {
             Err(StreamError::SegmentRejected { index: 0 })
         );
     }
+}
+
+/// Encrypts `data` with [`SegmentEncryptor`], in place in segment-sized buffers.
+fn encrypt_in_place(key: &BackupKey, rng: &mut StdRng, data: &[u8]) -> Vec<u8> {
+    let (mut encryptor, header) = SegmentEncryptor::new(key, rng);
+    let mut file = header.to_vec();
+    // The last segment holds 1 to SEGMENT_SIZE bytes (none for an empty file).
+    let inner = data.len().saturating_sub(1) / SEGMENT_SIZE;
+    for chunk in data[..inner * SEGMENT_SIZE].chunks(SEGMENT_SIZE) {
+        let mut segment: [u8; SEGMENT_SIZE] = chunk.try_into().unwrap();
+        let tag = encryptor.encrypt_in_place(&mut segment).unwrap();
+        file.extend_from_slice(&segment);
+        file.extend_from_slice(&tag);
+    }
+    let mut last = data[inner * SEGMENT_SIZE..].to_vec();
+    let tag = encryptor.finish_in_place(&mut last).unwrap();
+    file.extend_from_slice(&last);
+    file.extend_from_slice(&tag);
+    file
+}
+
+/// Decrypts `file` with [`SegmentDecryptor`], cutting it as SPEC §8 says: the header, full segments while more
+/// bytes follow, the rest as the last segment (fewer than 16 bytes: truncated).
+fn decrypt_in_place(key: &BackupKey, file: &[u8]) -> Result<Vec<u8>, StreamError> {
+    let mut file = file.to_vec();
+    let header_len = HEADER_LEN.min(file.len());
+    let (header, mut body) = file.split_at_mut(header_len);
+    let mut decryptor = SegmentDecryptor::new(key, header)?;
+    let mut plaintext = Vec::new();
+    while body.len() > SEGMENT_CIPHERTEXT {
+        let (segment, rest) = body.split_at_mut(SEGMENT_CIPHERTEXT);
+        let (data, tag) = segment.split_at_mut(SEGMENT_SIZE);
+        let data: &mut [u8; SEGMENT_SIZE] = data.try_into().unwrap();
+        decryptor.decrypt_in_place(data, (&*tag).try_into().unwrap())?;
+        plaintext.extend_from_slice(data);
+        body = rest;
+    }
+    if body.len() < 16 {
+        return Err(StreamError::Truncated);
+    }
+    let (last, tag) = body.split_at_mut(body.len() - 16);
+    decryptor.finish_in_place(last, (&*tag).try_into().unwrap())?;
+    plaintext.extend_from_slice(last);
+    Ok(plaintext)
+}
+
+/// The in-place API writes the same bytes as the copying one for the same salt, at every boundary, and reads them
+/// back.
+#[test]
+fn in_place_encryption_writes_the_streams_bytes() {
+    let key = BackupKey::from_bytes([3; 32]);
+    for len in [
+        0,
+        1,
+        SEGMENT_SIZE - 1,
+        SEGMENT_SIZE,
+        SEGMENT_SIZE + 1,
+        2 * SEGMENT_SIZE,
+        3 * SEGMENT_SIZE + 5,
+    ] {
+        let data = plaintext(len, 2);
+        let file = encrypt_in_place(&key, &mut StdRng::seed_from_u64(4), &data);
+        assert_eq!(
+            file,
+            encrypt(&key, &mut StdRng::seed_from_u64(4), &data, 4096),
+            "{len} bytes"
+        );
+        assert_eq!(decrypt_in_place(&key, &file).unwrap(), data, "{len} bytes");
+    }
+}
+
+/// In-place decryption gives exactly the copying decryptor's answer on every malformed file of the tests above:
+/// headers, truncations, flips, swaps, appended bytes, an empty final segment after a full one.
+#[test]
+fn in_place_decryption_reports_the_streams_errors() {
+    let key = BackupKey::from_bytes([9; 32]);
+    let mut rng = StdRng::seed_from_u64(10);
+    let small = encrypt(&key, &mut rng, b"hello", 7);
+    let large = encrypt(&key, &mut rng, &plaintext(2 * SEGMENT_SIZE + 3, 5), 4096);
+    let one = encrypt(&key, &mut rng, &plaintext(SEGMENT_SIZE, 1), 4096);
+    let mut files = vec![
+        Vec::new(),
+        vec![1],
+        vec![0],
+        vec![1, 0x21, 0],
+        small[..HEADER_LEN].to_vec(),
+        small[..HEADER_LEN + 15].to_vec(),
+        [one.as_slice(), &[0u8; 16]].concat(),
+        [&large[..HEADER_LEN + SEGMENT_CIPHERTEXT], &[0u8; 16][..]].concat(),
+        // The first two segments swapped.
+        [
+            &large[..HEADER_LEN],
+            &large[HEADER_LEN + SEGMENT_CIPHERTEXT..HEADER_LEN + 2 * SEGMENT_CIPHERTEXT],
+            &large[HEADER_LEN..HEADER_LEN + SEGMENT_CIPHERTEXT],
+            &large[HEADER_LEN + 2 * SEGMENT_CIPHERTEXT..],
+        ]
+        .concat(),
+    ];
+    for cut in [
+        1,
+        16,
+        17,
+        SEGMENT_CIPHERTEXT,
+        SEGMENT_CIPHERTEXT + 16,
+        large.len() - HEADER_LEN - 1,
+    ] {
+        files.push(large[..large.len() - cut].to_vec());
+    }
+    for offset in 0..small.len() {
+        let mut flipped = small.clone();
+        flipped[offset] ^= 0x40;
+        files.push(flipped);
+    }
+    for offset in [
+        HEADER_LEN,
+        HEADER_LEN + SEGMENT_SIZE,
+        HEADER_LEN + SEGMENT_CIPHERTEXT + 1,
+        large.len() - 1,
+    ] {
+        let mut flipped = large.clone();
+        flipped[offset] ^= 1;
+        files.push(flipped);
+    }
+    for file in &files {
+        let expected = decrypt(&key, file, 1 << 20);
+        assert!(expected.is_err());
+        assert_eq!(decrypt_in_place(&key, file), expected, "{} bytes", file.len());
+    }
+}
+
+/// A rejected segment is left as it was, and the decryptor refuses everything after.
+#[test]
+fn a_rejected_segment_is_left_intact_and_poisons_the_decryptor() {
+    let key = BackupKey::from_bytes([9; 32]);
+    let file = encrypt(
+        &key,
+        &mut StdRng::seed_from_u64(11),
+        &plaintext(2 * SEGMENT_SIZE + 1, 6),
+        4096,
+    );
+    let mut decryptor = SegmentDecryptor::new(&key, &file[..HEADER_LEN]).unwrap();
+    let mut segment: [u8; SEGMENT_SIZE] = file[HEADER_LEN..HEADER_LEN + SEGMENT_SIZE].try_into().unwrap();
+    segment[0] ^= 1;
+    let altered = segment;
+    let tag: [u8; 16] = file[HEADER_LEN + SEGMENT_SIZE..HEADER_LEN + SEGMENT_CIPHERTEXT]
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        decryptor.decrypt_in_place(&mut segment, &tag),
+        Err(StreamError::SegmentRejected { index: 0 })
+    );
+    assert_eq!(segment, altered);
+    segment[0] ^= 1;
+    assert_eq!(
+        decryptor.decrypt_in_place(&mut segment, &tag),
+        Err(StreamError::Poisoned)
+    );
+    assert_eq!(decryptor.finish_in_place(&mut [], &tag), Err(StreamError::Poisoned));
+}
+
+#[test]
+#[should_panic(expected = "the last segment holds 1 to SEGMENT_SIZE bytes")]
+fn an_in_place_last_segment_longer_than_a_segment_is_refused() {
+    let (encryptor, _) = SegmentEncryptor::new(&BackupKey::from_bytes([1; 32]), &mut StdRng::seed_from_u64(12));
+    let _ = encryptor.finish_in_place(&mut vec![0; SEGMENT_SIZE + 1]);
+}
+
+#[test]
+#[should_panic(expected = "the last segment holds 1 to SEGMENT_SIZE bytes")]
+fn an_in_place_empty_last_segment_after_a_full_one_is_refused() {
+    let (mut encryptor, _) = SegmentEncryptor::new(&BackupKey::from_bytes([1; 32]), &mut StdRng::seed_from_u64(12));
+    let mut segment = vec![0; SEGMENT_SIZE];
+    encryptor
+        .encrypt_in_place((&mut segment[..]).try_into().unwrap())
+        .unwrap();
+    let _ = encryptor.finish_in_place(&mut []);
 }

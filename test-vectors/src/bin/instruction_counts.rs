@@ -427,7 +427,9 @@ mod stream {
     use aes_gcm::aead::AeadInPlace;
     use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
     use backup_protocol::labels::{STREAM_FILE_KEY_INFO, STREAM_NONCE_PREFIX_INFO};
-    use backup_protocol::{BackupKey, HEADER_LEN, SEGMENT_SIZE, StreamDecryptor, StreamEncryptor};
+    use backup_protocol::{
+        BackupKey, HEADER_LEN, SEGMENT_SIZE, SegmentDecryptor, SegmentEncryptor, StreamDecryptor, StreamEncryptor,
+    };
     use rand_core::RngCore;
 
     use super::{region, rng, run};
@@ -485,6 +487,53 @@ mod stream {
                         .expect("within limits");
                     tags.extend_from_slice(&tag);
                 }
+            });
+        });
+    }
+
+    /// The same file with [`SegmentEncryptor`], in place in the buffer like the bare side.
+    pub(super) fn encrypt_in_place_ours(iterations: usize) {
+        let mut rng = rng();
+        let key = BackupKey::generate(&mut rng);
+        let plaintext = plaintext();
+        let mut buffer = plaintext.clone();
+        let mut tags = Vec::with_capacity(16 * TAG);
+        run(iterations, |measure| {
+            buffer.copy_from_slice(&plaintext);
+            tags.clear();
+            region(measure, || {
+                let (mut encryptor, _header) = SegmentEncryptor::new(&key, &mut rng);
+                let (inner, last) = buffer.split_at_mut(LEN - SEGMENT_SIZE);
+                for segment in inner.chunks_exact_mut(SEGMENT_SIZE) {
+                    let segment: &mut [u8; SEGMENT_SIZE] = segment.try_into().expect("full segment");
+                    tags.extend_from_slice(&encryptor.encrypt_in_place(segment).expect("within limits"));
+                }
+                tags.extend_from_slice(&encryptor.finish_in_place(last).expect("within limits"));
+            });
+        });
+    }
+
+    /// The same file with [`SegmentDecryptor`], in place in a copy of the file like the bare side.
+    pub(super) fn decrypt_in_place_ours(iterations: usize) {
+        let (key, file) = file();
+        let mut buffer = file.clone();
+        run(iterations, |measure| {
+            buffer.copy_from_slice(&file);
+            region(measure, || {
+                let (header, body) = buffer.split_at_mut(HEADER_LEN);
+                let mut decryptor = SegmentDecryptor::new(&key, header).expect("header");
+                let (inner, last) = body.split_at_mut(body.len() - SEGMENT_SIZE - TAG);
+                for segment in inner.chunks_exact_mut(SEGMENT_SIZE + TAG) {
+                    let (data, tag) = segment.split_at_mut(SEGMENT_SIZE);
+                    let data: &mut [u8; SEGMENT_SIZE] = data.try_into().expect("full segment");
+                    decryptor
+                        .decrypt_in_place(data, (&*tag).try_into().expect("tag"))
+                        .expect("authentic");
+                }
+                let (data, tag) = last.split_at_mut(SEGMENT_SIZE);
+                decryptor
+                    .finish_in_place(data, (&*tag).try_into().expect("tag"))
+                    .expect("complete");
             });
         });
     }
@@ -1047,6 +1096,8 @@ const CASES: &[&str] = &[
     "ipls-open",
     "stream-encrypt",
     "stream-decrypt",
+    "stream-encrypt-in-place",
+    "stream-decrypt-in-place",
 ];
 
 fn main() -> ExitCode {
@@ -1097,6 +1148,8 @@ fn main() -> ExitCode {
                 ("ipls-open", None) => pick(contacts::open_ours, contacts::open_bare),
                 ("stream-encrypt", None) => pick(stream::encrypt_ours, stream::encrypt_bare),
                 ("stream-decrypt", None) => pick(stream::decrypt_ours, stream::decrypt_bare),
+                ("stream-encrypt-in-place", None) => pick(stream::encrypt_in_place_ours, stream::encrypt_bare),
+                ("stream-decrypt-in-place", None) => pick(stream::decrypt_in_place_ours, stream::decrypt_bare),
                 _ => return usage(),
             }
         }
