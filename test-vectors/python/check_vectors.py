@@ -1278,16 +1278,45 @@ def opaque_server_finish(inputs, outputs, intermediates):
     return None if hmac.compare_digest(expected, outputs["KE3"]) else "InvalidLogin"
 
 
+# Each message, the opaque-ke call that reads it, and its group elements (offset) in the order they are decoded.
+OPAQUE_READERS = (
+    ("registration_request", "server_registration_start", (0,)),
+    ("registration_response", "client_registration_finish", (0, 32)),
+    ("registration_upload", "server_registration_finish", (0,)),
+    ("KE1", "server_login_start", (0, 64)),
+)
+
+
+def opaque_read(outputs, name):
+    """(step, error) if the party reading message `name` refuses it as opaque-ke decodes it: another length than
+    the message's (SizeError: Other), or a group element that is no canonical ristretto255 encoding (RFC 9496
+    4.3.1 steps 1-2, what this consumer can check without the group); else None. The ReflectedValue checks follow
+    the decoding: the evaluated element equal to the blinded one."""
+    step, offsets = next((step, offsets) for message, step, offsets in OPAQUE_READERS if message == name)
+    value = outputs[name]
+    if len(value) != OPAQUE_LENGTHS[name]:
+        return step, "Other"
+    if not all(ristretto_encoding_plausible(value[offset : offset + 32]) for offset in offsets):
+        return step, "Deserialization"
+    if name == "registration_response" and value[:32] == outputs["registration_request"]:
+        return step, "ReflectedValue"
+    return None
+
+
 def opaque_outcome(test, inputs, outputs, intermediates):
-    """Replays the login as far as the vector goes: (failing step, error) or None, and what the client produced."""
+    """Replays the exchange as far as the vector goes: (failing step, error) or None, and what the client produced."""
+    for name, _, _ in OPAQUE_READERS:
+        failure = opaque_read(outputs, name)
+        if failure:
+            return failure, None
     ke1 = outputs["KE1"]
     expect(ke1[32:64] == inputs["client_nonce"], test, "KE1 client nonce")
-    if not (ristretto_encoding_plausible(ke1[:32]) and ristretto_encoding_plausible(ke1[64:])):
-        return ("server_login_start", "Deserialization"), None
     ke2 = outputs["KE2"]
     expect(ke2[32:64] == inputs["masking_nonce"] or not valid(test), test, "KE2 masking nonce")
     expect(ke2[192:224] == inputs["server_nonce"], test, "KE2 server nonce")
     expect(ristretto_encoding_plausible(ke2[:32]) and ristretto_encoding_plausible(ke2[224:256]), test, "KE2 group elements")
+    if ke2[:32] == ke1[:32]:
+        return ("client_login_finish", "ReflectedValue"), None
     error, produced = opaque_client_login(test, inputs, outputs, intermediates)
     if error:
         return ("client_login_finish", error), None
@@ -1301,13 +1330,22 @@ def check_opaque_messages(group, test):
     inputs = {name: bytes.fromhex(value) for name, value in test["inputs"].items()}
     outputs = {name: bytes.fromhex(value) for name, value in test["outputs"].items()}
     intermediates = {name: bytes.fromhex(value) for name, value in test.get("intermediates", {}).items()}
+    # The message a refusal stops at is the last one the test carries; every one before it is whole.
+    order = ["registration_request", "registration_response", "registration_upload", "KE1", "KE2", "KE3"]
+    carried = [name for name in order if name in outputs]
+    expect(carried == order[: len(carried)], test, "messages missing before the last")
     for name, value in outputs.items():
-        expect(OPAQUE_LENGTHS.get(name) == len(value), test, f"{name} length")
+        last_refused = not valid(test) and name == carried[-1]
+        expect(last_refused or OPAQUE_LENGTHS.get(name) == len(value), test, f"{name} length")
     for name, value in intermediates.items():
         expect(len(value) == {"ikm": 96, "client_public_key": 32, "server_public_key": 32, "envelope": 96}.get(name, len(value) if name == "preamble" else 64), test, f"{name} length")
-    for element in (outputs["registration_request"], outputs["registration_response"][:32], outputs["registration_response"][32:],
-                    outputs["registration_upload"][:32]):
-        expect(ristretto_encoding_plausible(element), test, "group element encoding")
+    if not valid(test) and "KE1" not in outputs or len(outputs.get("KE1", b"")) != 96:
+        # Refused during registration or at a KE1 no party reads: the exchange stops at the last message carried.
+        expect(not valid(test) and not intermediates, test, "an exchange that stops early carries no intermediates")
+        failure = next(filter(None, (opaque_read(outputs, name) for name, _, _ in OPAQUE_READERS if name in outputs)), None)
+        expected = (test["failingStep"], test["error"])
+        expect(failure == expected, test, f"expected {expected}, got {failure}")
+        return
     upload = outputs["registration_upload"]
     expect(upload[96:128] == inputs["envelope_nonce"], test, "envelope nonce")
     failure, produced = opaque_outcome(test, inputs, outputs, intermediates)

@@ -44,7 +44,7 @@ fn notes() -> Value {
         "randomness": "the blinds are canonical scalars below 2^252; opaque-ke draws: registration blind, envelope_nonce; login blind, client_keyshare_seed, client_nonce; masking_nonce, server_keyshare_seed, server_nonce",
         "intermediates": "oprf_output = the OPRF output (RFC 9497 Finalize) at registration, login_oprf_output the client's at login (with login_password if present); randomized_password = HKDF-Extract(salt = empty, oprf_output || Argon2id(oprf_output)); masking_key = Expand(randomized_password, \"MaskingKey\", 64); auth_key = Expand(randomized_password, envelope_nonce || \"AuthKey\", 64); export_key = Expand(randomized_password, envelope_nonce || \"ExportKey\", 64); envelope = envelope_nonce || HMAC(auth_key, envelope_nonce || server_public_key || len16(server_identity) || server_identity || len16(client_identity) || client_identity); registration_upload = client_public_key || masking_key || envelope; KE2's masked_response = (server_public_key || envelope) XOR Expand(masking_key, masking_nonce || \"CredentialResponsePad\", 128)",
         "keySchedule": "RFC 9807 section 6.4, as the server computes it in valid tests (in tests that alter KE2 it is the client's view: see tamperedKe2): ikm = dh1 || dh2 || dh3 (server ephemeral x client ephemeral, server static x client ephemeral, server ephemeral x client static); preamble = \"OPAQUEv1-\" || len16(context) || context || len16(client_identity) || client_identity || KE1 || len16(server_identity) || server_identity || KE2 without its MAC; prk = HKDF-Extract(empty, ikm); handshake_secret = Expand-Label(prk, \"HandshakeSecret\", SHA-512(preamble)); session_key = Expand-Label(prk, \"SessionKey\", SHA-512(preamble)); server_mac_key / client_mac_key = Expand-Label(handshake_secret, \"ServerMAC\" / \"ClientMAC\", empty); KE2's MAC = HMAC(server_mac_key, SHA-512(preamble)); KE3 = HMAC(client_mac_key, SHA-512(preamble || KE2's MAC)); Expand-Label(secret, label, context) = HKDF-Expand(secret, u16(64) || len8(\"OPAQUE-\" || label) || \"OPAQUE-\" || label || len8(context) || context, 64). The Rust consumer checks this schedule against opaque-ke's messages and RFC 9807's own intermediates",
-        "negative": "invalid tests replay the exchange feeding each party the vector's messages; the party named by failingStep must reject with error. login_password (used by the client at login instead of password) and client_context (the client's context instead of context) are our extensions for these cases; their intermediates are the login's (login_oprf_output and the key schedule over the messages the test carries: the server's, except for an altered KE2, see tamperedKe2)",
+        "negative": "invalid tests replay the exchange feeding each party the vector's messages; the party named by failingStep must reject with error. login_password (used by the client at login instead of password) and client_context (the client's context instead of context) are our extensions for these cases; their intermediates are the login's (login_oprf_output and the key schedule over the messages the test carries: the server's, except for an altered KE2, see tamperedKe2). A test refused during registration, or at a KE1 of another length than 96 bytes, stops at the refused message and carries no intermediates. error: InvalidLogin, Deserialization (a group element that is no canonical ristretto255 encoding), ReflectedValue (the evaluation equals the blinded element), Other (opaque-ke's SizeError: a message of another length)",
         "python": "check_vectors.py has no ristretto255, so it takes oprf_output, login_oprf_output and ikm from the intermediates and re-derives everything downstream with the cryptography package: randomized_password (Argon2id), masking_key, auth_key, export_key, the envelope, the registration upload, KE2's masked response, the preamble, the key schedule, both MACs, KE3 and session_key, playing the client (with its own context and password) and the server; the OPRF evaluation, the key pairs and the Diffie-Hellman values themselves it cannot check, and checks those for length and encoding only",
     })
 }
@@ -150,6 +150,9 @@ fn invalid_test(
     alter_inputs(&mut inputs);
     let (mut given, _) = opaque::replay::<Suite>(&inputs, &ksf, &Outputs::new());
     let last_message = match failing_step {
+        "server_registration_start" => "registration_request",
+        "client_registration_finish" => "registration_response",
+        "server_registration_finish" => "registration_upload",
         "server_login_start" => "KE1",
         "client_login_finish" => "KE2",
         "server_login_finish" => "KE3",
@@ -171,10 +174,20 @@ fn invalid_test(
     test["result"] = json!("invalid");
     test["failingStep"] = json!(failing_step);
     test["error"] = json!(error);
-    let intermediates = opaque::login_intermediates(&inputs, &given, false).expect("computable");
+    let intermediates = rejection_intermediates(&inputs, &given).expect("computable");
     test["intermediates"] = hex_object(intermediates.iter().map(|(name, value)| (*name, value)));
     test["outputs"] = hex_object(given.iter().map(|(name, value)| (*name, value)));
     test
+}
+
+/// The intermediates of a rejected exchange: the login's (the client's view, see the notes); none if it is refused
+/// during registration (the vector then stops before KE1) or KE1 has another length than 96 bytes (no party reads
+/// it, so nothing follows from it).
+fn rejection_intermediates(inputs: &Inputs, given: &Outputs) -> Result<BTreeMap<&'static str, Vec<u8>>, String> {
+    match given.get("KE1") {
+        Some(ke1) if ke1.len() == 96 => opaque::login_intermediates(inputs, given, false),
+        _ => Ok(BTreeMap::new()),
+    }
 }
 
 fn flip(message: &mut Outputs, name: &'static str, index: usize) {
@@ -182,7 +195,14 @@ fn flip(message: &mut Outputs, name: &'static str, index: usize) {
     value[index] ^= 0x01;
 }
 
+/// Replaces the 32-byte group element at `offset` of `name` by all-ones bytes: above p, so no canonical ristretto255
+/// encoding (RFC 9496 section 4.3.1 step 1).
+fn non_canonical(given: &mut Outputs, name: &'static str, offset: usize) {
+    given.get_mut(name).expect("message present")[offset..offset + 32].fill(0xff);
+}
+
 /// Exchanges that must fail, all from the inputs of the first valid test.
+#[allow(clippy::too_many_lines)] // one exchange per case
 fn rejections(inputs: &Inputs) -> Vec<Value> {
     let keep = |_: &mut Inputs| {};
     let honest = |_: &mut Outputs| {};
@@ -242,6 +262,70 @@ fn rejections(inputs: &Inputs) -> Vec<Value> {
             keep,
             |given| flip(given, "KE3", 0),
             "server_login_finish",
+        ),
+        invalid_test(
+            "registration request's blinded element not a canonical ristretto255 encoding",
+            "InvalidElement",
+            inputs,
+            keep,
+            |given| non_canonical(given, "registration_request", 0),
+            "server_registration_start",
+        ),
+        invalid_test(
+            "registration response's evaluated element not a canonical ristretto255 encoding",
+            "InvalidElement",
+            inputs,
+            keep,
+            |given| non_canonical(given, "registration_response", 0),
+            "client_registration_finish",
+        ),
+        invalid_test(
+            "registration response's server public key not a canonical ristretto255 encoding",
+            "InvalidElement",
+            inputs,
+            keep,
+            |given| non_canonical(given, "registration_response", 32),
+            "client_registration_finish",
+        ),
+        invalid_test(
+            "registration response evaluates to the blinded element itself (the server reflects it)",
+            "Reflected",
+            inputs,
+            keep,
+            |given| {
+                let request = given["registration_request"].clone();
+                given.get_mut("registration_response").expect("present")[..32].copy_from_slice(&request);
+            },
+            "client_registration_finish",
+        ),
+        invalid_test(
+            "registration upload's client public key not a canonical ristretto255 encoding",
+            "InvalidElement",
+            inputs,
+            keep,
+            |given| non_canonical(given, "registration_upload", 0),
+            "server_registration_finish",
+        ),
+        invalid_test(
+            "KE2 evaluates to KE1's blinded element itself (the server reflects it)",
+            "Reflected",
+            inputs,
+            keep,
+            |given| {
+                let blinded = given["KE1"][..32].to_vec();
+                given.get_mut("KE2").expect("present")[..32].copy_from_slice(&blinded);
+            },
+            "client_login_finish",
+        ),
+        invalid_test(
+            "KE1 one byte short",
+            "WrongLength",
+            inputs,
+            keep,
+            |given| {
+                given.get_mut("KE1").expect("present").pop();
+            },
+            "server_login_start",
         ),
         invalid_test(
             "KE1 blinded element not a canonical ristretto255 encoding",
@@ -353,8 +437,7 @@ fn check_test(_group: &Map<String, Value>, test: &Map<String, Value>) -> Result<
                 step: failed,
                 error: found,
             }) if failed == step && found == error => {
-                let derived =
-                    opaque::login_intermediates(&inputs, &given, false).map_err(|error| fail(test, &error))?;
+                let derived = rejection_intermediates(&inputs, &given).map_err(|error| fail(test, &error))?;
                 same_intermediates(test, &derived)
             }
             other => Err(fail(test, &format!("expected {error} at {step}, got {other:?}"))),
