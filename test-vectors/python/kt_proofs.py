@@ -260,14 +260,15 @@ def absent(root, proof):
 
 
 def check_version(version, value_epoch, epoch):
+    """kt-verify SPEC 3 step 2; a refusal's second argument holds the error's fields, as the vectors name them."""
     if version == 0:
         raise Refusal("ZeroVersion")
     if version == 2**64 - 1:
         raise Refusal("VersionOutOfRange")
     if version > epoch:
-        raise Refusal("VersionAfterEpoch")
+        raise Refusal("VersionAfterEpoch", {"errorVersion": str(version), "errorEpoch": str(epoch)})
     if value_epoch > epoch:
-        raise Refusal("ValueEpochAfterRoot")
+        raise Refusal("ValueEpochAfterRoot", {"errorValueEpoch": str(value_epoch), "errorEpoch": str(epoch)})
 
 
 def check_vrf_key(key, vrf_key_point):
@@ -313,6 +314,10 @@ def history_outcome(test, vrf_key_point):
     return [(u["version"], u["epoch"], u["value"]) for u in proof["update_proofs"]], binds
 
 
+# The fields a ProofError carries (VersionAfterEpoch, ValueEpochAfterRoot), as the vectors name them.
+PROOF_ERROR_FIELDS = ("errorVersion", "errorValueEpoch", "errorEpoch")
+
+
 def check_proof(group, test, outcome, expected, expect, valid, vrf_key_point):
     """Shared by both proof families: `expected` gives the valid test's [(version, valueEpoch, value)]."""
     for field in ("epoch", "version", "valueEpoch"):
@@ -320,9 +325,12 @@ def check_proof(group, test, outcome, expected, expect, valid, vrf_key_point):
             expect(test[field] == str(int(test[field])), test, f"{field} is not a canonical decimal string")
     expect(valid(test) != group["type"].endswith("Reject"), test, f"result in a {group['type']} group")
     try:
-        (versions, binds), refused = outcome(test, vrf_key_point), None
+        (versions, binds), refused, fields = outcome(test, vrf_key_point), None, {}
     except Refusal as refusal:
         versions, binds, refused = None, None, refusal.args[0]
+        fields = refusal.args[1] if len(refusal.args) > 1 else {}
+    named = {field: test[field] for field in PROOF_ERROR_FIELDS if field in test}
+    expect(named == fields, test, f"the error's fields are {fields}, the vector's {named}")
     if valid(test):
         expect(refused is None, test, f"refused with {refused}")
         expect(binds, test, "the committed values and Merkle paths do not lead to rootHash")
@@ -383,15 +391,21 @@ def make_checkers(expect, valid, vrf_key_point, check_monitor):
             return
         if refused is not None:
             expect((test["error"], test.get("failure")) == (refused + (None,))[:2], test, f"refused with {refused}, not {test['error']}")
-            # TooLarge carries the blob's length and the limit; no other refusal carries them.
-            fields = {"length": str(refused[2]), "max": str(refused[3])} if refused[0] == "TooLarge" else {}
-            expect({f: test[f] for f in ("length", "max") if f in test} == fields, test, f"the error's fields are {fields}")
+            # TooLarge carries the blob's length and the limit, EpochGap the epochs expected and found, ChainBroken
+            # the blob's epoch; the refusal's third argument.
+            fields = refused[2] if len(refused) > 2 else {}
+            named = {f: test[f] for f in AUDIT_ERROR_FIELDS if f in test}
+            expect(named == fields, test, f"the error's fields are {fields}, the vector's {named}")
         else:
             expect(test["error"] == "Rejected" and "failure" not in test, test, f"nothing before akd refuses it, yet the error is {test['error']}")
+            named = {f: test[f] for f in AUDIT_ERROR_FIELDS if f in test}
+            expect(named == {"errorEpoch": test["epoch"]}, test, f"Rejected carries the blob's epoch, the vector {named}")
 
     return check_kt_lookup, check_kt_history, check_kt_audit
 
 
+# The fields an AuditError carries, as the vectors name them.
+AUDIT_ERROR_FIELDS = ("length", "max", "errorExpected", "errorFound", "errorEpoch")
 # kt-verify's ChainAuditor::DEFAULT_MAX_BLOB_LEN (SPEC 7): 256 MiB.
 DEFAULT_MAX_BLOB_LEN = 256 << 20
 
@@ -418,13 +432,13 @@ def audit_outcome(test, start):
         if start[0] == 2**64 - 1:
             raise Refusal("ChainEnded")
         if epoch != start[0] + 1:
-            raise Refusal("EpochGap")
+            raise Refusal("EpochGap", None, {"errorExpected": str(start[0] + 1), "errorFound": str(epoch)})
         if previous != start[1]:
-            raise Refusal("ChainBroken")
+            raise Refusal("ChainBroken", None, {"errorEpoch": str(epoch)})
     blob = bytes.fromhex(test["blob"])
     limit = int(test["maxBlobLen"]) if "maxBlobLen" in test else DEFAULT_MAX_BLOB_LEN
     if len(blob) > limit:
-        raise Refusal("TooLarge", None, len(blob), limit)
+        raise Refusal("TooLarge", None, {"length": str(len(blob)), "max": str(limit)})
     decode_canonical(blob, "SingleAppendOnlyProof")
     first = start or (epoch - 1, previous)
     return (first[0], epoch), (first[1], current)

@@ -269,11 +269,13 @@ SELF_TEST_GROUPS = {
     "witness_signature": ("SignedRootDecode", "KeySet", "Ciphersuite"),
     "kt_audit": ("Monitor", "AuditReject"),
     "ipls_escrow": ("VaultEscrow",),
+    "kt_lookup": ("KtLookupReject",),
+    "kt_history": ("KtHistoryReject",),
 }
 OUTCOME_FIELDS = ("error", "expected", "found", "wireType", "count", "duplicateKeyId", "id", "keyIds", "length", "max",
                   "observation", "fromEpoch", "errorCheckpointEpoch", "errorEpoch", "errorCheckpointMs", "errorTimestampMs",
                   "forkFirst", "forkSecond", "response", "invalidField", "errorKeyId", "errorNotBeforeMs", "errorNowMs",
-                  "errorVersion", "errorValueEpoch", "errorNewest", "storedValue")
+                  "errorVersion", "errorValueEpoch", "errorNewest", "storedValue", "failure", "errorExpected", "errorFound")
 
 
 def altered(value):

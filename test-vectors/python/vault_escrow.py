@@ -224,15 +224,8 @@ def make(cv):
             try:
                 versions, binds = kt_proofs.lookup_outcome(lookup_test, cv.vrf_key_point)
             except kt_proofs.Refusal as refusal:
-                name, fields = refusal.args[0], {}
-                if name in ("VersionAfterEpoch", "ValueEpochAfterRoot"):
-                    proof = kt_proofs.decode_canonical(lookup, "LookupProof")
-                    fields = {"errorEpoch": str(root["epoch"])}
-                    if name == "VersionAfterEpoch":
-                        fields["errorVersion"] = str(proof["version"])
-                    else:
-                        fields["errorValueEpoch"] = str(proof["epoch"])
-                raise Refusal(f"Identity(Lookup({name}))", **fields) from None
+                fields = refusal.args[1] if len(refusal.args) > 1 else {}
+                raise Refusal(f"Identity(Lookup({refusal.args[0]}))", **fields) from None
             if not binds:
                 raise Refusal("Identity(Lookup(Rejected))")
             if versions[0][2] != account_key:

@@ -18,7 +18,7 @@ fn notes() -> Value {
         "blob": "akd's protobuf SingleAppendOnlyProof (akd_core proto/specs/types.proto): 1 inserted (AzksElement: 1 NodeLabel{1 label_val, minimal: trailing zero bytes dropped; 2 label_len}, 2 value), 2 unchanged_nodes; exactly the encoding akd writes, made by akd's Directory::audit(EPOCH - 1, EPOCH)",
         "auditor": "a test with auditorEpoch and auditorHash runs a WhatsAppChainAuditor::starting_at(auditorEpoch, auditorHash); one without them a new auditor (WhatsAppChainAuditor::new) whose chain starts at the first blob it accepts. chainStartEpoch, chainStartHash, chainEndEpoch, chainEndHash: the auditor's chain after a valid blob",
         "chain": "the AuditChain group is one chain, epoch 1 to 5: each of its tests starts where the previous one ended, and the Rust consumer also runs them in order through one auditor",
-        "verification": "kt-verify SPEC §4, in order: the name parses (Name, with `failure` Parts, Epoch or Root); with a chain, no blob after a chain ending at 2^64 - 1 (ChainEnded), epoch = chain end epoch + 1 (EpochGap) and previousHash = chain end hash (ChainBroken); length limit (TooLarge, with the blob's length and the limit max; the limit is maxBlobLen where given, else 256 MiB); protobuf decoding and akd's conversion (Malformed); re-encoding gives the same bytes (NonCanonical); akd's verify_consecutive_append_only from previousHash at EPOCH - 1 to currentHash at EPOCH (Rejected)",
+        "verification": "kt-verify SPEC §4, in order: the name parses (Name, with `failure` Parts, Epoch or Root); with a chain, no blob after a chain ending at 2^64 - 1 (ChainEnded), epoch = chain end epoch + 1 (EpochGap) and previousHash = chain end hash (ChainBroken); length limit (TooLarge, with the blob's length and the limit max; EpochGap carries errorExpected and errorFound, ChainBroken and Rejected errorEpoch, the blob's epoch; the limit is maxBlobLen where given, else 256 MiB); protobuf decoding and akd's conversion (Malformed); re-encoding gives the same bytes (NonCanonical); akd's verify_consecutive_append_only from previousHash at EPOCH - 1 to currentHash at EPOCH (Rejected)",
         "limit": "a test with maxBlobLen runs an auditor with_max_blob_len(maxBlobLen) (AuditLimit: a blob exactly at the limit); TooLarge carries the blob's length and max, the limit",
         "monitor": "Monitor tests (kt-verify SPEC §2, §8.5): a new kt-verify Monitor observes the signed root checkpoint (if present; its observation is First), then signedRoot; both are Plexi SignatureResponse protobufs (as witness_signature.json) of this directory's roots, verified by WitnessVerifier::new(namespace, [witnessPublicKey, not before 0], maxAgeMs) at nowMs. With auditStartEpoch, a new WhatsAppChainAuditor verifies auditBlobs in order, blob i named (auditStartEpoch + 1 + i)/auditRoots[i]/auditRoots[i + 1], and the monitor observes signedRoot with observe_audited and that chain. valid: observation First, Unchanged or Advanced (fromEpoch, the checkpoint's epoch). invalid, in this order: an older epoch is Rollback (errorCheckpointEpoch, errorEpoch); the same epoch with another digest Fork (forkFirst, the checkpoint, and forkSecond, the offered root: the evidence); a later epoch with an earlier signing time TimestampRegression (errorCheckpointMs, errorTimestampMs); a jump of more than one epoch without an audit GapWithoutAudit (errorCheckpointEpoch, errorEpoch), with an audit whose chain is not exactly (checkpoint epoch and digest) to (offered epoch and digest) AuditMismatch",
         "u64": "epoch, auditorEpoch, chainStartEpoch, chainEndEpoch, maxBlobLen, length, max, maxAgeMs, nowMs, auditStartEpoch, fromEpoch and the error* epochs and times are u64 carried as decimal strings",
@@ -70,9 +70,20 @@ fn verify(
     auditor.verify_blob(name, blob).copied()
 }
 
-/// The fields an `AuditError` carries, besides its name: TooLarge's `length` and `max`.
+/// The fields an `AuditError` carries, besides its name: TooLarge's `length` and `max`; EpochGap's `errorExpected`
+/// (the epoch after the chain's end) and `errorFound` (the blob's); ChainBroken's and Rejected's `errorEpoch` (the
+/// blob's).
+const ERROR_FIELDS: [&str; 5] = ["length", "max", "errorExpected", "errorFound", "errorEpoch"];
+
 fn error_fields(error: &AuditError) -> Vec<(&'static str, Value)> {
     match error {
+        AuditError::EpochGap { expected, found } => vec![
+            ("errorExpected", json::decimal(*expected)),
+            ("errorFound", json::decimal(*found)),
+        ],
+        AuditError::ChainBroken { epoch } | AuditError::Rejected { epoch } => {
+            vec![("errorEpoch", json::decimal(*epoch))]
+        }
         AuditError::TooLarge { len, max } => vec![
             ("length", json::decimal(*len as u64)),
             ("max", json::decimal(*max as u64)),
@@ -393,7 +404,7 @@ fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(
             let fields_hold = error_fields(&error)
                 .iter()
                 .all(|(field, value)| test.get(*field) == Some(value))
-                && ["length", "max"]
+                && ERROR_FIELDS
                     .iter()
                     .all(|field| test.contains_key(*field) == error_fields(&error).iter().any(|(f, _)| f == field));
             if (name, failure) == expected && fields_hold {

@@ -184,6 +184,30 @@ pub(crate) fn proof_error(error: &ProofError) -> (&'static str, Option<&'static 
     }
 }
 
+/// The fields a `ProofError` carries, as the vectors name them: `errorVersion` and `errorEpoch` (VersionAfterEpoch),
+/// `errorValueEpoch` and `errorEpoch` (ValueEpochAfterRoot); `errorEpoch` is the root's epoch.
+pub(crate) fn proof_error_fields(error: &ProofError) -> Vec<(&'static str, Value)> {
+    match *error {
+        ProofError::VersionAfterEpoch { version, epoch } => vec![
+            ("errorVersion", crate::json::decimal(version)),
+            ("errorEpoch", crate::json::decimal(epoch)),
+        ],
+        ProofError::ValueEpochAfterRoot { value_epoch, epoch } => vec![
+            ("errorValueEpoch", crate::json::decimal(value_epoch)),
+            ("errorEpoch", crate::json::decimal(epoch)),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Sets `result`, `error`, `failure` and the error's fields on a test refused with `error`.
+pub(crate) fn set_proof_error(test: &mut Value, error: &ProofError) {
+    set_outcome(test, Err(proof_error(error)));
+    for (field, value) in proof_error_fields(error) {
+        test[field] = value;
+    }
+}
+
 /// Sets `result`, and for an error `error` and `failure`, on a test.
 pub(crate) fn set_outcome(test: &mut Value, outcome: Result<(), (&str, Option<&str>)>) {
     match outcome {
@@ -203,7 +227,11 @@ pub(crate) fn expect_error(test: &Map<String, Value>, error: &ProofError) -> Res
     let (name, failure) = proof_error(error);
     let named = crate::json::text(test, "error")?;
     let named_failure = test.get("failure").and_then(Value::as_str);
-    if (name, failure) == (named, named_failure) {
+    let fields = proof_error_fields(error);
+    let fields_hold = ["errorVersion", "errorValueEpoch", "errorEpoch"]
+        .iter()
+        .all(|field| test.get(*field) == fields.iter().find(|(name, _)| name == field).map(|(_, value)| value));
+    if (name, failure) == (named, named_failure) && fields_hold {
         Ok(())
     } else {
         Err(crate::json::fail(

@@ -15,7 +15,7 @@ fn notes() -> Value {
     json!({
         "directory": "akd 0.13, WhatsAppV1Configuration (BLAKE3), akd's HardCodedAkdVRF, in memory; epoch 1 inserts alice, bob, carol, dave, erin (version 1); epoch 2 updates alice; epoch 3 bob and inserts frank; epochs 4 and 5 update alice. value = SHA-256(\"identity key of LABEL, version N\")",
         "proof": "akd's protobuf LookupProof (akd_core proto/specs/types.proto): 1 epoch, 2 value, 3 version, 4 existence_vrf_proof, 5 existence_proof, 6 marker_vrf_proof, 7 marker_proof, 8 freshness_vrf_proof, 9 freshness_proof, 10 commitment_nonce; exactly the encoding akd writes",
-        "verification": "kt-verify SPEC §3, in order: VRF key a curve point (curve25519-dalek decoding, y mod p) not of small order (InvalidVrfKey); protobuf decoding and akd's conversion (Malformed); re-encoding gives the same bytes (NonCanonical); version 0 (ZeroVersion), 2^64 - 1 (VersionOutOfRange), version > epoch (VersionAfterEpoch), proof epoch > epoch (ValueEpochAfterRoot); each Merkle path's top parent label is the root label (NonCanonical); akd_core lookup_verify against rootHash and epoch (Rejected, with `failure` naming the failing akd_core check: Membership, NonMembership, Lookup, History, Vrf, Serialization)",
+        "verification": "kt-verify SPEC §3, in order: VRF key a curve point (curve25519-dalek decoding, y mod p) not of small order (InvalidVrfKey); protobuf decoding and akd's conversion (Malformed); re-encoding gives the same bytes (NonCanonical); version 0 (ZeroVersion), 2^64 - 1 (VersionOutOfRange), version > epoch (VersionAfterEpoch), proof epoch > epoch (ValueEpochAfterRoot; both with errorEpoch, the root's epoch, and errorVersion or errorValueEpoch, the proof's); each Merkle path's top parent label is the root label (NonCanonical); akd_core lookup_verify against rootHash and epoch (Rejected, with `failure` naming the failing akd_core check: Membership, NonMembership, Lookup, History, Vrf, Serialization)",
         "result": "valid: the proof establishes label's value `value`, published at `valueEpoch` as `version`, in the directory whose root at `epoch` is `rootHash`",
         "epochBinding": "akd_core's lookup verification checks the Merkle paths against rootHash only: a root hash paired with a later epoch than its own still verifies (flag EpochNotBound; kt-verify SPEC §3, the caller vouches for the pair)",
         "u64": "epoch, version and valueEpoch are u64 carried as decimal strings",
@@ -49,7 +49,7 @@ fn test(
             test["valueEpoch"] = json::decimal(value_epoch);
             test["value"] = json!(hex::encode(value));
         }
-        Err(error) => set_outcome(&mut test, Err(kt_directory::proof_error(&error))),
+        Err(error) => kt_directory::set_proof_error(&mut test, &error),
     }
     test
 }

@@ -512,6 +512,9 @@ pub const FAMILIES: [Family; 15] = [
                     ("valueEpoch", DecimalU64),
                     ("value", Hex),
                     ("failure", Text),
+                    ("errorVersion", DecimalU64),
+                    ("errorValueEpoch", DecimalU64),
+                    ("errorEpoch", DecimalU64),
                 ],
             )
         },
@@ -536,6 +539,9 @@ pub const FAMILIES: [Family; 15] = [
                     ("valueEpochs", DecimalU64Array),
                     ("values", HexArray),
                     ("failure", Text),
+                    ("errorVersion", DecimalU64),
+                    ("errorValueEpoch", DecimalU64),
+                    ("errorEpoch", DecimalU64),
                 ],
             )
         },
@@ -581,6 +587,8 @@ pub const FAMILIES: [Family; 15] = [
                     ("errorTimestampMs", DecimalU64),
                     ("forkFirst", Hex),
                     ("forkSecond", Hex),
+                    ("errorExpected", DecimalU64),
+                    ("errorFound", DecimalU64),
                 ],
             )
         },
