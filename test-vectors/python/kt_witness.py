@@ -192,6 +192,45 @@ def make(cv):
         else:
             expect_error(test, {"error": "UnknownCiphersuite", "id": suite})
 
+    def decode_scan(data):
+        """kt-verify's QR payload decoder (SPEC 5, 8.2): (version, local, remote), or DecodeFailure."""
+
+        def logical(inner):
+            reader = Reader(inner)
+            content = reader.expect(1, bytes)
+            reader.finish()
+            return fixed(content, 32)
+
+        reader = Reader(data)
+        version = reader.expect(1, int)
+        if version > 2**32 - 1:
+            raise DecodeFailure("ValueOutOfRange")
+        local = logical(reader.expect(2, bytes))
+        remote = logical(reader.expect(3, bytes))
+        reader.finish()
+        if cv.qr_payload(version, local, remote) != data:
+            raise DecodeFailure("NonCanonical")
+        return version, local, remote
+
+    def check_scan(test, local_hash, remote_hash):
+        """security_code's QrPayloadScan (SPEC 5): Malformed with the DecodeError (decodeError and its fields), then
+        VersionMismatch (ours, theirs), then the comparison (Mismatch)."""
+        try:
+            version, local, remote = decode_scan(cv.b(test, "scannedPayload"))
+        except DecodeFailure as failure:
+            fields = dict(failure.named)
+            outcome = {"result": "invalid", "error": "Malformed", "decodeError": fields.pop("error"), **fields}
+        else:
+            if version != test["version"]:
+                outcome = {"result": "invalid", "error": "VersionMismatch", "ours": test["version"], "theirs": version}
+            elif local == remote_hash[:32] and remote == local_hash[:32]:
+                outcome = {"result": "valid"}
+            else:
+                outcome = {"result": "invalid", "error": "Mismatch"}
+        fields = ("result", "error", "decodeError", "expected", "found", "wireType", "count", "ours", "theirs")
+        named = {field: test[field] for field in fields if field in test}
+        cv.expect(named == outcome, test, f"the scan gives {outcome}, the vector {named}")
+
     def check_witness_group(group, test):
         """The witness_signature groups beyond WitnessSignature; False for that one."""
         checker = {"SignedRootDecode": check_decode, "KeySet": check_key_set, "Ciphersuite": check_ciphersuite}.get(group["type"])
@@ -261,21 +300,22 @@ def make(cv):
             audited_chain(test)  # a step of one epoch does not read the audit; its blobs are still well formed
         return {"result": "valid", "observation": "Advanced", "fromEpoch": str(checkpoint["epoch"])}
 
-    return check_witness_group, check_monitor
+    return check_witness_group, check_monitor, check_scan
 
 
 # The groups whose outcome fields the self-test alters, per family, and those fields.
 SELF_TEST_GROUPS = {
-    "witness_signature": ("SignedRootDecode", "KeySet", "Ciphersuite"),
+    "witness_signature": ("WitnessSignature", "SignedRootDecode", "KeySet", "Ciphersuite"),
     "kt_audit": ("Monitor", "AuditReject"),
     "ipls_escrow": ("VaultEscrow",),
     "kt_lookup": ("KtLookupReject",),
+    "security_code": ("QrPayloadScan",),
     "kt_history": ("KtHistoryReject",),
 }
 OUTCOME_FIELDS = ("error", "expected", "found", "wireType", "count", "duplicateKeyId", "id", "keyIds", "length", "max",
                   "observation", "fromEpoch", "errorCheckpointEpoch", "errorEpoch", "errorCheckpointMs", "errorTimestampMs",
                   "forkFirst", "forkSecond", "response", "invalidField", "errorKeyId", "errorNotBeforeMs", "errorNowMs",
-                  "errorVersion", "errorValueEpoch", "errorNewest", "storedValue", "failure", "errorExpected", "errorFound")
+                  "errorVersion", "errorValueEpoch", "errorNewest", "storedValue", "failure", "errorExpected", "errorFound", "decodeError", "ours", "theirs")
 
 
 def altered(value):

@@ -130,8 +130,48 @@ fn code_test(comment: &str, side: &Side<'_>, source: Option<&str>) -> Value {
     test
 }
 
+/// The fields a scan's refusal carries: Malformed's `decodeError` (kt-verify's DecodeError) with that error's fields
+/// (`expected`, `found`, `wireType`, `count`), VersionMismatch's `ours` and `theirs`.
+fn scan_error_fields(error: SecurityCodeError) -> Vec<(String, Value)> {
+    match error {
+        SecurityCodeError::Malformed(decode) => {
+            let named = crate::witness_signature::decode_error(&decode);
+            named
+                .as_object()
+                .expect("an object")
+                .iter()
+                .map(|(field, value)| {
+                    (
+                        if field == "error" {
+                            "decodeError".into()
+                        } else {
+                            field.clone()
+                        },
+                        value.clone(),
+                    )
+                })
+                .collect()
+        }
+        SecurityCodeError::VersionMismatch { ours, theirs } => {
+            vec![("ours".into(), json!(ours)), ("theirs".into(), json!(theirs))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+const SCAN_ERROR_FIELDS: [&str; 7] = [
+    "decodeError",
+    "expected",
+    "found",
+    "wireType",
+    "count",
+    "ours",
+    "theirs",
+];
+
 fn scan_test(comment: &str, flag: &str, side: &Side<'_>, scanned: &[u8]) -> Value {
-    let (result, error) = match side.code().matches_qr_payload(scanned) {
+    let outcome = side.code().matches_qr_payload(scanned);
+    let (result, error) = match outcome {
         Ok(true) => ("valid", None),
         Ok(false) => ("invalid", Some("Mismatch")),
         Err(error) => ("invalid", Some(error_name(error))),
@@ -147,6 +187,11 @@ fn scan_test(comment: &str, flag: &str, side: &Side<'_>, scanned: &[u8]) -> Valu
     );
     if let Some(error) = error {
         test["error"] = json!(error);
+    }
+    if let Err(error) = outcome {
+        for (field, value) in scan_error_fields(error) {
+            test[field] = value;
+        }
     }
     test
 }
@@ -281,7 +326,7 @@ pub fn generate() -> Value {
             "construction": "kt-verify/SPEC.md and src/security_code.rs, libsignal's numeric fingerprint: per party H_0 = SHA-512(0x0000 || key || id || key) (= FingerprintInput), H_i = SHA-512(H_{i-1} || key) for i = 1 .. iterations - 1; Hash = H_{iterations-1}",
             "digits": "per party: the first six 5-byte big-endian chunks of Hash, each mod 100000, five digits each; the code is the two 30-digit strings concatenated, the smaller string first",
             "qrPayload": "protobuf CombinedFingerprints{1 varint version, 2 bytes {1 bytes localHash[0..32]}, 3 bytes {1 bytes remoteHash[0..32]}}, as the local party displays it",
-            "scan": "decode scannedPayload exactly (canonical encoding only, else Malformed); its version must equal ours (else VersionMismatch); its local hash must equal our remote hash and its remote hash our local hash (else Mismatch)",
+            "scan": "decode scannedPayload exactly (canonical encoding only, else Malformed, with decodeError the DecodeError of kt-verify SPEC §8.2 and its fields expected, found, wireType, count; fields in order 1 version (a u32), 2 and 3 each a message whose one field 1 holds 32 bytes, nothing after, then the re-encoding compared); its version must equal ours (else VersionMismatch, with ours and theirs); its local hash must equal our remote hash and its remote hash our local hash (else Mismatch)",
             "ids": "ids and keys are bytes, given in hex (libsignal's ids are the ASCII phone numbers)",
             "source": "tests naming a source reproduce that project's published values; the others are ours",
         }),
@@ -354,12 +399,16 @@ fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(
             } else {
                 json::text(test, "error")?
             };
+            let fields = outcome.map_or_else(scan_error_fields, |_| Vec::new());
+            let fields_hold = SCAN_ERROR_FIELDS
+                .iter()
+                .all(|field| test.get(*field) == fields.iter().find(|(name, _)| name == field).map(|(_, value)| value));
             let found = match outcome {
                 Ok(true) => "match",
                 Ok(false) => "Mismatch",
                 Err(error) => error_name(error),
             };
-            if found == expected {
+            if found == expected && fields_hold {
                 Ok(())
             } else {
                 Err(fail(test, &format!("expected {expected}, got {found}")))

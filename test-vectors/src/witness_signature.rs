@@ -12,7 +12,7 @@ use crate::json::{self, fail};
 
 mod setup;
 
-pub(crate) use setup::refused_encodings;
+pub(crate) use setup::{decode_error, refused_encodings};
 
 /// cloudflare/plexi `plexi_core/tests/test-vectors.json`: one signing key, two namespaces, one per ciphersuite.
 const PLEXI_SOURCE: &str = "cloudflare/plexi plexi_core/tests/test-vectors.json";
@@ -68,7 +68,7 @@ fn notes() -> Value {
         "ciphersuite2": "signedMessage = bincode (legacy): u32 ciphersuite, u64 length || namespace, u64 timestamp, u64 epoch, u64 length || digest; all little-endian",
         "signedRoot": "protobuf SignatureResponse{1 bytes message (the ciphersuite-1 protobuf SignatureMessage, whatever the ciphersuite), 2 bytes signature, 3 varint keyId}",
         "keyId": "the last byte of the Ed25519 public key; it selects the verifier's key",
-        "verification": "in this order: public key (kt-verify SPEC 1.4, the workspace's one Ed25519 key rule, checked when the verifier is built, so before anything of the root) canonical, i.e. y < p and no sign bit on y = 1 or y = p - 1 (else NonCanonicalKey), not one of the eight small-order encodings (else WeakKey), a curve point (else InvalidKey); namespace == verifierNamespace (WrongNamespace); keyId of the trusted key (UnknownKeyId); timestampMs >= notBeforeMs (KeyNotYetValid); timestampMs <= nowMs + 60000 (FromTheFuture); nowMs - timestampMs <= maxAgeMs (Stale); S < l, then strict Ed25519 (BadSignature)",
+        "verification": "in this order: public key (kt-verify SPEC 1.4, the workspace's one Ed25519 key rule, checked when the verifier is built, so before anything of the root) canonical, i.e. y < p and no sign bit on y = 1 or y = p - 1 (else NonCanonicalKey), not one of the eight small-order encodings (else WeakKey), a curve point (else InvalidKey); namespace == verifierNamespace (WrongNamespace); keyId of the trusted key (UnknownKeyId, errorKeyId the root's key id); timestampMs >= notBeforeMs (KeyNotYetValid, errorTimestampMs and errorNotBeforeMs); timestampMs <= nowMs + 60000 (FromTheFuture, errorTimestampMs and errorNowMs); nowMs - timestampMs <= maxAgeMs (Stale, errorTimestampMs and errorNowMs); S < l, then strict Ed25519 (BadSignature)",
         "signedRootDecode": "SignedRootDecode tests: signedRoot bytes that SignedRoot::from_protobuf refuses (kt-verify SPEC §1.2, §8.2), error the DecodeError with its fields: expected (UnexpectedField: the field number expected; BadLength: the length), found (BadLength), wireType (UnsupportedWireType), count (TrailingBytes). The decoder reads the outer fields 1 message, 2 signature, 3 key_id (each present, in order, of its wire type), then no bytes may follow; then inside the message 1 ciphersuite (a u32 and 1 or 2, else ValueOutOfRange), 2 namespace (UTF-8, else NotUtf8), 3 timestamp, 4 the epoch message (its field 1, then nothing), 5 digest, then nothing; then the digest's length (32), the signature's (64) and key_id <= 255 (ValueOutOfRange); then re-encodes and compares (NonCanonical). A varint is at most 10 bytes and at most u64::MAX (VarintOverflow); a field key with number 0 or above u32::MAX is BadFieldNumber, a wire type other than 0 and 2 UnsupportedWireType; input ending inside a field is Truncated",
         "keySet": "KeySet tests: WitnessKey::new(key, notBeforeMs) for each of publicKeys in order (the key rule; NonCanonicalKey, WeakKey, InvalidKey), then WitnessVerifier::new(verifierNamespace, keys, maxAgeMs): no keys is NoKeys, two keys with one key id DuplicateKeyId with duplicateKeyId; valid: keyIds is each key's id (last byte), in order",
         "ciphersuite": "Ciphersuite tests: Ciphersuite::from_id(ciphersuite): 1 and 2 are Plexi's, any other u32 is UnknownCiphersuite with id",
@@ -127,7 +127,39 @@ struct Context {
     now_ms: u64,
 }
 
-fn test(comment: &str, root: &SignedRoot, context: &Context, outcome: Result<(), &str>) -> Value {
+/// The fields a `WitnessError` of the verification carries, as the vectors name them: `errorKeyId` (UnknownKeyId),
+/// `errorTimestampMs` with `errorNotBeforeMs` (KeyNotYetValid) or `errorNowMs` (FromTheFuture, Stale).
+fn witness_error_fields(error: &WitnessError) -> Vec<(&'static str, Value)> {
+    match *error {
+        WitnessError::UnknownKeyId { key_id } => vec![("errorKeyId", json!(key_id))],
+        WitnessError::KeyNotYetValid {
+            timestamp_ms,
+            not_before_ms,
+        } => vec![
+            ("errorTimestampMs", json::decimal(timestamp_ms)),
+            ("errorNotBeforeMs", json::decimal(not_before_ms)),
+        ],
+        WitnessError::FromTheFuture { timestamp_ms, now_ms } | WitnessError::Stale { timestamp_ms, now_ms } => vec![
+            ("errorTimestampMs", json::decimal(timestamp_ms)),
+            ("errorNowMs", json::decimal(now_ms)),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+const WITNESS_ERROR_FIELDS: [&str; 4] = ["errorKeyId", "errorTimestampMs", "errorNotBeforeMs", "errorNowMs"];
+
+/// kt-verify's verdict on `root` in `context`: the key, the verifier, then `verify`.
+fn verdict(root: &SignedRoot, context: &Context) -> Result<(), WitnessError> {
+    let key = WitnessKey::new(context.public_key, context.not_before_ms)?;
+    let verifier = WitnessVerifier::new(context.namespace.as_str(), [key], context.max_age_ms)?;
+    verifier.verify(root, context.now_ms).map(|_| ())
+}
+
+/// A test of `root` in `context`; its outcome is kt-verify's, which must be the one the table names (`intended`).
+fn test(comment: &str, root: &SignedRoot, context: &Context, intended: Result<(), &str>) -> Value {
+    let verdict = verdict(root, context);
+    assert_eq!(verdict.as_ref().map_err(reason).err(), intended.err(), "{comment}");
     let mut test = json!({
         "comment": comment,
         "flags": [],
@@ -146,11 +178,14 @@ fn test(comment: &str, root: &SignedRoot, context: &Context, outcome: Result<(),
         "maxAgeMs": json::decimal(context.max_age_ms),
         "nowMs": json::decimal(context.now_ms),
     });
-    match outcome {
+    match verdict {
         Ok(()) => test["result"] = json!("valid"),
         Err(error) => {
             test["result"] = json!("invalid");
-            test["error"] = json!(error);
+            test["error"] = json!(reason(&error));
+            for (field, value) in witness_error_fields(&error) {
+                test[field] = value;
+            }
         }
     }
     test
@@ -603,7 +638,18 @@ fn check_test(group: &Map<String, Value>, test: &Map<String, Value>) -> Result<(
         .and_then(|verifier| verifier.verify(&root, now_ms));
     if !json::valid(test)? {
         return match outcome {
-            Err(error) if reason(&error) == json::text(test, "error")? => Ok(()),
+            Err(error)
+                if reason(&error) == json::text(test, "error")?
+                    && WITNESS_ERROR_FIELDS.iter().all(|field| {
+                        test.get(*field)
+                            == witness_error_fields(&error)
+                                .iter()
+                                .find(|(f, _)| f == field)
+                                .map(|(_, v)| v)
+                    }) =>
+            {
+                Ok(())
+            }
             _ => Err(fail(test, "root was not rejected as specified")),
         };
     }

@@ -11,7 +11,7 @@ use crate::json::{self, fail};
 
 /// `error` and the variant's fields: `expected` (UnexpectedField's field number, BadLength's length), `found`
 /// (BadLength), `wireType` (UnsupportedWireType), `count` (TrailingBytes).
-fn decode_error(error: &DecodeError) -> Value {
+pub(crate) fn decode_error(error: &DecodeError) -> Value {
     match error {
         DecodeError::Truncated => json!({"error": "Truncated"}),
         DecodeError::VarintOverflow => json!({"error": "VarintOverflow"}),
