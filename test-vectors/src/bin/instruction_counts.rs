@@ -3,9 +3,9 @@
 //! ("bare"), run under `valgrind --tool=callgrind`.
 //!
 //! ```text
-//! instruction-counts <case> <ours|bare> <iterations> [fixture]   run one side of a case
-//! instruction-counts kt-fixture <path>                           build the key-transparency fixture (natively)
-//! instruction-counts list                                        print the case names
+//! instruction_counts <case> <ours|bare> <iterations> [fixture]   run one side of a case
+//! instruction_counts kt-fixture <path>                           build the key-transparency fixture (natively)
+//! instruction_counts list                                        print the case names
 //! ```
 //!
 //! Each case does its set-up, runs the operation once unmeasured (lazy initialisation, first allocations), then
@@ -48,7 +48,7 @@ fn rng() -> ChaCha20Rng {
 }
 
 /// `label || version || len8(user) || user || fields`: the layout of every message the backup protocol signs
-/// (backup-protocol SPEC §4); the bare sides build it themselves from the same pieces.
+/// (backup-protocol SPEC §5); the bare sides build it themselves from the same pieces.
 fn signed_message(label: &[u8], user: &[u8], fields: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(label.len() + 2 + user.len() + fields.iter().map(|f| f.len()).sum::<usize>());
     out.extend_from_slice(label);
@@ -965,7 +965,7 @@ mod kt {
     }
 
     fn read_fixture(path: &Path) -> Fixture {
-        let bytes = std::fs::read(path).expect("the fixture (run `instruction-counts kt-fixture <path>` first)");
+        let bytes = std::fs::read(path).expect("the fixture (run `instruction_counts kt-fixture <path>` first)");
         let mut rest = &bytes[..];
         let mut next = || {
             let (len, tail) = rest.split_at(4);
@@ -1104,7 +1104,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let usage = || {
-        eprintln!("usage: instruction-counts <case> <ours|bare> <iterations> [kt fixture] | kt-fixture <path> | list");
+        eprintln!("usage: instruction_counts <case> <ours|bare> <iterations> [kt fixture] | kt-fixture <path> | list");
         ExitCode::from(2)
     };
     match args[..] {
