@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
+import vault_api
 import vault_replica
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -460,6 +461,7 @@ def check_vault_messages(group, test):
         "Login": check_login,
         "DeletionReceipt": check_deletion_receipt,
         "UnknownUser": check_unknown_user,
+        "Api": check_vault_api,
     }[group["type"]](test)
 
 
@@ -1567,6 +1569,7 @@ check_vault_escrow = vault_escrow.make(sys.modules[__name__])
 check_kt_lookup, check_kt_history, check_kt_audit = kt_proofs.make_checkers(expect, valid, vrf_key_point, check_monitor)
 
 check_fleet_groups = fleet_bundle.make(sys.modules[__name__])
+check_vault_api = vault_api.make(sys.modules[__name__])
 
 CHECKERS = {
     "recovery_key": (check_recovery_key, "key"),

@@ -32,6 +32,8 @@ use sha2::Sha256;
 
 use crate::json::{self, fail};
 use crate::opaque::{RecordingRng, ReplayRng};
+
+mod api;
 use crate::opaque_messages::argon2;
 use crate::witness_signature::{GROUP_ORDER, add_group_order};
 
@@ -916,6 +918,7 @@ pub fn generate() -> Value {
             json!({"type": "Login", "tests": logins}),
             json!({"type": "DeletionReceipt", "tests": ([long.deletions, short.deletions].concat())}),
             json!({"type": "UnknownUser", "tests": unknown_user_tests(&mut fleet)}),
+            json!({"type": "Api", "tests": api::tests()}),
         ],
     );
     // Every expectation written above holds for the crate (a wrong one fails here rather than in a consumer).
@@ -1305,6 +1308,7 @@ fn check_test(kind: &str, test: &Map<String, Value>) -> Result<(), String> {
         "Login" => check_login(test),
         "DeletionReceipt" => check_deletion_receipt(test),
         "UnknownUser" => check_unknown_user(test),
+        "Api" => api::check_test(test),
         other => Err(format!("unknown group type {other}")),
     }
 }
