@@ -44,7 +44,7 @@ pub use memory::MemoryStore;
 pub use principal::Principal;
 pub use records::SESSION_ID_LEN;
 #[cfg(feature = "redb")]
-pub use store::redb::{RedbStore, RedbStoreError};
+pub use store::redb::{BatchError, RedbBatch, RedbStore, RedbStoreError};
 pub use store::{Cas, Store, Versioned};
 pub use vault::{RecordStatus, Vault, VaultConfig};
 
