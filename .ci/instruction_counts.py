@@ -19,6 +19,7 @@ import argparse
 import concurrent.futures
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,6 +107,8 @@ def main():
         sys.exit(f"unknown cases: {', '.join(sorted(unknown))}")
     cases = [case for case in CASES if not args.cases or case[0] in args.cases]
 
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind): the instruction counts need callgrind")
     started = time.monotonic()
     binary = build()
     with tempfile.TemporaryDirectory() as scratch:
