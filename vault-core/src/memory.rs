@@ -106,8 +106,12 @@ impl Store for MemoryStore {
         let replaced = match value {
             None => inner.entries.remove(key),
             Some(value) => {
-                inner.last_version += 1;
-                let version = inner.last_version;
+                // Only a store restored with a last version near u64::MAX gets here; no version may be handed out
+                // twice, so every write is refused (RedbStore reports `VersionsExhausted` instead).
+                let Some(version) = inner.last_version.checked_add(1) else {
+                    return Ok(Cas::Conflict);
+                };
+                inner.last_version = version;
                 inner.entries.insert(
                     key.to_vec(),
                     Versioned {
@@ -139,5 +143,31 @@ impl Store for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_version_is_handed_out_twice_at_the_end_of_the_range() {
+        let store = MemoryStore::restore(BTreeMap::new(), u64::MAX - 1);
+        assert_eq!(store.compare_and_swap(b"a", None, Some(b"1")).unwrap(), Cas::Written);
+        assert_eq!(store.get(b"a").unwrap().unwrap().version, u64::MAX);
+        let before = store.snapshot();
+        // Versions are exhausted: writes are refused and change nothing; deletes still work.
+        assert_eq!(store.compare_and_swap(b"b", None, Some(b"2")).unwrap(), Cas::Conflict);
+        assert_eq!(
+            store.compare_and_swap(b"a", Some(u64::MAX), Some(b"3")).unwrap(),
+            Cas::Conflict
+        );
+        assert_eq!(store.snapshot(), before);
+        assert_eq!(store.last_version(), u64::MAX);
+        assert_eq!(
+            store.compare_and_swap(b"a", Some(u64::MAX), None).unwrap(),
+            Cas::Written
+        );
+        assert_eq!(store.get(b"a").unwrap(), None);
     }
 }

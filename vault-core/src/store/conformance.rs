@@ -8,7 +8,8 @@
 //! - [`run_reopening`]: for a durable store, that everything acknowledged, and the version counter, survive
 //!   closing and reopening.
 //! - [`run_concurrent`]: for a store shared between threads, that concurrent compare-and-swaps on one key
-//!   serialize (two swaps from the same read never both succeed: no lost update).
+//!   serialize (two swaps from the same read never both succeed: no lost update), and that of concurrent creates
+//!   of one absent key, or concurrent deletes of one version, exactly one succeeds.
 //!
 //! Each returns the first check that failed, with what was expected and what the store did.
 //!
@@ -54,11 +55,12 @@ type Check<S> = fn(&Checked<'_, S>) -> Result<(), Failure>;
 /// # Ok::<(), vault_core::store::conformance::Failure>(())
 /// ```
 pub fn run<S: Store>(mut fresh: impl FnMut() -> S) -> Result<(), Failure> {
-    let checks: [(&'static str, Check<S>); 7] = [
+    let checks: [(&'static str, Check<S>); 8] = [
         ("empty store", empty),
         ("create if absent", create_if_absent),
         ("expected version", expected_version),
         ("delete", delete),
+        ("re-create the newest key", recreate_newest),
         ("versions grow", versions_grow),
         ("values", values),
         ("prefix listing", prefix_listing),
@@ -119,6 +121,11 @@ pub fn run_reopening<S: Store>(mut open: impl FnMut() -> S) -> Result<(), Failur
 /// Every swap that returned `Written` must count: two swaps from the same read version cannot both succeed, or
 /// the counter ends below 100 (a lost update, as two logins charged from one read would be).
 ///
+/// Then the four threads race to create each of 50 absent keys (expecting no version), and to delete each of 50
+/// keys expecting the version they all read: exactly one must win each race. An unknown user's first charge and a
+/// new login session are such creates; a store whose create is a check, then a write, would let two logins start
+/// on one charge.
+///
 /// ```
 /// vault_core::store::conformance::run_concurrent(&vault_core::MemoryStore::new())?;
 /// # Ok::<(), vault_core::store::conformance::Failure>(())
@@ -145,7 +152,68 @@ pub fn run_concurrent<S: Store + Sync>(store: &S) -> Result<(), Failure> {
         "the counter",
         counter,
         Some((THREADS * INCREMENTS).to_be_bytes().to_vec()),
-    )
+    )?;
+    race(store, Race::Create)?;
+    race(store, Race::Delete)
+}
+
+/// What the threads of [`race`] compete to do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Race {
+    /// Create an absent key (expecting no version).
+    Create,
+    /// Delete a key, every thread expecting the version read before the race.
+    Delete,
+}
+
+/// Four threads each try the same write on each of 50 keys; for every key, exactly one must get `Written`.
+fn race<S: Store + Sync>(store: &S, race: Race) -> Result<(), Failure> {
+    const THREADS: usize = 4;
+    const KEYS: u8 = 50;
+    let check = match race {
+        Race::Create => "concurrent creates",
+        Race::Delete => "concurrent deletes",
+    };
+    let checked = Checked { store, check };
+    // Each key with the version every thread expects.
+    let targets: Vec<(Vec<u8>, Option<u64>)> = (0..KEYS)
+        .map(|i| {
+            let key = [b"race/".as_slice(), check.as_bytes(), &[b'/', i]].concat();
+            let expected = match race {
+                Race::Create => None,
+                Race::Delete => Some(checked.put(&key, None, b"to delete")?),
+            };
+            Ok((key, expected))
+        })
+        .collect::<Result<_, Failure>>()?;
+    let value = (race == Race::Create).then_some(b"created".as_slice());
+    let outcomes: Vec<Vec<Cas>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    targets
+                        .iter()
+                        .map(|(key, expected)| checked.cas(key, *expected, value))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .map_err(|_| checked.fail("a thread panicked".to_string()))?
+            })
+            .collect::<Result<_, Failure>>()
+    })?;
+    for (index, (key, _)) in targets.iter().enumerate() {
+        let winners = outcomes.iter().filter(|thread| thread[index] == Cas::Written).count();
+        ensure(check, winners == 1, || {
+            format!("{winners} of {THREADS} threads won the race on \"{}\"", show(key))
+        })?;
+    }
+    Ok(())
 }
 
 /// Adds 1 to the counter `times` times, re-reading after each conflict.
@@ -259,6 +327,20 @@ fn delete<S: Store>(store: &Checked<'_, S>) -> Result<(), Failure> {
     )
 }
 
+/// The key written last, deleted and written again, gets a version above the deleted one: a store numbering versions
+/// from the entries present (highest + 1) would hand the deleted version out again, and a writer still holding it
+/// would overwrite the new entry.
+fn recreate_newest<S: Store>(store: &Checked<'_, S>) -> Result<(), Failure> {
+    store.put(b"older", None, b"o")?;
+    let first = store.put(b"k", None, b"v")?;
+    store.cas_expecting(b"k", Some(first), None, Cas::Written)?;
+    let again = store.put(b"k", None, b"again")?;
+    ensure(store.check, again > first, || {
+        format!("the newest key, deleted and re-created, got version {again}, not above {first}")
+    })?;
+    store.cas_expecting(b"k", Some(first), Some(b"stale"), Cas::Conflict)
+}
+
 fn versions_grow<S: Store>(store: &Checked<'_, S>) -> Result<(), Failure> {
     let mut seen = Vec::new();
     let mut current = None;
@@ -325,7 +407,7 @@ fn prefix_listing<S: Store>(store: &Checked<'_, S>) -> Result<(), Failure> {
         store.put(key, None, key)?;
     }
     let under_a = keys(&[b"a", b"a\x00", b"ab", b"abc", b"abd", b"ac", b"a\xff", b"a\xff\xff"]);
-    let cases: [ListCase<'_>; 16] = [
+    let cases: [ListCase<'_>; 18] = [
         (
             b"",
             None,
@@ -352,6 +434,9 @@ fn prefix_listing<S: Store>(store: &Checked<'_, S>) -> Result<(), Failure> {
         (b"c", None, 100, Vec::new()),
         // 0xff ends no range early: "a\xff" is not followed by "b".
         (b"a\xff", None, 100, keys(&[b"a\xff", b"a\xff\xff"])),
+        // A prefix of 0xff bytes only: its range has no end key made by adding one to the prefix.
+        (b"\xff", None, 100, keys(&[b"\xff"])),
+        (b"\xff\xff", None, 100, Vec::new()),
         (b"a", None, 3, under_a[..3].to_vec()),
         (b"a", None, 1, under_a[..1].to_vec()),
         (b"a", None, 0, Vec::new()),
