@@ -573,9 +573,9 @@ def verify_bundle(test):
                 return "CounterSignatureOverOtherBytes", {}
         return "BadCounterSignature", {}
     if u64(test, "now") < issued_at:
-        return "NotYetValid", {}
+        return "NotYetValid", {"issuedAt": str(issued_at)}
     if u64(test, "now") >= expires_at:
-        return "Expired", {}
+        return "Expired", {"expiresAt": str(expires_at)}
     if "stateEpoch" in test:
         if epoch < u64(test, "stateEpoch"):
             return "Rollback", {"epoch": str(epoch), "lastAccepted": test["stateEpoch"]}
@@ -1575,10 +1575,10 @@ CHECKERS = {
     "recovery_key": (check_recovery_key, "key"),
     "backup_key_wrap": (check_key_wrap, "ek"),
     "backup_stream": (check_stream, "file"),
-    "vault_messages": (check_vault_messages, "signature"),
+    "vault_messages": (check_vault_messages, ("signature", "record")),
     "fleet_bundle": (check_fleet_bundle, ("signedBundle", "signedRecord", "canonical")),
     "ipls_sealing": (check_ipls_sealing, "sealed"),
-    "ipls_escrow": (check_ipls_escrow, "auth"),
+    "ipls_escrow": (check_ipls_escrow, ("auth", "message")),
     "witness_signature": (check_witness_signature, "signedRoot"),
     "security_code": (check_security_code, "localHash"),
     "opaque_messages": (check_opaque_messages, "outputs.export_key"),

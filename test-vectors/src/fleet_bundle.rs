@@ -87,6 +87,9 @@ fn error_fields(error: &VerifyError) -> Vec<(&'static str, Value)> {
     match error {
         VerifyError::Malformed(error) => decode_fields(error),
         VerifyError::UnknownFleet { found } => vec![("foundFleetId", json!(found.as_str()))],
+        // `now`, the other field, is the test's input.
+        VerifyError::NotYetValid { issued_at, .. } => vec![("issuedAt", json::decimal(issued_at.0))],
+        VerifyError::Expired { expires_at, .. } => vec![("expiresAt", json::decimal(expires_at.0))],
         VerifyError::Rollback { epoch, last_accepted } => {
             vec![
                 ("epoch", json::decimal(*epoch)),
@@ -145,9 +148,9 @@ fn notes() -> Value {
         "operator": "operatorSignature = Ed25519(operatorKey, \"fleet-bundle/v1/bundle/operator\" || body || witnessSignature)",
         "verification": "strict Ed25519; validity window [issued_at, expires_at) against now (Unix seconds); error names the first failing check in the SPEC's order",
         "savedState": "stateFleetId, stateEpoch, stateBodyDigest: the accepted-epoch state (SPEC 6.3) passed to the verifier (SavedState tests; absent: no state)",
-        "errorFields": "beside error: Malformed's decodeError with its fields (found, expected, fleetIdError, count, index), Rollback's epoch and lastAccepted, Equivocation's epoch, InvalidKey's index and keyError, KeyWithWrongRole's party and role",
+        "errorFields": "beside error: Malformed's decodeError with its fields (found, expected, fleetIdError, count, index), Rollback's epoch and lastAccepted, Equivocation's epoch, InvalidKey's index and keyError, KeyWithWrongRole's party and role, UnknownFleet's foundFleetId, NotYetValid's issuedAt and Expired's expiresAt (their now is the test's)",
         "groups": "SignedBundle: BundleVerifier::verify; DeploymentRecord: DeploymentVerifier::verify(signedRecord, artifact); Artifact: FleetKeyArtifact::from_json(artifact); DeploymentLog: DeploymentMonitor::observe of each signedRecords[i] with artifacts[i]; Anchors: TrustAnchors::new(fleetId, witnessKey, operatorKey); Responder: check_responder(responderKey, responderRole, responderNow) on the bundle verified at now. An artifact is artifact followed by artifactPadding spaces (0x20)",
-        "u64": "now, epoch, issuedAt and expiresAt are u64 decimal strings (epoch, issuedAt and expiresAt: the body's fields, in valid tests); BeyondDoubles tests use 2^53 + 1 and 2^53 + 3, which a JSON number parsed as a double does not hold",
+        "u64": "now, epoch, issuedAt and expiresAt are u64 decimal strings (epoch, issuedAt and expiresAt: the body's fields, in valid tests; issuedAt and expiresAt also NotYetValid's and Expired's); BeyondDoubles tests use 2^53 + 1 and 2^53 + 3, which a JSON number parsed as a double does not hold",
     })
 }
 
@@ -205,10 +208,9 @@ pub fn generate() -> Value {
         test["comment"] = json!(comment);
         test["flags"] = json!(["Tampered"]);
         test["result"] = json!("invalid");
-        test["error"] = json!(error);
         test["now"] = json::decimal(now);
         test["signedBundle"] = json!(hex::encode(bytes));
-        test
+        refused_bundle(&test, error)
     };
     let at = |offset: usize| {
         let mut bytes = wire.clone();
@@ -299,6 +301,23 @@ pub fn generate() -> Value {
             json!({"type": "Responder", "tests": responder_cases(&base, &wire)}),
         ],
     )
+}
+
+/// `test`, a bundle without saved state, with the verifier's refusal: its name and fields. `expected` only guards the
+/// generator against a case that does not test what its comment says.
+fn refused_bundle(test: &Value, expected: &str) -> Value {
+    let object = test.as_object().expect("a test object");
+    let error = BundleVerifier::new(anchors_of(object).expect("the test's anchors"))
+        .verify(
+            &json::bytes(object, "signedBundle").expect("hex"),
+            UnixSeconds(json::decimal_u64(object, "now").expect("now")),
+            None,
+        )
+        .expect_err(expected);
+    assert_eq!(reason(&error), expected, "{}", test["comment"]);
+    let mut fields = vec![("error", json!(reason(&error)))];
+    fields.extend(error_fields(&error));
+    json::with_fields(test, fields)
 }
 
 /// Builds a `SignedBundle` test by running the verifier on it: the outcome (and every field of the error) is the
@@ -725,16 +744,16 @@ fn beyond_doubles(witness: &WitnessSigner, operator: &OperatorSigner) -> Vec<Val
         ],
     );
     let invalid = |comment: &str, now: u64, error: &str| {
-        json::with_fields(
+        let test = json::with_fields(
             &base,
             vec![
                 ("comment", json!(comment)),
                 ("flags", json!(["BeyondDoubles"])),
                 ("result", json!("invalid")),
-                ("error", json!(error)),
                 ("now", json::decimal(now)),
             ],
-        )
+        );
+        refused_bundle(&test, error)
     };
     vec![
         valid,
