@@ -645,17 +645,7 @@ fn invalid_tests(base: &Value) -> Vec<Value> {
         json!(hex::encode(bytes))
     };
     let invalid = |comment: &str, side: &str, error: &str, field: &str, value: Value| {
-        json::with_fields(
-            base,
-            vec![
-                ("comment", json!(comment)),
-                ("flags", json!(["Tampered"])),
-                ("result", json!("invalid")),
-                ("refusedBy", json!(side)),
-                ("error", json!(error)),
-                (field, value),
-            ],
-        )
+        refused_session(base, comment, "Tampered", side, (field, value), error)
     };
     let mut small_order_hello = hex::decode(base["hello"].as_str().unwrap_or_default()).unwrap_or_default();
     small_order_hello[35..67].fill(0);
@@ -720,6 +710,41 @@ fn invalid_tests(base: &Value) -> Vec<Value> {
     tests
 }
 
+/// `base` with `message` replaced, refused by `side`: the error (and `invalidField`) is what the crate's side returns
+/// when it runs on the test; `expected` only guards the generator against a case that does not test what it says.
+fn refused_session(
+    base: &Value,
+    comment: &str,
+    flag: &str,
+    side: &str,
+    (message, value): (&str, Value),
+    expected: &str,
+) -> Value {
+    let mut test = json::with_fields(
+        base,
+        vec![
+            ("comment", json!(comment)),
+            ("flags", json!([flag])),
+            ("result", json!("invalid")),
+            ("refusedBy", json!(side)),
+            (message, value),
+        ],
+    );
+    let object = test.as_object().expect("object");
+    let inputs = Inputs::from_test(object).expect("inputs");
+    let found = refusal(object, &inputs, side).expect("well-formed").expect_err(comment);
+    let (name, field) = match found.split_once('(') {
+        Some((name, rest)) => (name.to_owned(), Some(rest.trim_end_matches(')').to_owned())),
+        None => (found.clone(), None),
+    };
+    assert_eq!(name, expected, "{comment}");
+    test["error"] = json!(name);
+    if let Some(field) = field {
+        test["invalidField"] = json!(field);
+    }
+    test
+}
+
 /// Refusals that need messages the crate's own sides never send: an auth payload that is short, long or carries a
 /// weak account key (the vault, ipls SPEC 9 step 4), and a retrieval's reply of an empty key (the device, step 6),
 /// each sealed under the session's keys. The error (and `invalidField`) is what the crate's side returns.
@@ -743,29 +768,7 @@ fn payload_tests(base: &Value) -> Vec<Value> {
     ]
     .concat();
     let case = |comment: &str, side: &str, message: &str, value: Value, expected: &str| {
-        let mut test = json::with_fields(
-            base,
-            vec![
-                ("comment", json!(comment)),
-                ("flags", json!(["Tampered"])),
-                ("result", json!("invalid")),
-                ("refusedBy", json!(side)),
-                (message, value),
-            ],
-        );
-        let object = test.as_object().expect("object");
-        let inputs = Inputs::from_test(object).expect("inputs");
-        let found = refusal(object, &inputs, side).expect("well-formed").expect_err(comment);
-        let (name, field) = match found.split_once('(') {
-            Some((name, rest)) => (name.to_owned(), Some(rest.trim_end_matches(')').to_owned())),
-            None => (found.clone(), None),
-        };
-        assert_eq!(name, expected, "{comment}");
-        test["error"] = json!(name);
-        if let Some(field) = field {
-            test["invalidField"] = json!(field);
-        }
-        test
+        refused_session(base, comment, "Tampered", side, (message, value), expected)
     };
     vec![
         case(
@@ -844,19 +847,13 @@ fn bad_signature(base: &Value) -> Value {
     payload[32..96].copy_from_slice(&signature);
     let sealed = aes(&field("clientToVaultKey"), &NONCE_FIRST, &field("authAad"), &payload);
     let auth = [&[0x01, 0x74][..], &field("challenge"), &sealed].concat();
-    json::with_fields(
+    refused_session(
         base,
-        vec![
-            (
-                "comment",
-                json!("signature by another key than the presented account key"),
-            ),
-            ("flags", json!(["WrongKey"])),
-            ("result", json!("invalid")),
-            ("refusedBy", json!("vault")),
-            ("error", json!("BadSignature")),
-            ("auth", json!(hex::encode(auth))),
-        ],
+        "signature by another key than the presented account key",
+        "WrongKey",
+        "vault",
+        ("auth", json!(hex::encode(auth))),
+        "BadSignature",
     )
 }
 
