@@ -162,6 +162,10 @@ pub enum StreamError {
     TooLong,
     /// An earlier call failed; the stream cannot continue.
     Poisoned,
+    /// [`SegmentEncryptor::finish_in_place`](crate::SegmentEncryptor::finish_in_place) was given a last segment
+    /// longer than a segment, or an empty one after full segments (only an empty file ends with an empty segment):
+    /// the file would not decrypt. Nothing was encrypted.
+    InvalidLastSegment,
 }
 
 impl fmt::Display for StreamError {
@@ -172,6 +176,9 @@ impl fmt::Display for StreamError {
             Self::Truncated => f.write_str("stream is truncated: its final segment is missing"),
             Self::TooLong => f.write_str("stream exceeds 2^32 segments"),
             Self::Poisoned => f.write_str("stream already failed"),
+            Self::InvalidLastSegment => {
+                f.write_str("the last segment holds 1 to 65536 bytes, or none for an empty file")
+            }
         }
     }
 }

@@ -373,15 +373,13 @@ impl SegmentEncryptor {
 
     /// Encrypts the file's last segment in place; returns the tag that follows it and ends the file.
     ///
-    /// # Panics
-    ///
-    /// If `segment` is longer than [`SEGMENT_SIZE`], or empty after other segments (only an empty file ends with
-    /// an empty segment: SPEC §8): the file would not decrypt.
+    /// The last segment holds 1 to [`SEGMENT_SIZE`] bytes; it is empty only for an empty file (SPEC §8). A reader
+    /// that reaches the end of its input right after a full segment must encrypt that segment here, not pass an
+    /// empty one: anything else is refused with [`StreamError::InvalidLastSegment`] and leaves `segment` as it was.
     pub fn finish_in_place(mut self, segment: &mut [u8]) -> Result<[u8; TAG_LEN], StreamError> {
-        assert!(
-            segment.len() <= SEGMENT_SIZE && (!segment.is_empty() || self.cipher.next == 0),
-            "the last segment holds 1 to SEGMENT_SIZE bytes, or none for an empty file"
-        );
+        if segment.len() > SEGMENT_SIZE || (segment.is_empty() && self.cipher.next != 0) {
+            return Err(StreamError::InvalidLastSegment);
+        }
         self.cipher.seal_in_place(segment, true)
     }
 }
@@ -401,7 +399,9 @@ impl fmt::Debug for SegmentEncryptor {
 /// while more bytes follow them, and what remains (16 to `SEGMENT_SIZE + 16` bytes) as the last segment and its
 /// tag; fewer than 16 bytes left is a truncated file. A rejected segment is left as it was, and the decryptor
 /// answers [`StreamError::Poisoned`] from then on. Only a successful [`finish_in_place`](Self::finish_in_place)
-/// proves the file complete.
+/// proves the file complete, and only if the caller gave it everything that follows the last full segment up to
+/// the end of the file: a caller that stops at a short read without checking that the input ended would accept a
+/// file with bytes appended after its last segment.
 ///
 /// ```
 /// use backup_protocol::{BackupKey, HEADER_LEN, SegmentDecryptor, StreamEncryptor};
