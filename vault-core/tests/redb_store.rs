@@ -186,6 +186,51 @@ fn files_that_are_not_a_vault_store_are_refused_with_typed_errors() {
         RedbStore::open(&foreign),
         Err(RedbStoreError::Corrupt("entries without a format"))
     ));
+
+    // A counter behind the entries would hand out a version again: a stale compare-and-swap would then succeed.
+    let behind = dir.path().join("behind.redb");
+    let store = RedbStore::open(&behind).unwrap();
+    store.compare_and_swap(b"k", None, Some(b"v")).unwrap();
+    drop(store);
+    tamper(&behind, |txn| {
+        txn.open_table(META).unwrap().insert("last_version", 0).unwrap();
+    });
+    assert!(matches!(
+        RedbStore::open(&behind),
+        Err(RedbStoreError::Corrupt(
+            "an entry's version is above the last version handed out"
+        ))
+    ));
+}
+
+/// redb 2.6 asserts on some damaged files instead of returning an error: the store reports them as corrupt.
+#[test]
+fn damaged_files_are_refused_without_a_panic() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("vault.redb");
+    let store = RedbStore::open(&path).unwrap();
+    for i in 0u8..20 {
+        store.compare_and_swap(&[b'k', i], None, Some(&[i; 100])).unwrap();
+    }
+    drop(store);
+    let whole = std::fs::read(&path).unwrap();
+    // Every length from a page on, in steps: a truncated file.
+    for len in (4096..whole.len()).step_by(4096).chain([whole.len() - 1]) {
+        let cut = dir.path().join(format!("cut-{len}.redb"));
+        std::fs::write(&cut, &whole[..len]).unwrap();
+        assert!(RedbStore::open(&cut).is_err(), "a file cut to {len} bytes opened");
+    }
+    // Bits of the header (page size, lengths, region layout).
+    for offset in [12, 16, 24, 200, 232] {
+        let mut flipped = whole.clone();
+        flipped[offset] ^= 0x40;
+        let damaged = dir.path().join(format!("flip-{offset}.redb"));
+        std::fs::write(&damaged, &flipped).unwrap();
+        // Refused, or (if redb happens to read through the flip) a store whose entries still decode.
+        if let Ok(store) = RedbStore::open(&damaged) {
+            drop(store.snapshot());
+        }
+    }
 }
 
 #[test]

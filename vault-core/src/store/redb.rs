@@ -125,11 +125,16 @@ impl fmt::Debug for RedbStore {
 
 impl RedbStore {
     /// Opens the store in the file at `path`, creating the file if it does not exist. A file left by a crash is
-    /// repaired by redb to its last committed transaction first.
+    /// repaired by redb to its last committed transaction first. An existing store is read whole once: no entry may
+    /// carry a version above the last one handed out (a file whose counter is behind its entries would hand a
+    /// version out twice, and a stale compare-and-swap would succeed).
     ///
     /// Fails with [`RedbStoreError::Redb`] if the file cannot be opened (I/O, not a redb file, open in another
     /// process), [`RedbStoreError::UnknownFormat`] or [`RedbStoreError::Corrupt`] if its tables are not this
-    /// store's.
+    /// store's. redb 2.6 panics on some damaged files (a truncated file, some flipped header bits) instead of
+    /// returning an error; that panic is caught and reported as [`RedbStoreError::Corrupt`] (with `panic =
+    /// "abort"` it aborts the process instead). Damage inside a cleanly closed file's pages is not detected by
+    /// redb: SPEC.md §14.
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -138,6 +143,13 @@ impl RedbStore {
     /// # Ok::<(), vault_core::RedbStoreError>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, RedbStoreError> {
+        let path = path.as_ref();
+        // Opening and the first reads (initialize reads every entry) are where redb meets a damaged file's pages.
+        std::panic::catch_unwind(|| Self::open_unguarded(path))
+            .map_err(|_| RedbStoreError::Corrupt("redb could not read the file (it panicked)"))?
+    }
+
+    fn open_unguarded(path: &Path) -> Result<Self, RedbStoreError> {
         // The v3 file format: the only one redb 3 reads, so a later upgrade of redb needs no file migration.
         let db = Database::builder().create_with_file_format_v3(true).create(path)?;
         let store = Self {
@@ -157,10 +169,10 @@ impl RedbStore {
             Err(::redb::TableError::TableDoesNotExist(_)) => None,
             Err(error) => return Err(error.into()),
         };
-        drop(txn);
         if format.is_some() {
-            return Ok(());
+            return check_entries(&txn);
         }
+        drop(txn);
         let txn = self.begin_write()?;
         {
             // No one wrote since the read: this is the file's only handle (redb locks the file) and not yet shared.
@@ -230,6 +242,23 @@ impl RedbStore {
             Err(::redb::TableError::TableDoesNotExist(_)) => Ok(None),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Every auxiliary entry ([`RedbBatch::set_aux`]), in key order, as last committed: what a replica reads back
+    /// when it starts.
+    pub fn aux_entries(&self) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, RedbStoreError> {
+        let txn = self.begin_read()?;
+        let aux = match txn.open_table(AUX) {
+            Ok(aux) => aux,
+            Err(::redb::TableError::TableDoesNotExist(_)) => return Ok(BTreeMap::new()),
+            Err(error) => return Err(error.into()),
+        };
+        let mut entries = BTreeMap::new();
+        for entry in aux.iter()? {
+            let (key, value) = entry?;
+            entries.insert(key.value().to_vec(), value.value().to_vec());
+        }
+        Ok(entries)
     }
 
     /// Runs `work` on a [`RedbBatch`], a [`Store`] whose every read and write goes to one redb write transaction,
@@ -580,6 +609,28 @@ fn check_format(meta: &impl ReadableTable<&'static str, u64>) -> Result<Option<u
         Some(FORMAT_VERSION) => read_last_version(meta).map(|_| Some(FORMAT_VERSION)),
         Some(other) => Err(RedbStoreError::UnknownFormat(other)),
     }
+}
+
+/// No entry of a store of ours carries a version above the last version handed out. An entry too short to hold a
+/// version is left to be reported as [`RedbStoreError::Corrupt`] when it is read: it endangers only its own key,
+/// while a counter behind its entries endangers every key.
+fn check_entries(txn: &ReadTransaction) -> Result<(), RedbStoreError> {
+    let last = read_last_version(&txn.open_table(META)?)?;
+    let entries = match txn.open_table(ENTRIES) {
+        Ok(entries) => entries,
+        Err(::redb::TableError::TableDoesNotExist(_)) => {
+            return Err(RedbStoreError::Corrupt("a format without entries"));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    for entry in entries.iter()? {
+        if stored_version(entry?.1.value()).is_ok_and(|version| version > last) {
+            return Err(RedbStoreError::Corrupt(
+                "an entry's version is above the last version handed out",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn read_last_version(meta: &impl ReadableTable<&'static str, u64>) -> Result<u64, RedbStoreError> {
