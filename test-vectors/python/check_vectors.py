@@ -910,6 +910,7 @@ def check_ipls_escrow(group, test):
         identity_group = group["type"] == "EscrowIdentityReject"
         expect(("refusedBy" in test) != identity_group, test, "refusedBy, exactly outside EscrowIdentityReject")
         by = "vault" if identity_group else test["refusedBy"]
+        expect(by in ("vault", "device"), test, f"refusedBy {by}")
         side = escrow_vault if by == "vault" else escrow_device
         try:
             opened = side(test)

@@ -307,15 +307,24 @@ def make(cv):
 SELF_TEST_GROUPS = {
     "witness_signature": ("WitnessSignature", "SignedRootDecode", "KeySet", "Ciphersuite"),
     "kt_audit": ("Monitor", "AuditReject"),
-    "ipls_escrow": ("VaultEscrow",),
+    "ipls_escrow": ("VaultEscrow", "EscrowReject", "EscrowDecode"),
     "kt_lookup": ("KtLookupReject",),
     "security_code": ("QrPayloadScan",),
     "kt_history": ("KtHistoryReject",),
+    # backup-protocol, fleet-bundle and ipls (#14's error tables): every group with refusals.
+    "fleet_bundle": ("SignedBundle", "DeploymentRecord", "Artifact", "DeploymentLog", "Anchors", "Responder"),
+    "ipls_sealing": ("ContactSealing",),
+    "vault_messages": ("Api",),
+    "opaque_messages": ("OpaqueRejection",),
 }
 OUTCOME_FIELDS = ("error", "expected", "found", "wireType", "count", "duplicateKeyId", "id", "keyIds", "length", "max",
                   "observation", "fromEpoch", "errorCheckpointEpoch", "errorEpoch", "errorCheckpointMs", "errorTimestampMs",
                   "forkFirst", "forkSecond", "response", "invalidField", "errorKeyId", "errorNotBeforeMs", "errorNowMs",
-                  "errorVersion", "errorValueEpoch", "errorNewest", "storedValue", "failure", "errorExpected", "errorFound", "decodeError", "ours", "theirs")
+                  "errorVersion", "errorValueEpoch", "errorNewest", "storedValue", "failure", "errorExpected", "errorFound", "decodeError", "ours", "theirs",
+                  "fleetIdError", "index", "keyError", "party", "role", "lastAccepted", "foundFleetId", "artifactError",
+                  "jsonError", "line", "column", "keySetError", "recordEpoch", "artifactEpoch", "deploymentError",
+                  "lastEpoch", "expectedEpoch", "foundEpoch", "acceptedRecord", "conflictingRecord", "listedAs",
+                  "issuedAt", "expiresAt", "what", "failingStep", "refusedBy")
 
 
 def altered(value):
