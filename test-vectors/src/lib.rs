@@ -29,6 +29,7 @@ pub mod ipls_sealing;
 pub mod json;
 pub mod key_wrap;
 pub mod kt_audit;
+pub mod kt_bench;
 mod kt_directory;
 pub mod kt_history;
 pub mod kt_lookup;

@@ -871,22 +871,18 @@ mod fleet {
 }
 
 mod kt {
-    //! kt-verify's lookup (with the witness signature) and audit against bare akd (`kt-verify/benches/verify.rs`).
+    //! kt-verify's lookup (with the witness signature) and audit against bare akd (`kt-verify/benches/verify.rs`),
+    //! on `test_vectors::kt_bench`'s directory.
 
     use std::path::Path;
 
-    use akd::append_only_zks::AzksParallelismConfig;
-    use akd::directory::Directory;
-    use akd::ecvrf::HardCodedAkdVRF;
-    use akd::storage::StorageManager;
-    use akd::storage::memory::AsyncInMemoryDatabase;
-    use akd::{AkdLabel, AkdValue, AppendOnlyProof, WhatsAppV1Configuration};
+    use akd::WhatsAppV1Configuration;
     use ed25519_dalek::{Signature, Signer, SigningKey};
     use kt_verify::{
-        AuditBlobName, Ciphersuite, SignedRoot, WhatsAppChainAuditor, WhatsAppDirectoryVerifier, WitnessKey,
-        WitnessVerifier,
+        Ciphersuite, SignedRoot, WhatsAppChainAuditor, WhatsAppDirectoryVerifier, WitnessKey, WitnessVerifier,
     };
     use protobuf::Message;
+    use test_vectors::kt_bench::{Fixture, akd_audit_verify, label, runtime};
 
     use super::{region, run};
 
@@ -898,90 +894,10 @@ mod kt {
     /// New labels in the audited epoch.
     const UPDATES: usize = 1_000;
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().build().expect("runtime")
-    }
-
-    fn label(i: usize) -> AkdLabel {
-        AkdLabel(format!("user-{i}").into_bytes())
-    }
-
-    /// What the cases need from the directory, all as bytes: the VRF key, epoch 3's number and root, epoch 2's
-    /// root, the protobuf lookup proof of label 0 at epoch 3 and the protobuf audit proof from epoch 2 to 3.
-    struct Fixture {
-        vrf_public_key: Vec<u8>,
-        epoch: u64,
-        root: [u8; 32],
-        previous_root: [u8; 32],
-        lookup: Vec<u8>,
-        audit: Vec<u8>,
-    }
-
     /// Builds the directory (10 000 labels in epoch 1, one update in epoch 2, 1000 new labels in epoch 3) and
-    /// writes the fixture: each field as a u32 little-endian length and the bytes.
+    /// writes the fixture.
     pub(super) fn write_fixture(path: &Path) {
-        let fixture = runtime().block_on(async {
-            let storage = StorageManager::new_no_cache(AsyncInMemoryDatabase::new());
-            let akd = Directory::<Tc, _, _>::new(storage, HardCodedAkdVRF {}, AzksParallelismConfig::disabled())
-                .await
-                .expect("directory");
-            let value = |epoch: u64| AkdValue(format!("key-{epoch}").into_bytes());
-            akd.publish((0..LABELS).map(|i| (label(i), value(1))).collect())
-                .await
-                .expect("epoch 1");
-            let previous = akd.publish(vec![(label(0), value(2))]).await.expect("epoch 2");
-            let current = akd
-                .publish((LABELS..LABELS + UPDATES).map(|i| (label(i), value(3))).collect())
-                .await
-                .expect("epoch 3");
-            let (lookup, _) = akd.lookup(label(0)).await.expect("lookup");
-            let audit = akd.audit(2, 3).await.expect("audit").proofs.remove(0);
-            Fixture {
-                vrf_public_key: akd.get_public_key().await.expect("key").as_bytes().to_vec(),
-                epoch: current.epoch(),
-                root: current.hash(),
-                previous_root: previous.hash(),
-                lookup: akd::proto::specs::types::LookupProof::from(&lookup)
-                    .write_to_bytes()
-                    .expect("encode"),
-                audit: akd::proto::specs::types::SingleAppendOnlyProof::from(&audit)
-                    .write_to_bytes()
-                    .expect("encode"),
-            }
-        });
-        let mut out = Vec::new();
-        for field in [
-            &fixture.vrf_public_key[..],
-            &fixture.epoch.to_le_bytes(),
-            &fixture.root,
-            &fixture.previous_root,
-            &fixture.lookup,
-            &fixture.audit,
-        ] {
-            out.extend_from_slice(&(field.len() as u32).to_le_bytes());
-            out.extend_from_slice(field);
-        }
-        std::fs::write(path, out).expect("write the fixture");
-    }
-
-    fn read_fixture(path: &Path) -> Fixture {
-        let bytes = std::fs::read(path).expect("the fixture (run `instruction_counts kt-fixture <path>` first)");
-        let mut rest = &bytes[..];
-        let mut next = || {
-            let (len, tail) = rest.split_at(4);
-            let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
-            let (field, tail) = tail.split_at(len);
-            rest = tail;
-            field.to_vec()
-        };
-        Fixture {
-            vrf_public_key: next(),
-            epoch: u64::from_le_bytes(next().try_into().expect("8 bytes")),
-            root: next().try_into().expect("32 bytes"),
-            previous_root: next().try_into().expect("32 bytes"),
-            lookup: next(),
-            audit: next(),
-        }
+        Fixture::build(LABELS, UPDATES).write(path);
     }
 
     /// The witness's signed root of the fixture's epoch, its verifier, and the bytes it signed.
@@ -1015,7 +931,7 @@ mod kt {
 
     /// `WitnessVerifier::verify` of the root, then `DirectoryVerifier::verify_lookup` from the protobuf bytes.
     pub(super) fn lookup_ours(fixture: &Path, iterations: usize) {
-        let fixture = read_fixture(fixture);
+        let fixture = Fixture::read(fixture);
         let (signed, witnesses, _, _) = witness(&fixture);
         let directory = WhatsAppDirectoryVerifier::new(&fixture.vrf_public_key).expect("vrf key");
         let user = label(0).0;
@@ -1030,7 +946,7 @@ mod kt {
     /// One strict Ed25519 verification of the witness signature (over the pre-built message), then akd's
     /// protobuf decoding of the same bytes and `akd_core::verify::lookup_verify`.
     pub(super) fn lookup_bare(fixture: &Path, iterations: usize) {
-        let fixture = read_fixture(fixture);
+        let fixture = Fixture::read(fixture);
         let (signed, _, message, key) = witness(&fixture);
         let signature = Signature::from_bytes(signed.signature());
         run(iterations, |measure| {
@@ -1048,10 +964,8 @@ mod kt {
     /// `ChainAuditor::verify_blob` on the 1000-update blob, a new auditor (and its runtime) per run, built outside
     /// the measured region.
     pub(super) fn audit_ours(fixture: &Path, iterations: usize) {
-        let fixture = read_fixture(fixture);
-        let name = AuditBlobName::new(fixture.epoch, fixture.previous_root, fixture.root)
-            .expect("name")
-            .to_string();
+        let fixture = Fixture::read(fixture);
+        let name = fixture.audit_name();
         run(iterations, |measure| {
             let mut auditor = WhatsAppChainAuditor::new().expect("runtime");
             region(measure, || {
@@ -1060,25 +974,21 @@ mod kt {
         });
     }
 
-    /// akd's own audit verification of the same blob, as its example auditor does it: protobuf decoding,
-    /// conversion, `akd::auditor::audit_verify` on a current-thread runtime built outside the measured region.
+    /// akd's own audit verification of the same blob (`kt_bench::akd_audit_verify`: protobuf decoding, conversion,
+    /// `akd::auditor::audit_verify`) on a current-thread runtime built outside the measured region.
     pub(super) fn audit_bare(fixture: &Path, iterations: usize) {
-        let fixture = read_fixture(fixture);
+        let fixture = Fixture::read(fixture);
         run(iterations, |measure| {
             let runtime = runtime();
             region(measure, || {
-                let decoded = akd::proto::specs::types::SingleAppendOnlyProof::parse_from_bytes(&fixture.audit)
-                    .expect("protobuf");
-                let proof = AppendOnlyProof {
-                    proofs: vec![akd::SingleAppendOnlyProof::try_from(&decoded).expect("convert")],
-                    epochs: vec![fixture.epoch - 1],
-                };
-                runtime
-                    .block_on(akd::auditor::audit_verify::<Tc>(
-                        vec![fixture.previous_root, fixture.root],
-                        proof,
-                    ))
-                    .expect("audit");
+                akd_audit_verify(
+                    &runtime,
+                    &fixture.audit,
+                    fixture.epoch,
+                    fixture.previous_root,
+                    fixture.root,
+                )
+                .expect("audit");
             });
         });
     }
