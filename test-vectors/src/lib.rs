@@ -24,6 +24,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod fleet_bundle;
+pub mod fuzz;
 pub mod ipls_escrow;
 pub mod ipls_sealing;
 pub mod json;
