@@ -10,7 +10,7 @@
 //! The directory is `test_vectors::kt_bench`'s: `labels` labels in epoch 1, one update in epoch 2, `updates` new
 //! labels in epoch 3; the blob is the append-only proof from epoch 2 to 3. `verify` reads the blob (one copy in
 //! memory, as an auditor holding a downloaded blob has), prints the peak RSS so far, verifies once, and prints the
-//! verification's wall time and the process's peak RSS (`VmHWM`) at the end.
+//! verification's wall time, its CPU time, and the process's peak RSS (`VmHWM`) at the end.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,6 +27,19 @@ fn peak_rss_kib() -> u64 {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM")
+}
+
+/// CPU time this thread has run, in seconds (`/proc/thread-self/schedstat`, nanoseconds): the verifiers run on
+/// the calling thread (a current-thread runtime), so this is their CPU time, which other processes on a busy machine
+/// move less than the wall time.
+fn thread_cpu_s() -> f64 {
+    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("/proc/thread-self/schedstat");
+    let ns: u64 = schedstat
+        .split_whitespace()
+        .next()
+        .and_then(|ns| ns.parse().ok())
+        .expect("run time");
+    ns as f64 / 1e9
 }
 
 fn generate(labels: usize, updates: usize, dir: &Path) {
@@ -49,17 +62,18 @@ fn verify(verifier: &str, blob: &Path) -> Result<(), String> {
     let parsed = AuditBlobName::parse(&name).map_err(|e| e.to_string())?;
     let before = peak_rss_kib();
     let started;
+    let cpu_started;
     match verifier {
         "kt-verify" => {
             let mut auditor = WhatsAppChainAuditor::new()
                 .map_err(|e| e.to_string())?
                 .with_max_blob_len(usize::MAX);
-            started = Instant::now();
+            (started, cpu_started) = (Instant::now(), thread_cpu_s());
             auditor.verify_blob(&name, &data).map_err(|e| e.to_string())?;
         }
         "akd" => {
             let runtime = runtime();
-            started = Instant::now();
+            (started, cpu_started) = (Instant::now(), thread_cpu_s());
             akd_audit_verify(
                 &runtime,
                 &data,
@@ -71,9 +85,9 @@ fn verify(verifier: &str, blob: &Path) -> Result<(), String> {
         }
         _ => return Err(format!("unknown verifier {verifier}")),
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let (seconds, cpu) = (started.elapsed().as_secs_f64(), thread_cpu_s() - cpu_started);
     println!(
-        "verifier {verifier} blob_bytes {} verify_s {seconds:.3} peak_rss_before_kib {before} peak_rss_kib {}",
+        "verifier {verifier} blob_bytes {} verify_s {seconds:.3} cpu_s {cpu:.3} peak_rss_before_kib {before} peak_rss_kib {}",
         data.len(),
         peak_rss_kib()
     );
