@@ -39,7 +39,7 @@ fn thread_cpu_s() -> f64 {
         .next()
         .and_then(|ns| ns.parse().ok())
         .expect("run time");
-    ns as f64 / 1e9
+    std::time::Duration::from_nanos(ns).as_secs_f64()
 }
 
 fn generate(labels: usize, updates: usize, dir: &Path) {
