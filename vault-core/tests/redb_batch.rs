@@ -233,6 +233,10 @@ fn a_batch_conforms_and_installs_a_snapshot_with_its_index() {
     assert_eq!(store.snapshot().unwrap(), entries);
     assert_eq!(applied(&store), 9);
     assert_eq!(
+        store.aux_entries().unwrap(),
+        BTreeMap::from([(APPLIED.to_vec(), 9u64.to_be_bytes().to_vec())])
+    );
+    assert_eq!(
         store.compare_and_swap(b"k", Some(40), Some(b"w")).unwrap(),
         Cas::Written
     );

@@ -92,9 +92,9 @@ async fn replicated(cluster: &Arc<Cluster>, logins: u32, clients: u64) -> Result
         // `Stale`, as the idempotency rules require.
         let seed = clients * 1000 + index;
         let user = UserId::new(format!("user-{clients}-{index}").into_bytes())?;
-        let mut device = Client::new(cluster, user, seed);
+        let mut device = Client::new(cluster.as_ref(), user, seed);
         let key = BackupKey::generate(&mut StdRng::seed_from_u64(seed));
-        device.register(cluster, PASSWORD, &key).await?;
+        device.register(cluster.as_ref(), PASSWORD, &key).await?;
         devices.push((device, key));
     }
     let per_client = logins / u32::try_from(clients)?;
@@ -104,7 +104,7 @@ async fn replicated(cluster: &Arc<Cluster>, logins: u32, clients: u64) -> Result
         let cluster = Arc::clone(cluster);
         tasks.push(tokio::spawn(async move {
             for _ in 0..per_client {
-                if device.retrieve(&cluster, PASSWORD).await? != Some(key.clone()) {
+                if device.retrieve(cluster.as_ref(), PASSWORD).await? != Some(key.clone()) {
                     return Err("wrong key released".into());
                 }
             }

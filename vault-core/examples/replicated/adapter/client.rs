@@ -7,8 +7,44 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use vault_core::{Principal, Request, Response};
 
+use std::future::Future;
+
+use vault_core::FleetKeys;
+
 use super::cluster::{Cluster, SubmitError};
 use super::proposal::{ClientId, Outcome, Refusal};
+
+/// Where a client's requests go: the in-process [`Cluster`], or replicas in other processes over TCP.
+pub(crate) trait Submit {
+    /// The fleet keys the client pins.
+    fn keys(&self) -> &FleetKeys;
+
+    /// Sends `request` under the idempotency key (the connection's `principal`, `client`, `seq`) and returns the
+    /// outcome the state machine produced, or why there is none.
+    fn submit(
+        &self,
+        principal: Principal,
+        client: ClientId,
+        seq: u64,
+        request: Request,
+    ) -> impl Future<Output = Result<Outcome, SubmitError>> + Send;
+}
+
+impl Submit for Cluster {
+    fn keys(&self) -> &FleetKeys {
+        Cluster::keys(self)
+    }
+
+    fn submit(
+        &self,
+        principal: Principal,
+        client: ClientId,
+        seq: u64,
+        request: Request,
+    ) -> impl Future<Output = Result<Outcome, SubmitError>> + Send {
+        Cluster::submit(self, principal, client, seq, request)
+    }
+}
 
 /// Why a client flow stopped.
 #[derive(Debug)]
@@ -72,7 +108,7 @@ impl Client {
     /// its client id included: two devices of one account need two seeds (a reused id with restarting sequence
     /// numbers is answered `Stale` or `KeyReused`). Fast Argon2id parameters and a seeded generator: for tests and
     /// measurements only.
-    pub(crate) fn new(cluster: &Cluster, user: UserId, seed: u64) -> Self {
+    pub(crate) fn new(cluster: &impl Submit, user: UserId, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         Self {
             principal: Principal::Account(user.clone()),
@@ -96,20 +132,25 @@ impl Client {
     }
 
     /// Sends a new request.
-    pub(crate) async fn send(&mut self, cluster: &Cluster, request: Request) -> Result<Outcome, SubmitError> {
+    pub(crate) async fn send(&mut self, cluster: &impl Submit, request: Request) -> Result<Outcome, SubmitError> {
         self.seq += 1;
         self.last = Some(request.clone());
         cluster.submit(self.principal.clone(), self.id, self.seq, request).await
     }
 
     /// Sends the last request again, under the same idempotency key.
-    pub(crate) async fn retry(&mut self, cluster: &Cluster) -> Result<Outcome, SubmitError> {
+    pub(crate) async fn retry(&mut self, cluster: &impl Submit) -> Result<Outcome, SubmitError> {
         let request = self.last.clone().ok_or(SubmitError::NothingSent)?;
         cluster.submit(self.principal.clone(), self.id, self.seq, request).await
     }
 
     /// Registers `key` under `password`.
-    pub(crate) async fn register(&mut self, cluster: &Cluster, password: &[u8], key: &BackupKey) -> Result<(), Failed> {
+    pub(crate) async fn register(
+        &mut self,
+        cluster: &impl Submit,
+        password: &[u8],
+        key: &BackupKey,
+    ) -> Result<(), Failed> {
         let (registration, request) =
             ClientRegistration::start(&mut self.rng, &self.config, self.user.clone(), password)?;
         let Response::RegistrationStarted(response) = self.send(cluster, Request::RegistrationStart(request)).await??
@@ -134,7 +175,7 @@ impl Client {
     /// (then the client sends nothing more).
     pub(crate) async fn finish_login(
         &mut self,
-        cluster: &Cluster,
+        cluster: &impl Submit,
         login: ClientLogin,
         started: Outcome,
     ) -> Result<Option<BackupKey>, Failed> {
@@ -155,8 +196,38 @@ impl Client {
         }
     }
 
+    /// A retrieval with `password` that also returns the guesses remaining the vault signed in its login response
+    /// (this guess counted): with the key, or `None` for a wrong password.
+    pub(crate) async fn attempt(
+        &mut self,
+        cluster: &impl Submit,
+        password: &[u8],
+    ) -> Result<(u32, Option<BackupKey>), Failed> {
+        let (login, request) = self.begin_login(password)?;
+        let Response::LoginStarted { session, response } = self.send(cluster, request).await?? else {
+            return Err(Failed::Unexpected);
+        };
+        let (pending, finalization) = match login.finish(&mut self.rng, &response) {
+            Ok(finished) => finished,
+            Err(backup_protocol::Error::WrongPassword { guesses_remaining }) => return Ok((guesses_remaining, None)),
+            Err(error) => return Err(error.into()),
+        };
+        let guesses_remaining = pending.guesses_remaining();
+        match self
+            .send(cluster, Request::LoginFinish { session, finalization })
+            .await??
+        {
+            Response::KeyReleased(release) => Ok((guesses_remaining, Some(pending.open(&release)?))),
+            _ => Err(Failed::Unexpected),
+        }
+    }
+
     /// A whole retrieval with `password`: the key, `None` for a wrong password, or the first failure.
-    pub(crate) async fn retrieve(&mut self, cluster: &Cluster, password: &[u8]) -> Result<Option<BackupKey>, Failed> {
+    pub(crate) async fn retrieve(
+        &mut self,
+        cluster: &impl Submit,
+        password: &[u8],
+    ) -> Result<Option<BackupKey>, Failed> {
         let (login, request) = self.begin_login(password)?;
         let started = self.send(cluster, request).await?;
         self.finish_login(cluster, login, started).await

@@ -271,6 +271,7 @@ impl Cluster {
         };
         let outcome = written
             .data
+            .0
             .ok_or_else(|| SubmitError::Stopped("a client entry applied without an outcome".into()))?;
         // The reply crosses the network back to the client.
         self.router.reply(leader, outcome)

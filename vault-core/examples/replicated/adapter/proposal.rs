@@ -79,7 +79,16 @@ pub(crate) enum Refusal {
 
 impl From<VaultError<Infallible>> for Refusal {
     fn from(error: VaultError<Infallible>) -> Self {
-        match error {
+        Self::from_vault(error).unwrap_or_else(|never| match never {})
+    }
+}
+
+impl Refusal {
+    /// The refusal a vault error is, or the store's failure (`Err`), which refuses nothing: the command was not
+    /// applied, and a replica must not record an outcome for it.
+    pub(crate) fn from_vault<E: fmt::Display>(error: VaultError<E>) -> Result<Self, E> {
+        Ok(match error {
+            VaultError::Store(error) => return Err(error),
             VaultError::Locked => Self::Locked,
             VaultError::NoPendingRegistration => Self::NoPendingRegistration,
             VaultError::ChallengeExpired => Self::ChallengeExpired,
@@ -90,7 +99,7 @@ impl From<VaultError<Infallible>> for Refusal {
             VaultError::PrincipalPendingFull => Self::PrincipalPendingFull,
             VaultError::PendingFull => Self::PendingFull,
             other => Self::Rejected(other.to_string()),
-        }
+        })
     }
 }
 

@@ -28,6 +28,7 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::fmt;
 use std::io::Cursor;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -36,9 +37,10 @@ use backup_protocol::codec::{self, Reader};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot, SnapshotMeta};
 use openraft::{BasicNode, Entry, EntryPayload, LogId, OptionalSend, StorageError, StorageIOError, StoredMembership};
 use sha2::{Digest, Sha256};
-use vault_core::{Command, FleetKeys, MemoryStore, Principal, Vault, VaultConfig, VaultError, Versioned};
+use vault_core::{Command, FleetKeys, MemoryStore, Principal, Store, Vault, VaultConfig, VaultError, Versioned};
 
 use super::proposal::{ClientId, Outcome, Proposal, Refusal, put_outcome, put_u32_vec, read_outcome, u32_vec};
+use super::wire::Applied;
 use super::{NodeId, TypeConfig};
 
 /// Type code of a replica snapshot (after the version byte 0x01), next to vault-core's codes 0x61 to 0x64.
@@ -84,66 +86,9 @@ impl Replica {
 
     /// Applies one client proposal, at most once per idempotency key.
     fn apply_proposal(&mut self, proposal: &Proposal) -> Outcome {
-        let command = match Command::from_bytes(&proposal.command) {
-            Ok(command) => command,
-            // The leader encoded it, so only a leader bug gets here; without a principal there is no entry to
-            // record it under, and the vault would refuse it the same way.
-            Err(error) => return Err(Refusal::from(VaultError::<Infallible>::Command(error))),
-        };
-        // The principal the transport authenticated, never a value the request chose.
-        let key = (command.principal.clone(), proposal.client);
-        let request = request_digest(&command);
-        match self.sessions.get(&key) {
-            // A retry of the last request: the stored answer, without running the vault (no second guess).
-            Some(session) if session.seq == proposal.seq && session.request == request => {
-                return session.outcome.clone();
-            }
-            // The last key with another request: answering it with the stored outcome would hand out a response
-            // to a request that was never applied, and applying it would overwrite the outcome the first
-            // request's retry needs.
-            Some(session) if session.seq == proposal.seq => return Err(Refusal::KeyReused),
-            // Older than the last request: its outcome is gone; applying it now would be a new, unseen guess.
-            Some(session) if session.seq > proposal.seq => return Err(Refusal::Stale),
-            _ => {}
-        }
-        let outcome = self.vault.apply(&command).map_err(Refusal::from);
-        if !self.sessions.contains_key(&key) {
-            self.make_room_for(&key.0);
-        }
-        self.sessions.insert(
-            key,
-            Session {
-                seq: proposal.seq,
-                applied_at_ms: command.at_ms,
-                request,
-                outcome: outcome.clone(),
-            },
-        );
-        outcome
-    }
-
-    /// Drops `principal`'s oldest entry (earliest `applied_at_ms`, then lowest client id) if it holds
-    /// [`CLIENTS_PER_PRINCIPAL`] already. Only log order decides, so every replica drops the same one; the client
-    /// that loses its entry has not been heard from for longest, and a retry of its last request would be applied
-    /// afresh (a new guess for a login start).
-    fn make_room_for(&mut self, principal: &Principal) {
-        let entries = self
-            .sessions
-            .range((principal.clone(), [0; 16])..=(principal.clone(), [0xff; 16]));
-        let (count, oldest) = entries.fold(
-            (0, None),
-            |(count, oldest): (usize, Option<(u64, ClientId)>), (key, session)| {
-                let candidate = (session.applied_at_ms, key.1);
-                (
-                    count + 1,
-                    Some(oldest.map_or(candidate, |oldest| oldest.min(candidate))),
-                )
-            },
-        );
-        if count >= CLIENTS_PER_PRINCIPAL
-            && let Some((_, client)) = oldest
-        {
-            self.sessions.remove(&(principal.clone(), client));
+        match apply_proposal(&self.vault, &mut self.sessions, proposal) {
+            Ok((outcome, _)) => outcome,
+            Err(never) => match never {},
         }
     }
 
@@ -171,6 +116,116 @@ impl Replica {
             membership,
         }
     }
+}
+
+/// What applying one proposal changed in the idempotency table: the entry it wrote and the one it dropped to make
+/// room, for a replica that keeps the table on disk entry by entry.
+#[derive(Debug, Default)]
+pub(crate) struct TableChange {
+    pub(crate) written: Option<SessionKey>,
+    pub(crate) dropped: Option<SessionKey>,
+}
+
+/// Applies one client proposal to `vault` and `sessions`, at most once per idempotency key (the rules of the module
+/// doc). `Err` is the store's failure: the command was not applied and `sessions` is unchanged.
+pub(crate) fn apply_proposal<S: Store>(
+    vault: &Vault<S>,
+    sessions: &mut BTreeMap<SessionKey, Session>,
+    proposal: &Proposal,
+) -> Result<(Outcome, TableChange), S::Error>
+where
+    S::Error: fmt::Display,
+{
+    let unchanged = TableChange::default();
+    let command = match Command::from_bytes(&proposal.command) {
+        Ok(command) => command,
+        // The leader encoded it, so only a leader bug gets here; without a principal there is no entry to
+        // record it under, and the vault would refuse it the same way.
+        Err(error) => return Ok((Err(Refusal::from(VaultError::<Infallible>::Command(error))), unchanged)),
+    };
+    // The principal the transport authenticated, never a value the request chose.
+    let key = (command.principal.clone(), proposal.client);
+    let request = request_digest(&command);
+    match sessions.get(&key) {
+        // A retry of the last request: the stored answer, without running the vault (no second guess).
+        Some(session) if session.seq == proposal.seq && session.request == request => {
+            return Ok((session.outcome.clone(), unchanged));
+        }
+        // The last key with another request: answering it with the stored outcome would hand out a response
+        // to a request that was never applied, and applying it would overwrite the outcome the first
+        // request's retry needs.
+        Some(session) if session.seq == proposal.seq => return Ok((Err(Refusal::KeyReused), unchanged)),
+        // Older than the last request: its outcome is gone; applying it now would be a new, unseen guess.
+        Some(session) if session.seq > proposal.seq => return Ok((Err(Refusal::Stale), unchanged)),
+        _ => {}
+    }
+    let outcome = match vault.apply(&command) {
+        Ok(response) => Ok(response),
+        Err(error) => Err(Refusal::from_vault(error)?),
+    };
+    let dropped = if sessions.contains_key(&key) {
+        None
+    } else {
+        make_room_for(sessions, &key.0)
+    };
+    sessions.insert(
+        key.clone(),
+        Session {
+            seq: proposal.seq,
+            applied_at_ms: command.at_ms,
+            request,
+            outcome: outcome.clone(),
+        },
+    );
+    Ok((
+        outcome,
+        TableChange {
+            written: Some(key),
+            dropped,
+        },
+    ))
+}
+
+/// Drops `principal`'s oldest entry (earliest `applied_at_ms`, then lowest client id) if it holds
+/// [`CLIENTS_PER_PRINCIPAL`] already, and returns its key. Only log order decides, so every replica drops the same
+/// one; the client that loses its entry has not been heard from for longest, and a retry of its last request would
+/// be applied afresh (a new guess for a login start).
+fn make_room_for(sessions: &mut BTreeMap<SessionKey, Session>, principal: &Principal) -> Option<SessionKey> {
+    let entries = sessions.range((principal.clone(), [0; 16])..=(principal.clone(), [0xff; 16]));
+    let (count, oldest) = entries.fold(
+        (0, None),
+        |(count, oldest): (usize, Option<(u64, ClientId)>), (key, session)| {
+            let candidate = (session.applied_at_ms, key.1);
+            (
+                count + 1,
+                Some(oldest.map_or(candidate, |oldest| oldest.min(candidate))),
+            )
+        },
+    );
+    if count < CLIENTS_PER_PRINCIPAL {
+        return None;
+    }
+    let key = (principal.clone(), oldest?.1);
+    sessions.remove(&key);
+    Some(key)
+}
+
+/// Appends a session's encoding after its key: `seq (8) || applied_at_ms (8) || request (32) || outcome`.
+pub(crate) fn put_session(out: &mut Vec<u8>, session: &Session) {
+    out.extend_from_slice(&session.seq.to_be_bytes());
+    out.extend_from_slice(&session.applied_at_ms.to_be_bytes());
+    out.extend_from_slice(&session.request);
+    put_outcome(out, &session.outcome);
+}
+
+/// Reads what [`put_session`] wrote.
+pub(crate) fn read_session(reader: &mut Reader<'_>) -> Result<Session, DecodeError> {
+    Ok(Session {
+        seq: reader.u64()?,
+        applied_at_ms: reader.u64()?,
+        request: reader.array()?,
+        outcome: read_outcome(reader)?,
+    })
 }
 
 /// SHA-256 of what identifies a request across retries: the command's encoding with `at_ms` and `entropy` set to
@@ -213,10 +268,7 @@ impl ReplicaState {
         for ((owner, client), session) in &self.sessions {
             put_u32_vec(&mut out, &owner.to_bytes());
             out.extend_from_slice(client);
-            out.extend_from_slice(&session.seq.to_be_bytes());
-            out.extend_from_slice(&session.applied_at_ms.to_be_bytes());
-            out.extend_from_slice(&session.request);
-            put_outcome(&mut out, &session.outcome);
+            put_session(&mut out, session);
         }
         out
     }
@@ -238,12 +290,7 @@ impl ReplicaState {
         for _ in 0..reader.u32()? {
             let owner = Principal::from_bytes(u32_vec(&mut reader)?)?;
             let client = reader.array()?;
-            let session = Session {
-                seq: reader.u64()?,
-                applied_at_ms: reader.u64()?,
-                request: reader.array()?,
-                outcome: read_outcome(&mut reader)?,
-            };
+            let session = read_session(&mut reader)?;
             if sessions.insert((owner, client), session).is_some() {
                 return Err(DecodeError::InvalidField("duplicate session key"));
             }
@@ -378,7 +425,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok((replica.last_applied, replica.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Option<Outcome>>, StorageError<NodeId>>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Applied>, StorageError<NodeId>>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -387,14 +434,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut outcomes = Vec::new();
         for entry in entries {
             replica.last_applied = Some(entry.log_id);
-            outcomes.push(match &entry.payload {
+            outcomes.push(Applied(match &entry.payload {
                 EntryPayload::Blank => None,
                 EntryPayload::Normal(proposal) => Some(replica.apply_proposal(proposal)),
                 EntryPayload::Membership(membership) => {
                     replica.membership = StoredMembership::new(Some(entry.log_id), membership.clone());
                     None
                 }
-            });
+            }));
         }
         Ok(outcomes)
     }

@@ -1,0 +1,43 @@
+//! Between a client and a replica: one request frame, one reply frame, on a connection of the client's.
+
+use serde::{Deserialize, Serialize};
+
+use crate::adapter::NodeId;
+use crate::adapter::proposal::ClientId;
+use crate::adapter::wire::Applied;
+
+/// What a client asks a replica.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum ClientRequest {
+    /// Apply a command: its log encoding with `at_ms` and `entropy` zero (the leader fills them in) and the
+    /// principal of the connection, under the idempotency key `(principal, client, seq)`.
+    Submit {
+        command: Vec<u8>,
+        client: ClientId,
+        seq: u64,
+    },
+    /// The replica's whole state (store, versions, idempotency table) and how far it applied: for tests and the
+    /// example, which compare replicas.
+    State,
+    /// The leader this replica knows of.
+    Leader,
+}
+
+/// A replica's answer.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum ClientReply {
+    /// Committed by a majority and applied: the outcome (boxed: a response is a kilobyte, the other replies a few
+    /// bytes).
+    Done(Box<Applied>),
+    /// This replica is not the leader; the leader it knows of, if any. Nothing was proposed.
+    NotLeader(Option<NodeId>),
+    /// Proposed, but not committed and applied before the replica's deadline (no majority reachable). It may
+    /// still commit later; a retry under the same key is answered from the table if it did.
+    Timeout,
+    /// The request does not decode, or the Raft node failed; the message says which.
+    Failed(String),
+    /// [`ClientRequest::State`]: `ReplicaState::to_bytes` and the last applied log index.
+    State { state: Vec<u8>, applied: Option<u64> },
+    /// [`ClientRequest::Leader`].
+    Leader(Option<NodeId>),
+}

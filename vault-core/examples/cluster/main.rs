@@ -1,0 +1,177 @@
+//! Five vault replicas as five OS processes on 127.0.0.1 (Raft log and state on redb in each one's directory, Raft
+//! RPCs over TCP, openraft for consensus), driven by concurrent clients; then one node on redb doing the same
+//! logins, and the time from a leader's SIGKILL to the next login answered.
+//!
+//! `cargo run --release -p vault-core --example cluster -- [logins] [clients] [directory]`
+//!
+//! The replicas are this executable started again with `VAULT_CORE_REPLICA` set (`fleet/replica.rs`). Their files
+//! go in a fresh directory under `directory` (default: the system's temporary directory), so the figures depend on
+//! that disk's fsync. A login is what a client sees end to end, as in the `replicated` example: LoginStart and
+//! LoginFinish each committed by a majority (every replica's log on its disk) and applied by the leader before the
+//! answer.
+
+#[path = "../replicated/adapter/mod.rs"]
+#[allow(dead_code)]
+mod adapter;
+#[allow(dead_code)]
+mod fleet;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapter::client::Client;
+use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, UserId};
+use fleet::processes::{Fleet, Launcher};
+use fleet::remote::{Remote, converged, leader};
+use fleet::replica::{fleet_keys, run_if_asked, vault_config};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use vault_core::{Command, Principal, RedbStore, Request, Response, Vault};
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+const PASSWORD: &[u8] = b"purple elephant sunrise 42";
+const REPLICAS: u64 = 5;
+const SEED: u64 = 1;
+
+/// `logins` retrievals by `clients` users at once; logins per second as the clients see them.
+async fn cluster_logins(remote: &Arc<Remote>, logins: u32, clients: u32) -> Result<f64, Failure> {
+    let mut devices = Vec::new();
+    for index in 0..clients {
+        let seed = 1000 + u64::from(index);
+        let user = UserId::new(format!("user-{index}").into_bytes())?;
+        let mut device = Client::new(remote.as_ref(), user, seed);
+        let key = BackupKey::generate(&mut StdRng::seed_from_u64(seed));
+        device.register(remote.as_ref(), PASSWORD, &key).await?;
+        devices.push((device, key));
+    }
+    let per_client = logins / clients;
+    let clock = Instant::now();
+    let mut tasks = Vec::new();
+    for (mut device, key) in devices {
+        let remote = Arc::clone(remote);
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..per_client {
+                if device.retrieve(remote.as_ref(), PASSWORD).await? != Some(key.clone()) {
+                    return Err("wrong key released".into());
+                }
+            }
+            Ok::<(), Failure>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(f64::from(per_client * clients) / clock.elapsed().as_secs_f64())
+}
+
+/// `logins` retrievals on one vault over a `RedbStore` in `dir`, one after the other.
+fn single_node(dir: &std::path::Path, logins: u32) -> Result<f64, Failure> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let vault = Vault::new(
+        fleet_keys(SEED),
+        vault_config(),
+        RedbStore::open(dir.join("single.redb"))?,
+    );
+    let client = ClientConfig::insecure_fast_for_testing(vault.keys().backup_pins());
+    let user = UserId::new(b"alice".to_vec())?;
+    let principal = Principal::Account(user.clone());
+    let command = |rng: &mut StdRng, request| Command {
+        at_ms: 1_700_000_000_000,
+        entropy: rng.r#gen(),
+        principal: principal.clone(),
+        request,
+    };
+    let key = BackupKey::generate(&mut rng);
+    let (registration, request) = ClientRegistration::start(&mut rng, &client, user.clone(), PASSWORD)?;
+    let Response::RegistrationStarted(response) =
+        vault.apply(&command(&mut rng, Request::RegistrationStart(request)))?
+    else {
+        return Err("unexpected response".into());
+    };
+    let (awaiting, upload) = registration.finish(&mut rng, &response, &key)?;
+    let Response::Registered(receipt) = vault.apply(&command(&mut rng, Request::RegistrationFinish(upload)))? else {
+        return Err("unexpected response".into());
+    };
+    awaiting.verify(&receipt)?;
+    let clock = Instant::now();
+    for _ in 0..logins {
+        let (login, request) = ClientLogin::start(&mut rng, &client, user.clone(), PASSWORD)?;
+        let Response::LoginStarted { session, response } =
+            vault.apply(&command(&mut rng, Request::LoginStart(request)))?
+        else {
+            return Err("unexpected response".into());
+        };
+        let (pending, finalization) = login.finish(&mut rng, &response)?;
+        let Response::KeyReleased(release) =
+            vault.apply(&command(&mut rng, Request::LoginFinish { session, finalization }))?
+        else {
+            return Err("unexpected response".into());
+        };
+        if pending.open(&release)? != key {
+            return Err("wrong key released".into());
+        }
+    }
+    Ok(f64::from(logins) / clock.elapsed().as_secs_f64())
+}
+
+fn main() -> Result<(), Failure> {
+    run_if_asked();
+    let mut args = std::env::args().skip(1);
+    let logins: u32 = args.next().map_or(Ok(400), |arg| arg.parse())?;
+    let clients: u32 = args.next().map_or(Ok(8), |arg| arg.parse())?;
+    let base = args.next().map_or_else(std::env::temp_dir, PathBuf::from);
+    let dir = tempfile::TempDir::new_in(&base)?;
+    println!("replica files in {}", dir.path().display());
+
+    let launcher = Launcher {
+        program: std::env::current_exe()?,
+        args: Vec::new(),
+    };
+    let mut fleet = Fleet::start(launcher, dir.path(), REPLICAS, SEED)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let remote = Arc::new(fleet.remote(Duration::from_secs(20)));
+        let ids = fleet.running();
+        leader(&remote, &ids, Duration::from_secs(10))
+            .await
+            .ok_or("no leader elected")?;
+        let rate = cluster_logins(&remote, logins, clients).await?;
+        println!("{REPLICAS} replica processes, {clients} clients: {rate:8.1} logins/s");
+
+        // Recovery: SIGKILL the leader, then one login after another until one is answered.
+        let old = leader(&remote, &ids, Duration::from_secs(10))
+            .await
+            .ok_or("no leader")?;
+        let mut device = Client::new(remote.as_ref(), UserId::new(b"recovery".to_vec())?, 99);
+        let key = BackupKey::generate(&mut StdRng::seed_from_u64(99));
+        device.register(remote.as_ref(), PASSWORD, &key).await?;
+        fleet.kill(old)?;
+        let clock = Instant::now();
+        if device.retrieve(remote.as_ref(), PASSWORD).await? != Some(key) {
+            return Err::<(), Failure>("wrong key released".into());
+        }
+        let recovered = clock.elapsed();
+        let new = leader(&remote, &fleet.running(), Duration::from_secs(10)).await;
+        println!(
+            "leader {old} SIGKILLed: the next login answered after {:.0} ms (new leader {new:?})",
+            recovered.as_secs_f64() * 1000.0
+        );
+        fleet.restart(old)?;
+        let state = converged(&remote, &ids, Duration::from_secs(30)).await?;
+        println!(
+            "replica {old} restarted; all {REPLICAS} hold the same state ({} store entries, version {})",
+            state.store.len(),
+            state.last_version
+        );
+        Ok(())
+    })?;
+    drop(fleet);
+    let single = single_node(dir.path(), logins)?;
+    println!("one node on RedbStore, 1 client:  {single:8.1} logins/s (same directory)");
+    Ok(())
+}
