@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs one libFuzzer target (built by build.sh) for SECONDS on this shared 2-core machine: one job, one worker,
+# niced. It grows fuzz/corpus-work/<target> (git-ignored, seeded from the committed corpus) and writes crashes to
+# fuzz/artifacts/<target>/. With -jobs, libFuzzer's worker logs to fuzz-0.log in the current directory, so the run
+# happens in fuzz/logs/<target>/ (the progress lines with cov/ft are there). FUZZING.md: merging the corpus back.
+set -euo pipefail
+fuzz=$(cd "$(dirname "$0")" && pwd)
+target=$1 seconds=${2:-600}
+mkdir -p "$fuzz/corpus-work/$target" "$fuzz/artifacts/$target" "$fuzz/logs/$target"
+cp -n "$fuzz/corpus/$target"/* "$fuzz/corpus-work/$target/" 2>/dev/null || true
+cd "$fuzz/logs/$target"
+exec nice -n 10 "$fuzz/target/x86_64-unknown-linux-gnu/release/$target" \
+  -jobs=1 -workers=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  -artifact_prefix="$fuzz/artifacts/$target/" "$fuzz/corpus-work/$target" >"$fuzz/logs/$target/run.log" 2>&1
