@@ -43,6 +43,7 @@ use fleet::remote::{Remote, converged, leader};
 use fleet::replica::{fleet_keys, run_if_asked, vault_config};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use vault_core::{Command, ENTROPY_LEN, Principal};
 
 const TEST: &str = "five_replica_processes_survive_sigkills";
 const PASSWORD: &[u8] = b"correct horse battery staple";
@@ -340,23 +341,27 @@ async fn restarted_from_an_older_copy(world: &mut World) {
         .await
         .expect("a leader among the three");
     world.fleet.restart(rolled_back).unwrap();
-    // It answers no client itself: a request to it is refused with the leader's id.
+    // It answers no client itself: a login start sent to it is refused with a leader's id, proposing nothing.
+    let (_, request) = world.devices[1].client.begin_login(WRONG).unwrap();
+    let command = Command {
+        at_ms: 0,
+        entropy: [0; ENTROPY_LEN],
+        principal: Principal::Account(world.devices[1].user.clone()),
+        request,
+    };
+    let submit = ClientRequest::Submit {
+        command: command.to_bytes().to_vec(),
+        client: [7; 16],
+        seq: 1,
+    };
     let reply = world
         .remote
-        .ask(
-            rolled_back,
-            &ClientRequest::Submit {
-                command: Vec::new(),
-                client: [0; 16],
-                seq: 1,
-            },
-            Duration::from_secs(5),
-        )
+        .ask(rolled_back, &submit, Duration::from_secs(5))
         .await
         .unwrap();
     assert!(
-        matches!(reply, ClientReply::NotLeader(_) | ClientReply::Failed(_)),
-        "the stale replica answered a client"
+        matches!(reply, ClientReply::NotLeader(_)),
+        "the stale replica did not refuse a client"
     );
     // One more follower down: every majority now holds the stale replica, and still the next answer counts
     // every guess (the device checks the signed guesses remaining), and the counter is the majority's.
