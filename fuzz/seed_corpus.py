@@ -116,3 +116,12 @@ for test in tests("security_code"):
     for field in ("qrPayload", "scannedPayload"):
         if isinstance(test.get(field), str):
             put("kt_codes", b"\x01" + bytes.fromhex(test[field]))
+
+# kt_differential: selector bit 0 = history, the other bits the case (kt_differential.rs).
+for test in tests("kt_lookup"):
+    if test.get("label") in lookup_cases:
+        put("kt_differential", bytes([lookup_cases.index(test["label"]) << 1]) + bytes.fromhex(test["proof"]))
+for test in tests("kt_history"):
+    case = (test.get("label"), test.get("mostRecent"))
+    if case in history_cases:
+        put("kt_differential", bytes([history_cases.index(case) << 1 | 1]) + bytes.fromhex(test["proof"]))

@@ -23,16 +23,18 @@ const PROOF_EPOCH: &str = "5";
 type Versions = Vec<(u64, u64, Vec<u8>)>;
 
 /// One label at the proof epoch's root, and what the directory holds for it.
-struct ProofCase {
-    label: Vec<u8>,
-    scope: HistoryScope,
+pub(super) struct ProofCase {
+    pub(super) label: Vec<u8>,
+    pub(super) scope: HistoryScope,
     expected: Versions,
 }
 
-struct ProofContext {
-    verifier: WhatsAppDirectoryVerifier,
-    root: UnwitnessedRoot,
-    cases: Vec<ProofCase>,
+/// A directory's verifier, its VRF key and root at the proof epoch, and the labels the vectors prove there.
+pub(super) struct ProofContext {
+    pub(super) verifier: WhatsAppDirectoryVerifier,
+    pub(super) vrf_public_key: Vec<u8>,
+    pub(super) root: UnwitnessedRoot,
+    pub(super) cases: Vec<ProofCase>,
 }
 
 fn proof_context(file: &str, group: &str, case: fn(&Value) -> ProofCase) -> ProofContext {
@@ -44,6 +46,7 @@ fn proof_context(file: &str, group: &str, case: fn(&Value) -> ProofCase) -> Proo
     let digest: Digest = hex_field(first, "rootHash").try_into().expect("32-byte root");
     ProofContext {
         verifier: WhatsAppDirectoryVerifier::new(&hex_field(first, "vrfPublicKey")).expect("vector VRF key"),
+        vrf_public_key: hex_field(first, "vrfPublicKey"),
         root: UnwitnessedRoot::trusted_by_caller(u64_field(first, "epoch"), digest),
         cases: tests.iter().map(case).collect(),
     }
@@ -57,10 +60,10 @@ fn decimals(test: &Value, field: &str) -> Vec<u64> {
         .collect()
 }
 
-/// Selector byte: the label; the rest is a protobuf lookup proof verified against the epoch-5 root.
-pub(super) fn lookup(data: &[u8]) -> bool {
+/// The lookup labels of `kt_lookup.json` at the proof epoch.
+pub(super) fn lookup_context() -> &'static ProofContext {
     static CONTEXT: OnceLock<ProofContext> = OnceLock::new();
-    let context = CONTEXT.get_or_init(|| {
+    CONTEXT.get_or_init(|| {
         proof_context(include_str!("../../vectors/kt_lookup.json"), "KtLookup", |test| {
             ProofCase {
                 label: hex_field(test, "label"),
@@ -72,7 +75,12 @@ pub(super) fn lookup(data: &[u8]) -> bool {
                 )],
             }
         })
-    });
+    })
+}
+
+/// Selector byte: the label; the rest is a protobuf lookup proof verified against the epoch-5 root.
+pub(super) fn lookup(data: &[u8]) -> bool {
+    let context = lookup_context();
     let Some((which, proof)) = select(data, context.cases.len() as u8) else {
         return false;
     };
@@ -85,10 +93,10 @@ pub(super) fn lookup(data: &[u8]) -> bool {
     true
 }
 
-/// Selector byte: the label and history scope; the rest is a protobuf history proof against the epoch-5 root.
-pub(super) fn history(data: &[u8]) -> bool {
+/// The history cases (label and scope) of `kt_history.json` at the proof epoch.
+pub(super) fn history_context() -> &'static ProofContext {
     static CONTEXT: OnceLock<ProofContext> = OnceLock::new();
-    let context = CONTEXT.get_or_init(|| {
+    CONTEXT.get_or_init(|| {
         proof_context(include_str!("../../vectors/kt_history.json"), "KtHistory", |test| {
             let values = test["values"].as_array().expect("values");
             let values = values
@@ -109,7 +117,12 @@ pub(super) fn history(data: &[u8]) -> bool {
                     .collect(),
             }
         })
-    });
+    })
+}
+
+/// Selector byte: the label and history scope; the rest is a protobuf history proof against the epoch-5 root.
+pub(super) fn history(data: &[u8]) -> bool {
+    let context = history_context();
     let Some((which, proof)) = select(data, context.cases.len() as u8) else {
         return false;
     };

@@ -8,6 +8,7 @@ mod backup;
 mod fleet;
 mod ipls;
 mod kt;
+mod kt_differential;
 mod vault;
 
 /// One fuzz target: the name of its binary and of its corpus directory (`fuzz/corpus/<name>`), and its harness.
@@ -20,7 +21,7 @@ pub struct Target {
 }
 
 /// Every target.
-pub const TARGETS: [Target; 12] = [
+pub const TARGETS: [Target; 13] = [
     Target {
         name: "backup_messages",
         run: backup::messages,
@@ -64,6 +65,10 @@ pub const TARGETS: [Target; 12] = [
     Target {
         name: "kt_codes",
         run: kt::codes,
+    },
+    Target {
+        name: "kt_differential",
+        run: kt_differential::differential,
     },
     Target {
         name: "vault_messages",
