@@ -6,16 +6,24 @@
 #[allow(dead_code, unreachable_pub)]
 mod adapter;
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
 use adapter::NodeId;
-use adapter::client::{Client, Failed};
+use adapter::client::{Client, Failed, Submit};
 use adapter::cluster::{Cluster, Deadlines, Snapshots, SubmitError};
-use adapter::proposal::{ClientId, Outcome, Refusal};
+use adapter::proposal::{ClientId, Outcome, Proposal, Refusal};
+use adapter::redb_state::RedbStateMachine;
 use adapter::state_machine::{CLIENTS_PER_PRINCIPAL, ReplicaState, Session};
 use backup_protocol::{BackupKey, ClientLogin, KsfPolicy, UserId};
+use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
+use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use vault_core::{FleetKeys, Principal, Request, Response, VaultConfig};
+use vault_core::rand_core::{OsRng, RngCore};
+use vault_core::{Command, ENTROPY_LEN, FleetKeys, Principal, Request, Response, VaultConfig};
 
 const PASSWORD: &[u8] = b"correct horse battery staple";
 const WRONG: &[u8] = b"correct horse battery stable";
@@ -594,4 +602,155 @@ async fn one_account_holds_at_most_its_cap_of_idempotency_entries() {
     }
     // Every replica dropped the same ones (converged_attempts compares the whole state), and every login counted.
     assert_eq!(converged_attempts(&cluster).await, Some(10));
+}
+
+/// Applies each request straight to one [`RedbStateMachine`] as the next log entry (no Raft), and records the
+/// replica's state after every entry, so that a snapshot can be checked against the state at the index it claims.
+struct OneReplica {
+    machine: RedbStateMachine,
+    keys: FleetKeys,
+    /// The last index applied, and the state after each (`None`: before any entry). One submitter at a time.
+    applied: Mutex<(u64, StatesAfter)>,
+}
+
+/// A replica's state (`ReplicaState::to_bytes`) after each log index, `None` before the first.
+type StatesAfter = BTreeMap<Option<u64>, Vec<u8>>;
+
+impl OneReplica {
+    fn open(path: &std::path::Path, keys: FleetKeys) -> Self {
+        let machine = RedbStateMachine::open(path, keys.clone(), replica_config()).unwrap();
+        let initial = machine.state().unwrap().to_bytes();
+        let index = machine.applied_index().unwrap_or(0);
+        let at = if index == 0 { None } else { Some(index) };
+        Self {
+            machine,
+            keys,
+            applied: Mutex::new((index, BTreeMap::from([(at, initial)]))),
+        }
+    }
+}
+
+impl Submit for OneReplica {
+    fn keys(&self) -> &FleetKeys {
+        &self.keys
+    }
+
+    fn submit(
+        &self,
+        principal: Principal,
+        client: ClientId,
+        seq: u64,
+        request: Request,
+    ) -> impl Future<Output = Result<Outcome, SubmitError>> + Send {
+        let mut machine = self.machine.clone();
+        async move {
+            let mut command = Command {
+                at_ms: 1_700_000_000_000,
+                entropy: [0; ENTROPY_LEN],
+                principal,
+                request,
+            };
+            OsRng.fill_bytes(&mut command.entropy);
+            let index = self.applied.lock().unwrap().0 + 1;
+            let entry = Entry {
+                log_id: LogId::new(CommittedLeaderId::new(1, 0), index),
+                payload: EntryPayload::Normal(Proposal {
+                    client,
+                    seq,
+                    command: command.to_bytes(),
+                }),
+            };
+            let mut applied = machine
+                .apply(vec![entry])
+                .await
+                .map_err(|error| SubmitError::Stopped(error.to_string()))?;
+            let state = machine.state().unwrap().to_bytes();
+            let mut recorded = self.applied.lock().unwrap();
+            recorded.0 = index;
+            recorded.1.insert(Some(index), state);
+            Ok(applied.remove(0).0.expect("a normal entry has an outcome"))
+        }
+    }
+}
+
+fn replica_config() -> VaultConfig {
+    VaultConfig {
+        ksf_policy: KsfPolicy::INSECURE_TESTING,
+        // Each wrong guess leaves its login session pending (the client does not finish it).
+        max_pending_per_principal: 64,
+        ..VaultConfig::default()
+    }
+}
+
+/// openraft builds snapshots in a task of its own while entries keep being applied. A snapshot whose meta named a
+/// later index than its content held would make a follower installing it skip the entries in between (a charge
+/// and its idempotency entry) for good. Every snapshot built during the applies must hold exactly the state after
+/// the index it claims.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_built_during_applies_holds_the_state_at_the_index_it_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = FleetKeys::generate(&mut StdRng::seed_from_u64(51));
+    let replica = Arc::new(OneReplica::open(&dir.path().join("state.redb"), keys));
+    let done = Arc::new(AtomicBool::new(false));
+    let builder = {
+        let (mut machine, done) = (replica.machine.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut built = Vec::new();
+            while !done.load(Ordering::SeqCst) {
+                built.push(machine.build_snapshot().await.unwrap());
+                tokio::task::yield_now().await;
+            }
+            built
+        })
+    };
+    let mut client = Client::new(replica.as_ref(), alice(), 52);
+    let key = BackupKey::generate(&mut StdRng::seed_from_u64(53));
+    client.register(replica.as_ref(), PASSWORD, &key).await.unwrap();
+    // A wrong guess (one entry, a charge) then a right one (two entries, the counter back to 0), over and over.
+    for _ in 0..20 {
+        assert_eq!(client.retrieve(replica.as_ref(), WRONG).await.unwrap(), None);
+        assert!(client.retrieve(replica.as_ref(), PASSWORD).await.unwrap().is_some());
+    }
+    done.store(true, Ordering::SeqCst);
+    let built = builder.await.unwrap();
+    let recorded = replica.applied.lock().unwrap();
+    assert!(!built.is_empty());
+    for snapshot in built {
+        let index = snapshot.meta.last_log_id.map(|log_id| log_id.index);
+        assert!(
+            *snapshot.snapshot.get_ref() == recorded.1[&index],
+            "the snapshot claiming index {index:?} holds another state"
+        );
+    }
+}
+
+/// Snapshots are kept in memory, log purges on disk: after a restart the leader may have to send a snapshot to a
+/// follower behind its purged log before it has built one. The state machine then builds it from its file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_replica_serves_a_snapshot_of_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    let keys = FleetKeys::generate(&mut StdRng::seed_from_u64(54));
+    {
+        let replica = OneReplica::open(&path, keys.clone());
+        let mut client = Client::new(&replica, alice(), 55);
+        let key = BackupKey::generate(&mut StdRng::seed_from_u64(56));
+        client.register(&replica, PASSWORD, &key).await.unwrap();
+        assert_eq!(client.retrieve(&replica, WRONG).await.unwrap(), None);
+    }
+    let mut reopened = RedbStateMachine::open(&path, keys.clone(), replica_config()).unwrap();
+    let snapshot = reopened.get_current_snapshot().await.unwrap().expect("a snapshot");
+    assert_eq!(
+        snapshot.meta.last_log_id.map(|log_id| log_id.index),
+        reopened.applied_index()
+    );
+    assert!(reopened.applied_index().is_some());
+    assert!(*snapshot.snapshot.get_ref() == reopened.state().unwrap().to_bytes());
+    // A follower installing it holds the same state.
+    let mut follower = RedbStateMachine::open(dir.path().join("follower.redb"), keys, replica_config()).unwrap();
+    follower
+        .install_snapshot(&snapshot.meta, snapshot.snapshot)
+        .await
+        .unwrap();
+    assert_eq!(follower.state().unwrap(), reopened.state().unwrap());
 }

@@ -6,7 +6,8 @@
 //!
 //! The table is kept as auxiliary entries, one per `(principal, client)` (`session/` + owner + client → session),
 //! and the position under `raft/applied` (JSON of openraft's last applied log id and membership). Snapshots are
-//! built from the file when openraft asks and kept in memory: the state they describe is on disk already.
+//! built from the file when openraft asks (content and position under one lock, so one view) and kept in memory:
+//! the state they describe is on disk already, and after a restart the first request for one builds it again.
 
 // openraft's traits return its error types as they are (200-odd bytes); the helpers here return the same types
 // rather than box them only to unbox them again at the trait's boundary.
@@ -161,12 +162,7 @@ impl RedbStateMachine {
 
     /// The replica's whole state (store, versions, table), as the others must hold it too.
     pub(crate) fn state(&self) -> Result<ReplicaState, RedbStoreError> {
-        let durable = lock(&self.inner);
-        Ok(ReplicaState {
-            store: durable.store.snapshot()?,
-            last_version: durable.store.last_version()?,
-            sessions: durable.sessions.clone(),
-        })
+        lock(&self.inner).state()
     }
 
     /// The last applied log index.
@@ -175,29 +171,47 @@ impl RedbStateMachine {
     }
 }
 
-impl RaftSnapshotBuilder<TypeConfig> for RedbStateMachine {
-    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, Failed> {
-        let state = self
+impl Durable {
+    /// The state as of `position`. Only `apply` and `install_snapshot` change either, under the same lock as
+    /// the caller's `&self`, so the two are one view.
+    fn state(&self) -> Result<ReplicaState, RedbStoreError> {
+        Ok(ReplicaState {
+            store: self.store.snapshot()?,
+            last_version: self.store.last_version()?,
+            sessions: self.sessions.clone(),
+        })
+    }
+
+    /// A snapshot of the file, kept as the current one. Content and meta come from one view (one lock held
+    /// throughout): openraft builds snapshots concurrently with `apply`, and a position read after the content
+    /// would claim entries the content lacks, which a follower installing it would never apply.
+    fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, Failed> {
+        let data = self
             .state()
-            .map_err(|error| StorageIOError::read_state_machine(&error))?;
-        let mut durable = lock(&self.inner);
-        durable.snapshots_built += 1;
-        let (last_applied, membership) = durable.position.clone();
+            .map_err(|error| StorageIOError::read_state_machine(&error))?
+            .to_bytes();
+        self.snapshots_built += 1;
+        let (last_applied, membership) = self.position.clone();
         let snapshot_id = match last_applied {
-            Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, durable.snapshots_built),
-            None => format!("none-{}", durable.snapshots_built),
+            Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.snapshots_built),
+            None => format!("none-{}", self.snapshots_built),
         };
         let meta = SnapshotMeta {
             last_log_id: last_applied,
             last_membership: membership,
             snapshot_id,
         };
-        let data = state.to_bytes();
-        durable.snapshot = Some((meta.clone(), data.clone()));
+        self.snapshot = Some((meta.clone(), data.clone()));
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),
         })
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for RedbStateMachine {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, Failed> {
+        lock(&self.inner).build_snapshot()
     }
 }
 
@@ -296,9 +310,16 @@ impl RaftStateMachine<TypeConfig> for RedbStateMachine {
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, Failed> {
-        Ok(lock(&self.inner).snapshot.clone().map(|(meta, data)| Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(data)),
-        }))
+        let mut durable = lock(&self.inner);
+        match durable.snapshot.clone() {
+            Some((meta, data)) => Ok(Some(Snapshot {
+                meta,
+                snapshot: Box::new(Cursor::new(data)),
+            })),
+            // Snapshots live in memory but log purges are durable: after a restart the leader may need one
+            // to catch a follower up past its purged log. The file holds that state, so build it from there.
+            None if durable.position.0.is_some() => durable.build_snapshot().map(Some),
+            None => Ok(None),
+        }
     }
 }
