@@ -5,10 +5,10 @@
 # happens in fuzz/logs/<target>/ (the progress lines with cov/ft are there). FUZZING.md: merging the corpus back.
 set -euo pipefail
 fuzz=$(cd "$(dirname "$0")" && pwd)
-target=$1 seconds=${2:-600}
+target=$1 seconds=${2:-600}  # further arguments go to libFuzzer, e.g. -max_len=16384
 mkdir -p "$fuzz/corpus-work/$target" "$fuzz/artifacts/$target" "$fuzz/logs/$target"
 cp -n "$fuzz/corpus/$target"/* "$fuzz/corpus-work/$target/" 2>/dev/null || true
 cd "$fuzz/logs/$target"
 exec nice -n 10 "$fuzz/target/x86_64-unknown-linux-gnu/release/$target" \
   -jobs=1 -workers=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-  -artifact_prefix="$fuzz/artifacts/$target/" "$fuzz/corpus-work/$target" >"$fuzz/logs/$target/run.log" 2>&1
+  -artifact_prefix="$fuzz/artifacts/$target/" "${@:3}" "$fuzz/corpus-work/$target" >"$fuzz/logs/$target/run.log" 2>&1

@@ -12,6 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "test-vectors" / "vectors"
 CORPUS = ROOT / "fuzz" / "corpus"
 MAX_LEN = 4096  # libFuzzer's default -max_len: larger seeds would only be cut
+LOG_MAX_LEN = 16384  # vault_sequence's logs (run.sh passes it as -max_len)
 
 
 def tests(family, group=None):
@@ -22,7 +23,7 @@ def tests(family, group=None):
 
 
 def put(target, data):
-    if len(data) > MAX_LEN:
+    if len(data) > (LOG_MAX_LEN if target == "vault_sequence" else MAX_LEN):
         return
     path = CORPUS / target
     path.mkdir(parents=True, exist_ok=True)
@@ -125,3 +126,15 @@ for test in tests("kt_history"):
     case = (test.get("label"), test.get("mostRecent"))
     if case in history_cases:
         put("kt_differential", bytes([history_cases.index(case) << 1 | 1]) + bytes.fromhex(test["proof"]))
+
+# vault_sequence: selector = the vault_replica group, then each command behind a 2-byte big-endian length: the whole
+# group's log, or its longest prefix that fits (the fuzzer then mutates real exchanges in their order).
+replica = json.loads((VECTORS / "vault_replica.json").read_text())
+for index, group in enumerate(replica["testGroups"]):
+    log = bytes([index])
+    for test in group["tests"]:
+        command = bytes.fromhex(test["command"])
+        if len(log) + 2 + len(command) > LOG_MAX_LEN:
+            break
+        log += len(command).to_bytes(2, "big") + command
+    put("vault_sequence", log)

@@ -888,7 +888,7 @@ fn ksf(object: &Map<String, Value>, bound: &str) -> Result<KsfParams, String> {
 }
 
 /// The vector's key file and configuration, checked to carry exactly the fields they encode to.
-fn vector(group: &Map<String, Value>) -> Result<(FleetKeys, VaultConfig), String> {
+pub(crate) fn vector(group: &Map<String, Value>) -> Result<(FleetKeys, VaultConfig), String> {
     let keys = FleetKeys::from_bytes(&json::bytes(group, "keyFile")?).map_err(|error| format!("keyFile: {error}"))?;
     let config = VaultConfig {
         attempt_limit: u32_field(group, "attemptLimit")?,

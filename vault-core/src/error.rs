@@ -6,9 +6,10 @@ use backup_protocol::DecodeError;
 
 /// Why the vault refused a command.
 ///
-/// Every variant but [`VaultError::Conflict`] and [`VaultError::Store`] is a refusal of the request itself and
-/// leaves storage exactly as it was. `Conflict` and `Store` are infrastructure failures: the command may be retried
-/// with fresh time and entropy; no response was released.
+/// Every variant but [`VaultError::Conflict`], [`VaultError::Store`] and [`VaultError::Locked`] is a refusal of the
+/// request itself and leaves storage exactly as it was. `Locked` writes the lockout it reports (SPEC §4,
+/// LoginStart step 2: the record and its EK are destroyed). `Conflict` and `Store` are infrastructure failures: the
+/// command may be retried with fresh time and entropy; no response was released.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum VaultError<E> {

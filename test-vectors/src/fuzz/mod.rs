@@ -10,6 +10,7 @@ mod ipls;
 mod kt;
 mod kt_differential;
 mod vault;
+mod vault_sequence;
 
 /// One fuzz target: the name of its binary and of its corpus directory (`fuzz/corpus/<name>`), and its harness.
 pub struct Target {
@@ -21,7 +22,7 @@ pub struct Target {
 }
 
 /// Every target.
-pub const TARGETS: [Target; 13] = [
+pub const TARGETS: [Target; 14] = [
     Target {
         name: "backup_messages",
         run: backup::messages,
@@ -73,6 +74,10 @@ pub const TARGETS: [Target; 13] = [
     Target {
         name: "vault_messages",
         run: vault::messages,
+    },
+    Target {
+        name: "vault_sequence",
+        run: vault_sequence::sequence,
     },
 ];
 
