@@ -604,6 +604,46 @@ async fn one_account_holds_at_most_its_cap_of_idempotency_entries() {
     assert_eq!(converged_attempts(&cluster).await, Some(10));
 }
 
+/// Demonstrates a deployment requirement, not a property: the example has no rollback protection (SPEC.md §10,
+/// "This does not hold for every rollback of one replica"). Three wrong guesses commit on a bare majority
+/// {leader, c, r}; r is rolled back to a copy from before them; with the leader and c down, {r, d, e} is a majority
+/// without the charges. It elects a leader and answers from the re-armed counter, and the charges are gone for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_rollback_protection_one_rolled_back_replica_of_a_bare_majority_loses_committed_charges() {
+    let (cluster, mut client, _) = cluster_with_alice(41).await;
+    let leader = cluster.leader().await.unwrap();
+    let others = followers(&cluster, 4).await;
+    let (r, c, d, e) = (others[0], others[1], others[2], others[3]);
+    cluster.snapshot(r).await.unwrap();
+    let old_disk = cluster.disk_image(r).unwrap();
+    // d and e down: the charges commit on exactly {leader, c, r}, and all three apply them.
+    cluster.kill(d);
+    cluster.kill(e);
+    for _ in 0..3 {
+        assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    }
+    assert_eq!(converged_attempts(&cluster).await, Some(3));
+    // The two other holders down (two failures, within the budget) before r comes back from its old copy.
+    cluster.kill(leader);
+    cluster.kill(c);
+    cluster.stop(r).await.unwrap();
+    cluster.kill(r);
+    cluster.restart_from(r, old_disk).await.unwrap();
+    assert_eq!(attempts(&cluster, r), Some(0));
+    for id in [r, d, e] {
+        cluster.revive(id);
+    }
+    // The three elect a leader and charge the next guess as the first.
+    assert_eq!(client.retrieve(&cluster, WRONG).await.unwrap(), None);
+    assert_eq!(
+        converged_attempts(&cluster).await,
+        Some(1),
+        "a majority without the charges answers from the re-armed counter"
+    );
+    // The leader and c, which hold the charges, are left down: returning, they would be told to truncate entries
+    // they know committed, and openraft stops on that broken invariant (SPEC.md §10).
+}
+
 /// Applies each request straight to one [`RedbStateMachine`] as the next log entry (no Raft), and records the
 /// replica's state after every entry, so that a snapshot can be checked against the state at the index it claims.
 struct OneReplica {
