@@ -4,7 +4,8 @@
 //!
 //! - [`protocol`]: what clients send a replica and what it answers (length-prefixed JSON frames, as between
 //!   replicas).
-//! - [`replica`]: one replica process: its files, its Raft node, its two listeners (peers, clients).
+//! - [`replica`]: one replica process: its files, its Raft node, its listeners (peers, clients, and in test mode
+//!   an inspection port that serves its whole state).
 //! - [`remote`]: a client's view of the fleet: finds the leader, retries under the same idempotency key, gives up
 //!   at a deadline with a typed error.
 //! - [`processes`]: starts, SIGKILLs and restarts replica processes; kills every one it started when dropped.

@@ -42,6 +42,8 @@ pub(crate) struct Fleet {
     seed: u64,
     peers: BTreeMap<NodeId, SocketAddr>,
     clients: BTreeMap<NodeId, SocketAddr>,
+    /// The replicas' inspection ports: this fleet runs its replicas in test mode, for tests and the example.
+    inspect: BTreeMap<NodeId, SocketAddr>,
     running: BTreeMap<NodeId, Running>,
 }
 
@@ -62,14 +64,15 @@ impl Fleet {
     /// each listens. `seed` makes the fleet keys.
     pub(crate) fn start(launcher: Launcher, base: &Path, size: u64, seed: u64) -> Result<Self, Failure> {
         let count = usize::try_from(size)?;
-        let addrs = free_addrs(2 * count)?;
+        let addrs = free_addrs(3 * count)?;
         let ids = 1..=size;
         let mut fleet = Self {
             launcher,
             base: base.to_path_buf(),
             seed,
             peers: ids.clone().zip(addrs[..count].iter().copied()).collect(),
-            clients: ids.clone().zip(addrs[count..].iter().copied()).collect(),
+            clients: ids.clone().zip(addrs[count..2 * count].iter().copied()).collect(),
+            inspect: ids.clone().zip(addrs[2 * count..].iter().copied()).collect(),
             running: BTreeMap::new(),
         };
         for id in ids.clone() {
@@ -94,6 +97,7 @@ impl Fleet {
             dir: dir.clone(),
             peers: self.peers.clone(),
             client: *self.clients.get(&id).ok_or("unknown replica")?,
+            inspect: self.inspect.get(&id).copied(),
             seed: self.seed,
             init,
         };
@@ -159,7 +163,12 @@ impl Fleet {
 
     /// A client of the fleet whose requests give up after `deadline`.
     pub(crate) fn remote(&self, deadline: Duration) -> Remote {
-        Remote::new(self.clients.clone(), fleet_keys(self.seed), deadline)
+        Remote::new(
+            self.clients.clone(),
+            self.inspect.clone(),
+            fleet_keys(self.seed),
+            deadline,
+        )
     }
 }
 

@@ -1,4 +1,5 @@
-//! Between a client and a replica: one request frame, one reply frame, on a connection of the client's.
+//! Between a client and a replica: one request frame, one reply frame, on a connection of the client's. And, on
+//! a port of its own that only a replica started in test mode opens, the replica's whole state for the tests.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,16 +10,14 @@ use crate::adapter::wire::Applied;
 /// What a client asks a replica.
 #[derive(Serialize, Deserialize)]
 pub(crate) enum ClientRequest {
-    /// Apply a command: its log encoding with `at_ms` and `entropy` zero (the leader fills them in) and the
-    /// principal of the connection, under the idempotency key `(principal, client, seq)`.
+    /// Apply a command: its log encoding with `at_ms` and `entropy` zero (the leader fills them in), under the
+    /// idempotency key `(principal, client, seq)`. The principal is the one in the command: on loopback nothing
+    /// authenticates the connection. A deployment takes it from the authenticated connection (SPEC.md §11).
     Submit {
         command: Vec<u8>,
         client: ClientId,
         seq: u64,
     },
-    /// The replica's whole state (store, versions, idempotency table) and how far it applied: for tests and the
-    /// example, which compare replicas.
-    State,
     /// The leader this replica knows of.
     Leader,
 }
@@ -36,8 +35,21 @@ pub(crate) enum ClientReply {
     Timeout,
     /// The request does not decode, or the Raft node failed; the message says which.
     Failed(String),
-    /// [`ClientRequest::State`]: `ReplicaState::to_bytes` and the last applied log index.
-    State { state: Vec<u8>, applied: Option<u64> },
     /// [`ClientRequest::Leader`].
     Leader(Option<NodeId>),
+}
+
+/// Asked on a replica's inspection port: the replica's whole state (records, login states, IPLS secrets,
+/// idempotency outcomes) and how far it applied, for the tests and the example, which compare replicas. Only a
+/// replica started in test mode opens that port; a deployment serves nothing of the kind (SPEC.md §10).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StateRequest;
+
+/// The answer on the inspection port.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum StateReply {
+    /// `ReplicaState::to_bytes` and the last applied log index.
+    State { state: Vec<u8>, applied: Option<u64> },
+    /// The state could not be read.
+    Failed(String),
 }

@@ -8,11 +8,13 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
 use vault_core::{Command, ENTROPY_LEN, FleetKeys, Principal, Request};
 
-use super::protocol::{ClientReply, ClientRequest};
+use super::protocol::{ClientReply, ClientRequest, StateReply, StateRequest};
 use crate::adapter::NodeId;
 use crate::adapter::client::Submit;
 use crate::adapter::cluster::SubmitError;
@@ -23,18 +25,26 @@ use crate::adapter::tcp::{FrameError, read_frame, write_frame};
 /// Pause before asking again when no replica knows a leader (an election is running).
 const NO_LEADER_PAUSE: Duration = Duration::from_millis(50);
 
-/// The replicas' client addresses, the leader last seen, and how long a request may take in all.
+/// The replicas' client (and test-mode inspection) addresses, the leader last seen, and how long a request may
+/// take in all.
 pub(crate) struct Remote {
     clients: BTreeMap<NodeId, SocketAddr>,
+    inspect: BTreeMap<NodeId, SocketAddr>,
     keys: FleetKeys,
     deadline: Duration,
     leader: Mutex<Option<NodeId>>,
 }
 
 impl Remote {
-    pub(crate) fn new(clients: BTreeMap<NodeId, SocketAddr>, keys: FleetKeys, deadline: Duration) -> Self {
+    pub(crate) fn new(
+        clients: BTreeMap<NodeId, SocketAddr>,
+        inspect: BTreeMap<NodeId, SocketAddr>,
+        keys: FleetKeys,
+        deadline: Duration,
+    ) -> Self {
         Self {
             clients,
+            inspect,
             keys,
             deadline,
             leader: Mutex::new(None),
@@ -48,29 +58,17 @@ impl Remote {
         request: &ClientRequest,
         within: Duration,
     ) -> Result<ClientReply, FrameError> {
-        let addr = self
-            .clients
-            .get(&id)
-            .ok_or(FrameError::Io(std::io::ErrorKind::NotFound.into()))?;
-        let exchange = async {
-            let mut stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            write_frame(&mut stream, request).await?;
-            read_frame::<ClientReply>(&mut stream).await
-        };
-        timeout(within, exchange)
-            .await
-            .map_err(|_| FrameError::Io(std::io::ErrorKind::TimedOut.into()))?
+        exchange(&self.clients, id, request, within).await
     }
 
-    /// Replica `id`'s state and applied index.
+    /// Replica `id`'s state and applied index, from its inspection port (test mode).
     pub(crate) async fn state(&self, id: NodeId) -> Result<(ReplicaState, Option<u64>), String> {
-        match self.ask(id, &ClientRequest::State, Duration::from_secs(5)).await {
-            Ok(ClientReply::State { state, applied }) => Ok((
+        match exchange(&self.inspect, id, &StateRequest, Duration::from_secs(5)).await {
+            Ok(StateReply::State { state, applied }) => Ok((
                 ReplicaState::from_bytes(&state).map_err(|error| error.to_string())?,
                 applied,
             )),
-            Ok(_) => Err("unexpected reply".into()),
+            Ok(StateReply::Failed(error)) => Err(error),
             Err(error) => Err(error.to_string()),
         }
     }
@@ -90,6 +88,27 @@ impl Remote {
     fn remember(&self, leader: Option<NodeId>) {
         *self.leader.lock().unwrap_or_else(PoisonError::into_inner) = leader;
     }
+}
+
+/// One request to replica `id` at its address in `addrs` and its reply, within `within`.
+async fn exchange<R: DeserializeOwned>(
+    addrs: &BTreeMap<NodeId, SocketAddr>,
+    id: NodeId,
+    request: &impl Serialize,
+    within: Duration,
+) -> Result<R, FrameError> {
+    let addr = addrs
+        .get(&id)
+        .ok_or(FrameError::Io(std::io::ErrorKind::NotFound.into()))?;
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        write_frame(&mut stream, request).await?;
+        read_frame::<R>(&mut stream).await
+    };
+    timeout(within, exchange)
+        .await
+        .map_err(|_| FrameError::Io(std::io::ErrorKind::TimedOut.into()))?
 }
 
 impl Submit for Remote {
@@ -151,7 +170,7 @@ impl Submit for Remote {
                     self.remember(None);
                     last = SubmitError::Stopped(reason);
                 }
-                Ok(ClientReply::State { .. } | ClientReply::Leader(_)) => {
+                Ok(ClientReply::Leader(_)) => {
                     return Err(SubmitError::Stopped("unexpected reply".into()));
                 }
                 // Too slow: the deadline ran out waiting for this replica.

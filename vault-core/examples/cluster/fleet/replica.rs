@@ -1,5 +1,6 @@
 //! One replica process: opens its two redb files (Raft log, state machine), starts its openraft node, answers
-//! peers on one port and clients on another, and runs until it is killed.
+//! peers on one port and clients on another (and, in test mode, its whole state on a third), and runs until it is
+//! killed.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -16,7 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use vault_core::rand_core::{OsRng, RngCore};
 use vault_core::{Command, FleetKeys, VaultConfig};
 
-use super::protocol::{ClientReply, ClientRequest};
+use super::protocol::{ClientReply, ClientRequest, StateReply, StateRequest};
 use crate::adapter::proposal::Proposal;
 use crate::adapter::redb_log::RedbLog;
 use crate::adapter::redb_state::RedbStateMachine;
@@ -69,6 +70,8 @@ pub(crate) struct ReplicaArgs {
     pub(crate) peers: BTreeMap<NodeId, SocketAddr>,
     /// Its client address.
     pub(crate) client: SocketAddr,
+    /// Test mode: where it answers [`StateRequest`] with its whole state. `None` opens no such port.
+    pub(crate) inspect: Option<SocketAddr>,
     /// The seed of [`fleet_keys`].
     pub(crate) seed: u64,
     /// Whether to initialize the cluster (the first start of one replica).
@@ -78,8 +81,9 @@ pub(crate) struct ReplicaArgs {
 impl ReplicaArgs {
     pub(crate) fn to_env(&self) -> String {
         let peers: Vec<String> = self.peers.iter().map(|(id, addr)| format!("{id}@{addr}")).collect();
+        let inspect = self.inspect.map(|addr| format!(";inspect={addr}")).unwrap_or_default();
         format!(
-            "id={};dir={};peers={};client={};seed={};init={}",
+            "id={};dir={};peers={};client={};seed={};init={}{inspect}",
             self.id,
             self.dir.display(),
             peers.join(","),
@@ -106,6 +110,10 @@ impl ReplicaArgs {
             dir: PathBuf::from(field("dir")?),
             peers,
             client: field("client")?.parse().map_err(|_| bad("client"))?,
+            inspect: fields
+                .get("inspect")
+                .map(|addr| addr.parse().map_err(|_| bad("inspect")))
+                .transpose()?,
             seed: field("seed")?.parse().map_err(|_| bad("seed"))?,
             init: field("init")?.parse().map_err(|_| bad("init"))?,
         })
@@ -147,6 +155,10 @@ async fn run(args: ReplicaArgs) -> Result<(), Failure> {
     let own = args.peers.get(&args.id).ok_or("no address of its own")?;
     let _peers = serve(TcpListener::bind(own).await?, raft.clone());
     let clients = TcpListener::bind(args.client).await?;
+    if let Some(addr) = args.inspect {
+        let listener = TcpListener::bind(addr).await?;
+        tokio::spawn(inspect(listener, state.clone()));
+    }
     if args.init {
         let members: BTreeMap<NodeId, BasicNode> = args
             .peers
@@ -164,22 +176,36 @@ async fn run(args: ReplicaArgs) -> Result<(), Failure> {
     loop {
         let (stream, _) = clients.accept().await?;
         let _ = stream.set_nodelay(true);
-        tokio::spawn(answer(stream, raft.clone(), state.clone()));
+        tokio::spawn(answer(stream, raft.clone()));
+    }
+}
+
+/// Test mode only: answers every connection on `listener` with the replica's whole state, request by request.
+async fn inspect(listener: TcpListener, state: RedbStateMachine) {
+    while let Ok((mut stream, _)) = listener.accept().await {
+        let state = state.clone();
+        tokio::spawn(async move {
+            while let Ok(StateRequest) = read_frame::<StateRequest>(&mut stream).await {
+                let reply = match state.state() {
+                    Ok(replica) => StateReply::State {
+                        state: replica.to_bytes(),
+                        applied: state.applied_index(),
+                    },
+                    Err(error) => StateReply::Failed(error.to_string()),
+                };
+                if write_frame(&mut stream, &reply).await.is_err() {
+                    return;
+                }
+            }
+        });
     }
 }
 
 /// One client connection: request, reply, until it closes.
-async fn answer(mut stream: TcpStream, raft: Raft, state: RedbStateMachine) {
+async fn answer(mut stream: TcpStream, raft: Raft) {
     while let Ok(request) = read_frame::<ClientRequest>(&mut stream).await {
         let reply = match request {
             ClientRequest::Submit { command, client, seq } => submit(&raft, &command, client, seq).await,
-            ClientRequest::State => match state.state() {
-                Ok(replica) => ClientReply::State {
-                    state: replica.to_bytes(),
-                    applied: state.applied_index(),
-                },
-                Err(error) => ClientReply::Failed(error.to_string()),
-            },
             ClientRequest::Leader => ClientReply::Leader(raft.metrics().borrow().current_leader),
         };
         if write_frame(&mut stream, &reply).await.is_err() {
