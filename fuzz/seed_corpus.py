@@ -7,10 +7,11 @@ merge with libFuzzer (FUZZING.md) to keep the corpus minimal."""
 import hashlib
 import json
 import pathlib
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "test-vectors" / "vectors"
-CORPUS = ROOT / "fuzz" / "corpus"
+CORPUS = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "fuzz" / "corpus"  # or the directory given
 MAX_LEN = 4096  # libFuzzer's default -max_len: larger seeds would only be cut
 LOG_MAX_LEN = 16384  # vault_sequence's logs (run.sh passes it as -max_len)
 
