@@ -21,11 +21,15 @@ use super::protocol::{ClientReply, ClientRequest, StateReply, StateRequest};
 use crate::adapter::proposal::Proposal;
 use crate::adapter::redb_log::RedbLog;
 use crate::adapter::redb_state::RedbStateMachine;
-use crate::adapter::tcp::{TcpNetwork, read_frame, serve, write_frame};
+use crate::adapter::tcp::{TcpNetwork, read_frame, read_frame_within, serve, write_frame};
 use crate::adapter::{NodeId, Raft};
 
 /// Set in a replica process's environment: its [`ReplicaArgs`].
 pub(crate) const REPLICA_ENV: &str = "VAULT_CORE_REPLICA";
+
+/// The largest client request read: a command is a few kilobytes (its bytes a few times that as JSON), so a
+/// client cannot make a replica allocate the 64 MiB a peer's frame may take.
+const MAX_CLIENT_FRAME: usize = 1 << 20;
 
 /// How long a replica waits for a client's command to be committed and applied before answering `Timeout`.
 pub(crate) const COMMIT_DEADLINE: Duration = Duration::from_secs(2);
@@ -203,7 +207,7 @@ async fn inspect(listener: TcpListener, state: RedbStateMachine) {
 
 /// One client connection: request, reply, until it closes.
 async fn answer(mut stream: TcpStream, raft: Raft) {
-    while let Ok(request) = read_frame::<ClientRequest>(&mut stream).await {
+    while let Ok(request) = read_frame_within::<ClientRequest>(&mut stream, MAX_CLIENT_FRAME).await {
         let reply = match request {
             ClientRequest::Submit { command, client, seq } => submit(&raft, &command, client, seq).await,
             ClientRequest::Leader => ClientReply::Leader(raft.metrics().borrow().current_leader),

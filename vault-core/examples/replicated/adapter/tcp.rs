@@ -37,8 +37,8 @@ pub(crate) const MAX_FRAME: usize = 64 << 20;
 pub(crate) enum FrameError {
     /// The connection failed or closed.
     Io(std::io::Error),
-    /// The length prefix exceeds [`MAX_FRAME`].
-    TooLong(usize),
+    /// The length prefix (first) exceeds the cap (second): [`MAX_FRAME`], or the caller's of [`read_frame_within`].
+    TooLong(usize, usize),
     /// The frame is not the JSON of the expected message.
     Json(serde_json::Error),
 }
@@ -47,7 +47,7 @@ impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Io(error) => write!(f, "connection: {error}"),
-            Self::TooLong(len) => write!(f, "frame of {len} bytes, more than {MAX_FRAME}"),
+            Self::TooLong(len, max) => write!(f, "frame of {len} bytes, more than {max}"),
             Self::Json(error) => write!(f, "malformed frame: {error}"),
         }
     }
@@ -70,7 +70,7 @@ pub(crate) async fn write_frame(
     let len = u32::try_from(json.len())
         .ok()
         .filter(|&len| len as usize <= MAX_FRAME)
-        .ok_or(FrameError::TooLong(json.len()))?;
+        .ok_or(FrameError::TooLong(json.len(), MAX_FRAME))?;
     let mut frame = Vec::with_capacity(4 + json.len());
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend_from_slice(&json);
@@ -79,13 +79,21 @@ pub(crate) async fn write_frame(
     Ok(())
 }
 
-/// Reads one frame and decodes it as a `T`.
+/// Reads one frame of at most [`MAX_FRAME`] bytes and decodes it as a `T`.
 pub(crate) async fn read_frame<T: DeserializeOwned>(stream: &mut (impl AsyncRead + Unpin)) -> Result<T, FrameError> {
+    read_frame_within(stream, MAX_FRAME).await
+}
+
+/// Reads one frame of at most `max` bytes and decodes it as a `T`.
+pub(crate) async fn read_frame_within<T: DeserializeOwned>(
+    stream: &mut (impl AsyncRead + Unpin),
+    max: usize,
+) -> Result<T, FrameError> {
     let mut len = [0; 4];
     stream.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(FrameError::TooLong(len));
+    if len > max {
+        return Err(FrameError::TooLong(len, max));
     }
     let mut json = vec![0; len];
     stream.read_exact(&mut json).await?;
