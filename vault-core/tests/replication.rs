@@ -736,11 +736,13 @@ async fn a_snapshot_built_during_applies_holds_the_state_at_the_index_it_claims(
         let (mut machine, done) = (replica.machine.clone(), done.clone());
         tokio::spawn(async move {
             let mut built = Vec::new();
-            while !done.load(Ordering::SeqCst) {
+            loop {
                 built.push(machine.build_snapshot().await.unwrap());
+                if done.load(Ordering::SeqCst) {
+                    return built;
+                }
                 tokio::task::yield_now().await;
             }
-            built
         })
     };
     let mut client = Client::new(replica.as_ref(), alice(), 52);
@@ -754,7 +756,6 @@ async fn a_snapshot_built_during_applies_holds_the_state_at_the_index_it_claims(
     done.store(true, Ordering::SeqCst);
     let built = builder.await.unwrap();
     let recorded = replica.applied.lock().unwrap();
-    assert!(!built.is_empty());
     for snapshot in built {
         let index = snapshot.meta.last_log_id.map(|log_id| log_id.index);
         assert!(
