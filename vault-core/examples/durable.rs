@@ -9,63 +9,24 @@
 //! (default: the system's temporary directory): put it on the disk you want to measure.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, KsfPolicy, UserId};
+use backup_protocol::KsfPolicy;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use vault_core::{Command, FleetKeys, MemoryStore, Principal, RedbStore, Request, Response, Store, Vault, VaultConfig};
+use vault_core::{FleetKeys, MemoryStore, RedbStore, Store, Vault, VaultConfig};
 
-type Failure = Box<dyn std::error::Error>;
+#[path = "common/single_node.rs"]
+mod single_node;
 
-const PASSWORD: &[u8] = b"purple elephant sunrise 42";
+type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-/// Registers alice, then runs `logins` successful retrievals; returns logins per second.
+/// The shared single-node loop on a vault over `store`.
 fn logins<S: Store>(store: S, keys: FleetKeys, logins: u32) -> Result<f64, Failure> {
     let config = VaultConfig {
         ksf_policy: KsfPolicy::INSECURE_TESTING,
         ..VaultConfig::default()
     };
-    let vault = Vault::new(keys, config, store);
-    let mut rng = StdRng::seed_from_u64(7);
-    let client = ClientConfig::insecure_fast_for_testing(vault.keys().backup_pins());
-    let user = UserId::new(b"alice".to_vec())?;
-    let principal = Principal::Account(user.clone());
-    let apply = |rng: &mut StdRng, request| -> Result<Response, Failure> {
-        let command = Command {
-            at_ms: 1_700_000_000_000,
-            entropy: rng.r#gen(),
-            principal: principal.clone(),
-            request,
-        };
-        vault.apply(&command).map_err(|error| error.to_string().into())
-    };
-    let key = BackupKey::generate(&mut rng);
-    let (registration, request) = ClientRegistration::start(&mut rng, &client, user.clone(), PASSWORD)?;
-    let Response::RegistrationStarted(response) = apply(&mut rng, Request::RegistrationStart(request))? else {
-        return Err("unexpected response".into());
-    };
-    let (awaiting, upload) = registration.finish(&mut rng, &response, &key)?;
-    let Response::Registered(receipt) = apply(&mut rng, Request::RegistrationFinish(upload))? else {
-        return Err("unexpected response".into());
-    };
-    awaiting.verify(&receipt)?;
-
-    let clock = Instant::now();
-    for _ in 0..logins {
-        let (login, request) = ClientLogin::start(&mut rng, &client, user.clone(), PASSWORD)?;
-        let Response::LoginStarted { session, response } = apply(&mut rng, Request::LoginStart(request))? else {
-            return Err("unexpected response".into());
-        };
-        let (pending, finalization) = login.finish(&mut rng, &response)?;
-        let Response::KeyReleased(release) = apply(&mut rng, Request::LoginFinish { session, finalization })? else {
-            return Err("unexpected response".into());
-        };
-        if pending.open(&release)? != key {
-            return Err("wrong key released".into());
-        }
-    }
-    Ok(f64::from(logins) / clock.elapsed().as_secs_f64())
+    single_node::logins_per_second(&Vault::new(keys, config, store), logins)
 }
 
 fn main() -> Result<(), Failure> {

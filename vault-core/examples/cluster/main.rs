@@ -15,23 +15,25 @@
 mod adapter;
 #[allow(dead_code)]
 mod fleet;
+#[path = "../common/single_node.rs"]
+mod single_node;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapter::client::Client;
-use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, UserId};
+use backup_protocol::{BackupKey, UserId};
 use fleet::processes::{Fleet, Launcher};
 use fleet::remote::{Remote, converged, leader};
 use fleet::replica::{fleet_keys, run_if_asked, vault_config};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use vault_core::{Command, Principal, RedbStore, Request, Response, Vault};
+use single_node::PASSWORD;
+use vault_core::{RedbStore, Vault};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-const PASSWORD: &[u8] = b"purple elephant sunrise 42";
 const REPLICAS: u64 = 5;
 const SEED: u64 = 1;
 
@@ -68,52 +70,8 @@ async fn cluster_logins(remote: &Arc<Remote>, logins: u32, clients: u32) -> Resu
 
 /// `logins` retrievals on one vault over a `RedbStore` in `dir`, one after the other.
 fn single_node(dir: &std::path::Path, logins: u32) -> Result<f64, Failure> {
-    let mut rng = StdRng::seed_from_u64(7);
-    let vault = Vault::new(
-        fleet_keys(SEED),
-        vault_config(),
-        RedbStore::open(dir.join("single.redb"))?,
-    );
-    let client = ClientConfig::insecure_fast_for_testing(vault.keys().backup_pins());
-    let user = UserId::new(b"alice".to_vec())?;
-    let principal = Principal::Account(user.clone());
-    let command = |rng: &mut StdRng, request| Command {
-        at_ms: 1_700_000_000_000,
-        entropy: rng.r#gen(),
-        principal: principal.clone(),
-        request,
-    };
-    let key = BackupKey::generate(&mut rng);
-    let (registration, request) = ClientRegistration::start(&mut rng, &client, user.clone(), PASSWORD)?;
-    let Response::RegistrationStarted(response) =
-        vault.apply(&command(&mut rng, Request::RegistrationStart(request)))?
-    else {
-        return Err("unexpected response".into());
-    };
-    let (awaiting, upload) = registration.finish(&mut rng, &response, &key)?;
-    let Response::Registered(receipt) = vault.apply(&command(&mut rng, Request::RegistrationFinish(upload)))? else {
-        return Err("unexpected response".into());
-    };
-    awaiting.verify(&receipt)?;
-    let clock = Instant::now();
-    for _ in 0..logins {
-        let (login, request) = ClientLogin::start(&mut rng, &client, user.clone(), PASSWORD)?;
-        let Response::LoginStarted { session, response } =
-            vault.apply(&command(&mut rng, Request::LoginStart(request)))?
-        else {
-            return Err("unexpected response".into());
-        };
-        let (pending, finalization) = login.finish(&mut rng, &response)?;
-        let Response::KeyReleased(release) =
-            vault.apply(&command(&mut rng, Request::LoginFinish { session, finalization }))?
-        else {
-            return Err("unexpected response".into());
-        };
-        if pending.open(&release)? != key {
-            return Err("wrong key released".into());
-        }
-    }
-    Ok(f64::from(logins) / clock.elapsed().as_secs_f64())
+    let store = RedbStore::open(dir.join("single.redb"))?;
+    single_node::logins_per_second(&Vault::new(fleet_keys(SEED), vault_config(), store), logins)
 }
 
 fn main() -> Result<(), Failure> {

@@ -11,18 +11,20 @@
 // The fault tests (tests/replication.rs) use the parts of the adapter this example does not.
 #[allow(dead_code)]
 mod adapter;
+#[path = "../common/single_node.rs"]
+mod single_node;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapter::client::Client;
 use adapter::cluster::{Cluster, Deadlines, Failure, Snapshots};
-use backup_protocol::{BackupKey, ClientConfig, ClientLogin, ClientRegistration, KsfPolicy, UserId};
+use backup_protocol::{BackupKey, KsfPolicy, UserId};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use vault_core::{Command, FleetKeys, MemoryStore, Principal, Request, Response, Vault, VaultConfig};
+use single_node::PASSWORD;
+use vault_core::{FleetKeys, MemoryStore, Vault, VaultConfig};
 
-const PASSWORD: &[u8] = b"purple elephant sunrise 42";
 const REPLICAS: u64 = 5;
 const CONCURRENT_CLIENTS: u64 = 8;
 
@@ -36,50 +38,7 @@ fn config() -> VaultConfig {
 
 /// `logins` successful retrievals on a single in-process vault, one after the other.
 fn single_node(keys: FleetKeys, logins: u32) -> Result<f64, Failure> {
-    let mut rng = StdRng::seed_from_u64(7);
-    let vault = Vault::new(keys, config(), MemoryStore::new());
-    let client = ClientConfig::insecure_fast_for_testing(vault.keys().backup_pins());
-    let user = UserId::new(b"alice".to_vec())?;
-    // Every command comes from alice's authenticated connection, as in the replicated run.
-    let principal = Principal::Account(user.clone());
-    let command = |rng: &mut StdRng, request| Command {
-        at_ms: 1_700_000_000_000,
-        entropy: rng.r#gen(),
-        principal: principal.clone(),
-        request,
-    };
-    let key = BackupKey::generate(&mut rng);
-    let (registration, request) = ClientRegistration::start(&mut rng, &client, user.clone(), PASSWORD)?;
-    let Response::RegistrationStarted(response) =
-        vault.apply(&command(&mut rng, Request::RegistrationStart(request)))?
-    else {
-        return Err("unexpected response".into());
-    };
-    let (awaiting, upload) = registration.finish(&mut rng, &response, &key)?;
-    let Response::Registered(receipt) = vault.apply(&command(&mut rng, Request::RegistrationFinish(upload)))? else {
-        return Err("unexpected response".into());
-    };
-    awaiting.verify(&receipt)?;
-
-    let clock = Instant::now();
-    for _ in 0..logins {
-        let (login, request) = ClientLogin::start(&mut rng, &client, user.clone(), PASSWORD)?;
-        let Response::LoginStarted { session, response } =
-            vault.apply(&command(&mut rng, Request::LoginStart(request)))?
-        else {
-            return Err("unexpected response".into());
-        };
-        let (pending, finalization) = login.finish(&mut rng, &response)?;
-        let Response::KeyReleased(release) =
-            vault.apply(&command(&mut rng, Request::LoginFinish { session, finalization }))?
-        else {
-            return Err("unexpected response".into());
-        };
-        if pending.open(&release)? != key {
-            return Err("wrong key released".into());
-        }
-    }
-    Ok(f64::from(logins) / clock.elapsed().as_secs_f64())
+    single_node::logins_per_second(&Vault::new(keys, config(), MemoryStore::new()), logins)
 }
 
 /// `logins` successful retrievals on the replicated vault, shared between `clients` users logging in at once.
