@@ -198,15 +198,8 @@ impl VaultPins {
 
 #[cfg(test)]
 mod tests {
+    use super::strict::p_plus;
     use super::*;
-
-    /// `p + k` (`p = 2^255 - 19`) with the sign bit `sign`, little-endian.
-    fn p_plus(k: u8, sign: u8) -> [u8; 32] {
-        let mut encoding = [0xff; 32];
-        encoding[0] = 0xed + k;
-        encoding[31] = 0x7f | sign;
-        encoding
-    }
 
     #[test]
     fn pinned_fleet_key_follows_the_one_key_rule() {

@@ -309,17 +309,10 @@ impl fmt::Debug for OpenedEscrow {
 
 #[cfg(test)]
 mod tests {
+    use super::strict::p_plus;
     use super::*;
     use alloc::vec;
     use ed25519_dalek::{Signer, SigningKey};
-
-    /// `p + k` (`p = 2^255 - 19`) with the sign bit `sign`, little-endian.
-    fn p_plus(k: u8, sign: u8) -> [u8; 32] {
-        let mut encoding = [0xff; 32];
-        encoding[0] = 0xed + k;
-        encoding[31] = 0x7f | sign;
-        encoding
-    }
 
     #[test]
     fn account_key_follows_the_one_key_rule() {

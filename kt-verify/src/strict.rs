@@ -136,17 +136,19 @@ pub(crate) fn verify(key: &VerifyingKey, message: &[u8], signature: &[u8; 64]) -
     is_canonical_scalar(s) && key.verify_strict(message, &Signature::from_bytes(signature)).is_ok()
 }
 
+/// `p + k` with the sign bit `sign`, little-endian (`k < 19`): the encodings at and above `p` that tests of the
+/// rule feed to every key parser of the crate.
+#[cfg(test)]
+pub(crate) fn p_plus(k: u8, sign: u8) -> [u8; 32] {
+    let mut encoding = [0xff; 32];
+    encoding[0] = 0xed + k;
+    encoding[31] = 0x7f | sign;
+    encoding
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `p + k` with the sign bit `sign`, little-endian (`k < 19`).
-    fn p_plus(k: u8, sign: u8) -> [u8; 32] {
-        let mut encoding = [0xff; 32];
-        encoding[0] = 0xed + k;
-        encoding[31] = 0x7f | sign;
-        encoding
-    }
 
     #[test]
     fn group_order_constant_matches_its_decimal_definition() {
