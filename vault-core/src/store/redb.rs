@@ -393,9 +393,6 @@ impl Store for RedbStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Vec<u8>>, RedbStoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         let txn = self.begin_read()?;
         list_keys(&txn.open_table(ENTRIES)?, prefix, after, limit)
     }
@@ -526,9 +523,6 @@ impl Store for RedbBatch<'_> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Vec<u8>>, RedbStoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         self.track((|| list_keys(&self.txn.open_table(ENTRIES)?, prefix, after, limit))())
     }
 }
@@ -582,6 +576,9 @@ fn list_keys(
     limit: usize,
 ) -> Result<Vec<Vec<u8>>, RedbStoreError> {
     let mut keys = Vec::new();
+    if limit == 0 {
+        return Ok(keys);
+    }
     // Start at the later of the prefix and the cursor, so no key before the prefix is ever visited.
     let start = match after {
         Some(after) if after >= prefix => Bound::Excluded(after),
