@@ -201,6 +201,34 @@ mod tests {
     use super::strict::p_plus;
     use super::*;
 
+    /// Known answer from test-vectors/vectors/vault_messages.json, UnknownUser tcId 46 ("another unknown user
+    /// (one-byte id)"), whose `fakeChallenge` (HKDF-SHA256 of the key file's OPRF seed) and `fleetKey` (the Ed25519
+    /// public key of the key file's seed) test-vectors/python/check_vectors.py recomputes with the `cryptography`
+    /// package.
+    #[test]
+    fn fake_challenge_and_fleet_key_match_vault_messages_vector_46() {
+        let file = hex::decode(
+            "01317b5dd389a4a6e72368a4f161a039616d44045a74946338730e4a21330074\
+             3fbe9b9ee9e3f56108f527447fddf2a2abb52f63084dc46a7cd9cfafd9815c73\
+             6a7d8e30424cc2309e77473c2a37f4ee3775c3ebdc765df60a8d23a87e690cab\
+             080e64b3ea2d409fb39f9f8a38baafe0d6a2bc032d778f3a5f7d1716fe658e63\
+             fd11a7796b68cd74639109658b0f31f6750be06ff5707bda6c9f5e4840d92b92\
+             3394",
+        )
+        .unwrap();
+        let keys = VaultKeys::from_bytes(&file).unwrap();
+        assert_eq!(keys.to_bytes().as_slice(), file.as_slice());
+        let user = UserId::new(alloc::vec![0x7a]).unwrap();
+        assert_eq!(
+            hex::encode(keys.fake_challenge(&user)),
+            "3a9a9bcb432a48ca0108a9c6ef00fff7d42d0e2fb536428de493f690ba0bf06c"
+        );
+        assert_eq!(
+            hex::encode(keys.pins().fleet_key().to_bytes()),
+            "1ef9181f325981ce9edba6349ca2de5d7686401babb4314750c43ca93607e491"
+        );
+    }
+
     #[test]
     fn pinned_fleet_key_follows_the_one_key_rule() {
         let opaque = [7; OPAQUE_PUBLIC_KEY_LEN];

@@ -477,6 +477,88 @@ fn sessions_expire() {
     );
 }
 
+/// The lifetime ends exactly where SPEC §4 (IplsAuth) puts it: an auth `escrow_ttl_ms` after its hello is still
+/// answered, one millisecond later it is refused without change (`>` turned into `>=` survived cargo-mutants
+/// before this test, MUTANTS.md).
+#[test]
+fn a_session_is_answered_until_the_last_millisecond_of_its_lifetime() {
+    let (mut world, alice, _) = World::new(14);
+    let ttl = VaultConfig::default().escrow_ttl_ms;
+    let proof = world.directory.identity_proof(&alice.id);
+    let ck = ContactKey::generate(&mut world.rng);
+    let (device, hello) = EscrowClient::upload(&mut world.rng, &world.bundle_key, alice.id.clone(), &ck).unwrap();
+    let Response::IplsChallenge(challenge) = world.apply(Request::IplsHello(hello)).unwrap() else {
+        panic!("a hello is answered with a challenge")
+    };
+    let issued = world.now_ms;
+    let (device, auth) = device.authenticate(&challenge, &alice.key, &proof).unwrap();
+
+    // `apply` moves the clock 10 ms before each command.
+    world.now_ms = issued + ttl + 1 - 10;
+    let before = world.vault.store().snapshot();
+    assert_eq!(
+        world.apply(Request::IplsAuth(auth.clone())),
+        Err(VaultError::SessionExpired)
+    );
+    assert_eq!(world.vault.store().snapshot(), before);
+
+    world.now_ms = issued + ttl - 10;
+    let Response::IplsReply(reply) = world.apply(Request::IplsAuth(auth)).unwrap() else {
+        panic!("an auth exactly `escrow_ttl_ms` after its hello is answered")
+    };
+    assert_eq!(device.finish(&reply), Ok(EscrowOutcome::Stored));
+}
+
+/// A witness that signs two different roots for one epoch (a split view) is caught by the vault that has seen one of
+/// them: the other is refused as `ForkedRoot`, whether the operator hands it over or an identity proof carries it,
+/// and the head stays the root first seen.
+#[test]
+fn a_second_root_for_the_same_epoch_is_a_fork() {
+    let (mut world, alice, bob) = World::new(15);
+    let root = world.directory.signed_root().to_protobuf();
+    assert_eq!(
+        world.apply(Request::ObserveRoot(root)),
+        Ok(Response::RootObserved { epoch: 1 })
+    );
+
+    // The same witness key signs another directory's epoch 1, where alice's key is the attacker's.
+    let mut fork = KtDirectory::new([42; 32]);
+    let mut seed = [0u8; 32];
+    world.rng.fill_bytes(&mut seed);
+    let attacker = SigningKey::from_bytes(&seed);
+    assert_eq!(
+        fork.publish(
+            &[
+                (&alice.id, &attacker.verifying_key()),
+                (&bob.id, &bob.key.verifying_key())
+            ],
+            T0
+        ),
+        1
+    );
+    let forked = fork.signed_root().to_protobuf();
+    assert_ne!(forked, world.directory.signed_root().to_protobuf());
+
+    let before = world.vault.store().snapshot();
+    assert_eq!(
+        world.apply(Request::ObserveRoot(forked)),
+        Err(VaultError::Identity(IdentityError::ForkedRoot { epoch: 1 }))
+    );
+    assert_eq!(world.vault.store().snapshot(), before);
+
+    let ck = ContactKey::generate(&mut world.rng);
+    assert_eq!(
+        world.refused(&alice.id, Some(&ck), &attacker, &fork.identity_proof(&alice.id)),
+        Failure::Vault(VaultError::Identity(IdentityError::ForkedRoot { epoch: 1 }))
+    );
+    // The genuine epoch 1 still serves alice.
+    let proof = world.directory.identity_proof(&alice.id);
+    assert_eq!(
+        world.escrow(&alice.id, Some(&ck), &alice.key, &proof),
+        Ok(EscrowOutcome::Stored)
+    );
+}
+
 #[test]
 fn a_second_upload_is_refused_and_the_first_key_kept() {
     let (mut world, alice, _) = World::new(9);
