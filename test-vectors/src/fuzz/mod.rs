@@ -10,6 +10,7 @@ mod ipls;
 mod kt;
 mod kt_differential;
 mod vault;
+mod vault_driven;
 mod vault_sequence;
 
 /// One fuzz target: the name of its binary and of its corpus directory (`fuzz/corpus/<name>`), and its harness.
@@ -22,7 +23,7 @@ pub struct Target {
 }
 
 /// Every target.
-pub const TARGETS: [Target; 14] = [
+pub const TARGETS: [Target; 15] = [
     Target {
         name: "backup_messages",
         run: backup::messages,
@@ -78,6 +79,10 @@ pub const TARGETS: [Target; 14] = [
     Target {
         name: "vault_sequence",
         run: vault_sequence::sequence,
+    },
+    Target {
+        name: "vault_driven",
+        run: vault_driven::driven,
     },
 ];
 

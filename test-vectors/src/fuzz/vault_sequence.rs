@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use vault_core::{FleetKeys, MemoryStore, Vault, VaultConfig, VaultError};
 
 /// The key file and configuration of each `vault_replica.json` group.
-fn setups() -> &'static [(Vec<u8>, VaultConfig)] {
+pub(super) fn setups() -> &'static [(Vec<u8>, VaultConfig)] {
     static SETUPS: OnceLock<Vec<(Vec<u8>, VaultConfig)>> = OnceLock::new();
     SETUPS.get_or_init(|| {
         let file: serde_json::Value =
@@ -27,9 +27,13 @@ fn setups() -> &'static [(Vec<u8>, VaultConfig)] {
     })
 }
 
+/// The fleet keys of one group.
+pub(super) fn vault_keys(setup: &(Vec<u8>, VaultConfig)) -> FleetKeys {
+    FleetKeys::from_bytes(&setup.0).expect("vector key file")
+}
+
 fn vault(setup: &(Vec<u8>, VaultConfig)) -> Vault<MemoryStore> {
-    let keys = FleetKeys::from_bytes(&setup.0).expect("vector key file");
-    Vault::new(keys, setup.1, MemoryStore::new())
+    Vault::new(vault_keys(setup), setup.1, MemoryStore::new())
 }
 
 /// Selector byte: which group's vault; then commands, each behind a 2-byte big-endian length. Returns whether some
