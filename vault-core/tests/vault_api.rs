@@ -1,6 +1,8 @@
 //! The vault reports the keys, policy and store it was built with, and its `Debug` shows the public halves and the
 //! policy, never a secret byte.
 
+use std::fmt::Write;
+
 use backup_protocol::KsfPolicy;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -50,7 +52,10 @@ fn debug_shows_the_policy_and_public_keys_and_no_secret() {
     // ways Debug prints bytes.
     for window in secret.windows(8) {
         assert!(!shown.contains(&format!("{window:?}")), "{shown}");
-        let hex: String = window.iter().map(|byte| format!("{byte:02x}")).collect();
+        let hex = window.iter().fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        });
         assert!(!shown.contains(&hex), "{shown}");
     }
 }
