@@ -3,13 +3,15 @@
 //! WhatsApp publishes one audit proof per epoch, as akd's protobuf `SingleAppendOnlyProof`, under the name
 //! `EPOCH/PREVIOUS_ROOT_HEX/CURRENT_ROOT_HEX`, where `CURRENT_ROOT` is the root at `EPOCH` and `PREVIOUS_ROOT` the
 //! root at `EPOCH - 1` (akd's `examples/src/whatsapp_kt_auditor` verifies a blob from `EPOCH - 1` to `EPOCH`).
-//! [`ChainAuditor`] verifies each blob with akd's `verify_consecutive_append_only` on a current-thread tokio
-//! runtime of its own, and in addition requires that each blob starts where the previous one ended: the same
-//! root, the next epoch. akd's example auditor checks each blob alone, so a log could publish proofs for two
-//! branches and pass it.
+//! [`ChainAuditor`] verifies each blob as akd's `verify_consecutive_append_only` does, with the same outcome, but
+//! without rebuilding akd's trees: it reads the elements in place and folds both roots along the sorted labels
+//! (SPEC §4.1, `append_only.rs`); and in addition it requires that each blob starts where the previous one ended:
+//! the same root, the next epoch. akd's example auditor checks each blob alone, so a log could publish proofs for
+//! two branches and pass it.
 //!
 //! Memory stays bounded by one blob: blobs are handed in one at a time, verified and dropped, and only the running
-//! chain `(start, end)` is kept. Blobs longer than a configurable limit are refused before decoding.
+//! chain `(start, end)` is kept. A blob is verified in place, with 4 bytes of index per element beside it (about
+//! 0.07× the blob). Blobs longer than a configurable limit are refused before decoding.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -17,9 +19,10 @@ use core::str::FromStr;
 
 use akd_core::configuration::Configuration;
 use akd_core::proto::specs::types as pb;
-use akd_core::{SingleAppendOnlyProof, WhatsAppV1Configuration};
+use akd_core::{AzksElement, SingleAppendOnlyProof, WhatsAppV1Configuration};
 use protobuf::Message as _;
 
+use crate::append_only::{self, CanonicalBlob};
 use crate::witness::{Digest, Hex};
 
 /// Why a blob name does not parse.
@@ -50,7 +53,8 @@ impl std::error::Error for BlobNameError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuditError {
-    /// The tokio runtime could not be built.
+    /// The tokio runtime could not be built. No longer raised: the verification needs no runtime since it stopped
+    /// calling akd's (async) tree rebuild; kept so that code matching on it still compiles.
     RuntimeUnavailable,
     /// The blob name does not parse.
     Name(BlobNameError),
@@ -79,7 +83,7 @@ pub enum AuditError {
     Malformed,
     /// The blob decodes, but is not the canonical encoding of what it decodes to.
     NonCanonical,
-    /// akd's append-only verification failed.
+    /// The append-only proof does not verify (where akd's `verify_consecutive_append_only` fails).
     Rejected {
         /// The blob's epoch.
         epoch: u64,
@@ -304,7 +308,6 @@ impl fmt::Debug for AuditedChain {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ChainAuditor<TC = WhatsAppV1Configuration> {
-    runtime: tokio::runtime::Runtime,
     chain: Option<AuditedChain>,
     max_blob_len: usize,
     configuration: PhantomData<fn() -> TC>,
@@ -328,12 +331,10 @@ impl<TC: Configuration> ChainAuditor<TC> {
     pub const DEFAULT_MAX_BLOB_LEN: usize = 256 << 20;
 
     /// An auditor whose chain starts at the first blob it accepts.
+    ///
+    /// Never fails since the auditor stopped building a tokio runtime; the `Result` is kept for compatibility.
     pub fn new() -> Result<Self, AuditError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .map_err(|_| AuditError::RuntimeUnavailable)?;
         Ok(Self {
-            runtime,
             chain: None,
             max_blob_len: Self::DEFAULT_MAX_BLOB_LEN,
             configuration: PhantomData,
@@ -368,8 +369,9 @@ impl<TC: Configuration> ChainAuditor<TC> {
     /// Verifies the blob named `name` with contents `data` and extends the chain with it.
     ///
     /// Checks, in order: the name, that the blob's epoch follows the chain's end and its previous root is the
-    /// chain's end root, the length limit, the canonical protobuf decoding, and akd's append-only proof from the
-    /// previous to the current root. On any error the chain is unchanged.
+    /// chain's end root, the length limit, the canonical protobuf encoding, and the append-only proof from the
+    /// previous to the current root (SPEC §4.1: the outcome of akd's `verify_consecutive_append_only`, computed in
+    /// place). On any error the chain is unchanged.
     pub fn verify_blob(&mut self, name: &str, data: &[u8]) -> Result<&AuditedChain, AuditError> {
         let name = self.check_name(name)?;
         if data.len() > self.max_blob_len {
@@ -378,13 +380,11 @@ impl<TC: Configuration> ChainAuditor<TC> {
                 max: self.max_blob_len,
             });
         }
-        let decoded = pb::SingleAppendOnlyProof::parse_from_bytes(data).map_err(|_| AuditError::Malformed)?;
-        let proof = SingleAppendOnlyProof::try_from(&decoded).map_err(|_| AuditError::Malformed)?;
-        drop(decoded);
-        if !is_canonical_encoding(&proof, data) {
-            return Err(AuditError::NonCanonical);
-        }
-        self.extend(name, &proof)
+        let Some(blob) = CanonicalBlob::parse(data) else {
+            return Err(refused_encoding(data));
+        };
+        let verified = blob.verify::<TC>(&name.previous_root, &name.current_root, name.epoch);
+        self.extend(name, verified)
     }
 
     /// Like [`verify_blob`](Self::verify_blob) for a proof that is already decoded (no length limit, no
@@ -405,7 +405,8 @@ impl<TC: Configuration> ChainAuditor<TC> {
     /// ```
     pub fn verify_proof(&mut self, name: &str, proof: &SingleAppendOnlyProof) -> Result<&AuditedChain, AuditError> {
         let name = self.check_name(name)?;
-        self.extend(name, proof)
+        let verified = append_only::verify_proof::<TC>(proof, &name.previous_root, &name.current_root, name.epoch);
+        self.extend(name, verified)
     }
 
     /// Parses `name` and checks that it extends the chain.
@@ -427,16 +428,11 @@ impl<TC: Configuration> ChainAuditor<TC> {
         Ok(name)
     }
 
-    /// Runs akd's append-only verification and, on success, moves the chain's end.
-    fn extend(&mut self, name: AuditBlobName, proof: &SingleAppendOnlyProof) -> Result<&AuditedChain, AuditError> {
-        self.runtime
-            .block_on(akd::auditor::verify_consecutive_append_only::<TC>(
-                proof,
-                name.previous_root,
-                name.current_root,
-                name.epoch,
-            ))
-            .map_err(|_| AuditError::Rejected { epoch: name.epoch })?;
+    /// On a verified proof, moves the chain's end; otherwise `Rejected`.
+    fn extend(&mut self, name: AuditBlobName, verified: bool) -> Result<&AuditedChain, AuditError> {
+        if !verified {
+            return Err(AuditError::Rejected { epoch: name.epoch });
+        }
         let chain = self.chain.get_or_insert(AuditedChain {
             start_epoch: name.epoch - 1,
             start_root: name.previous_root,
@@ -449,150 +445,22 @@ impl<TC: Configuration> ChainAuditor<TC> {
     }
 }
 
-/// Whether `data` is exactly akd's encoding of `proof` (`pb::SingleAppendOnlyProof::from(&proof)` written by
-/// protobuf), compared field by field as that encoder would write them, without building it. Re-encoding through
-/// akd's protobuf structs costs about 3 % of a whole audit in instructions, and a second copy of the blob in
-/// memory (BENCHMARKS.md); this walk neither allocates nor copies. The unit test below checks it against akd's
-/// encoder.
-///
-/// The encoding (proto2, fields in number order, every field of akd's conversion present): per element of
-/// `inserted` (field 1) then of `unchanged_nodes` (field 2) a length-delimited `AzksElement` holding its `NodeLabel`
-/// (field 1: `label_val` without trailing zero bytes as field 1, `label_len` as field 2) and its 32-byte value
-/// (field 2).
-fn is_canonical_encoding(proof: &SingleAppendOnlyProof, data: &[u8]) -> bool {
-    let mut rest = data;
-    let lists = [(1, &proof.inserted), (2, &proof.unchanged_nodes)];
-    lists.into_iter().all(|(field, elements)| {
-        elements.iter().all(|element| {
-            let label = &element.label;
-            let label_val =
-                &label.label_val[..label.label_val.iter().rposition(|b| *b != 0).map_or(0, |last| last + 1)];
-            let label_len =
-                1 + varint_len(label_val.len() as u64) + label_val.len() + 1 + varint_len(label.label_len.into());
-            let value = &element.value.0;
-            let element_len =
-                1 + varint_len(label_len as u64) + label_len + 1 + varint_len(value.len() as u64) + value.len();
-            expect_key(&mut rest, field, LENGTH_DELIMITED)
-                && expect_varint(&mut rest, element_len as u64)
-                && expect_key(&mut rest, 1, LENGTH_DELIMITED)
-                && expect_varint(&mut rest, label_len as u64)
-                && expect_key(&mut rest, 1, LENGTH_DELIMITED)
-                && expect_varint(&mut rest, label_val.len() as u64)
-                && expect_bytes(&mut rest, label_val)
-                && expect_key(&mut rest, 2, VARINT)
-                && expect_varint(&mut rest, label.label_len.into())
-                && expect_key(&mut rest, 2, LENGTH_DELIMITED)
-                && expect_varint(&mut rest, value.len() as u64)
-                && expect_bytes(&mut rest, value)
-        })
-    }) && rest.is_empty()
-}
-
-/// Protobuf's wire types of the fields here.
-const VARINT: u8 = 0;
-const LENGTH_DELIMITED: u8 = 2;
-
-/// Bytes of the minimal varint of `value`.
-fn varint_len(value: u64) -> usize {
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-/// Consumes the minimal varint of `value` from `rest`, if that is what comes next.
-fn expect_varint(rest: &mut &[u8], mut value: u64) -> bool {
-    let mut encoded = [0u8; 10];
-    let mut len = 0;
-    loop {
-        let low = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            encoded[len] = low;
-            len += 1;
-            break;
-        }
-        encoded[len] = low | 0x80;
-        len += 1;
-    }
-    expect_bytes(rest, &encoded[..len])
-}
-
-/// Consumes a field key (a one-byte varint for the field numbers used here).
-fn expect_key(rest: &mut &[u8], field: u8, wire_type: u8) -> bool {
-    expect_bytes(rest, &[field << 3 | wire_type])
-}
-
-/// Consumes `expected` from `rest`, if that is what comes next.
-fn expect_bytes(rest: &mut &[u8], expected: &[u8]) -> bool {
-    match rest.split_at_checked(expected.len()) {
-        Some((head, tail)) if head == expected => {
-            *rest = tail;
-            true
-        }
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use akd_core::{AzksElement, AzksValue, NodeLabel};
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn akd_encoding(proof: &SingleAppendOnlyProof) -> Vec<u8> {
-        pb::SingleAppendOnlyProof::from(proof)
-            .write_to_bytes()
-            .expect("encodes")
-    }
-
-    fn element() -> impl Strategy<Value = AzksElement> {
-        // Labels with trailing zero bytes (trimmed by akd's encoding), all-zero ones, and lengths up to 256 (two-byte
-        // varints from 128).
-        (any::<[u8; 32]>(), 0usize..=32, 0u32..=300, any::<[u8; 32]>()).prop_map(
-            |(mut label_val, keep, label_len, value)| {
-                label_val[keep..].fill(0);
-                AzksElement {
-                    label: NodeLabel { label_val, label_len },
-                    value: AzksValue(value),
-                }
-            },
-        )
-    }
-
-    proptest! {
-        /// The walk accepts akd's encoding of any proof, and refuses it altered, cut or extended.
-        #[test]
-        fn the_walk_accepts_exactly_akds_encoding(
-            inserted in prop::collection::vec(element(), 0..6),
-            unchanged_nodes in prop::collection::vec(element(), 0..6),
-            offset in any::<prop::sample::Index>(),
-            flip in 1u8..=255,
-        ) {
-            let proof = SingleAppendOnlyProof { inserted, unchanged_nodes };
-            let encoded = akd_encoding(&proof);
-            prop_assert!(is_canonical_encoding(&proof, &encoded));
-            prop_assert!(!is_canonical_encoding(&proof, &[encoded.as_slice(), &[0]].concat()));
-            if !encoded.is_empty() {
-                let at = offset.index(encoded.len());
-                let mut altered = encoded.clone();
-                altered[at] ^= flip;
-                prop_assert!(!is_canonical_encoding(&proof, &altered));
-                prop_assert!(!is_canonical_encoding(&proof, &encoded[..at]));
-            }
-        }
-    }
-
-    #[test]
-    fn varint_lengths() {
-        for (value, len) in [
-            (0, 1),
-            (1, 1),
-            (127, 1),
-            (128, 2),
-            (16_383, 2),
-            (16_384, 3),
-            (u64::MAX, 10),
-        ] {
-            assert_eq!(varint_len(value), len, "{value}");
-        }
+/// The error for a blob that is not a canonical encoding akd_core converts ([`CanonicalBlob::parse`] refused it):
+/// `Malformed` when rust-protobuf does not parse it as a `SingleAppendOnlyProof` or akd_core does not convert an
+/// element, else `NonCanonical`. Both are decided as the decoding akd's verifier needs decides them, so this path
+/// decodes the whole protobuf message (about 150 bytes per element); an accepted blob never takes it.
+fn refused_encoding(data: &[u8]) -> AuditError {
+    let Ok(decoded) = pb::SingleAppendOnlyProof::parse_from_bytes(data) else {
+        return AuditError::Malformed;
+    };
+    let converts = decoded
+        .inserted
+        .iter()
+        .chain(&decoded.unchanged_nodes)
+        .all(|element| AzksElement::try_from(element).is_ok());
+    if converts {
+        AuditError::NonCanonical
+    } else {
+        AuditError::Malformed
     }
 }

@@ -85,6 +85,8 @@
 #![deny(missing_docs)]
 
 #[cfg(feature = "auditor")]
+mod append_only;
+#[cfg(feature = "auditor")]
 mod auditor;
 mod client;
 mod error;
