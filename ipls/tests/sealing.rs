@@ -154,6 +154,40 @@ fn sealing_matches_the_spec_at_every_aad_length() {
     }
 }
 
+/// An empty record seals to exactly the overhead and opens: `open` refuses only inputs shorter than
+/// `SEAL_OVERHEAD` (29 bytes: version, type, 12-byte nonce, 16-byte tag), not one of exactly that length.
+#[test]
+fn an_empty_record_is_exactly_the_overhead_and_opens() {
+    assert_eq!(SEAL_OVERHEAD, 2 + 12 + 16);
+    let mut rng = StdRng::seed_from_u64(4);
+    let alice = ContactSealer::new(&ContactKey::generate(&mut rng), &account("alice"));
+    let sealed = alice.seal(&mut rng, &contact(1), b"");
+    assert_eq!(sealed.len(), SEAL_OVERHEAD);
+    assert_eq!(alice.open(&contact(1), &sealed).unwrap().as_slice(), b"");
+    assert_eq!(
+        alice.open(&contact(1), &sealed[..SEAL_OVERHEAD - 1]).err(),
+        Some(Error::Truncated)
+    );
+}
+
+/// The seal bound is NIST SP 800-38D's 2^32 random-nonce invocations per key.
+#[test]
+fn the_seal_limit_is_two_to_the_32() {
+    assert_eq!(ipls::SEALS_PER_KEY_LIMIT, 4_294_967_296);
+}
+
+/// `Debug` names the account and prints no key material.
+#[test]
+fn debug_shows_the_account_only() {
+    let key = ContactKey::from_bytes([0xab; 32]);
+    let sealer = ContactSealer::new(&key, &account("alice"));
+    let shown = format!("{sealer:?}");
+    assert!(shown.starts_with("ContactSealer"), "{shown}");
+    assert!(shown.contains(&format!("{:?}", account("alice"))), "{shown}");
+    assert!(!shown.to_lowercase().contains("abab"), "{shown}");
+    assert_eq!(sealer.account(), &account("alice"));
+}
+
 proptest! {
     #[test]
     fn opening_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
