@@ -510,6 +510,43 @@ fn a_failed_charge_releases_no_response() {
     assert_eq!(result.err(), Some(LoginStartError::NotCharged("disk full")));
 }
 
+/// Each `LoginStartError` says which of the three cases it is, and names the error underneath as its source.
+#[test]
+fn login_start_errors_say_what_happened_and_keep_their_cause() {
+    use std::error::Error as _;
+
+    #[derive(Debug)]
+    struct DiskFull;
+    impl std::fmt::Display for DiskFull {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("disk full")
+        }
+    }
+    impl std::error::Error for DiskFull {}
+
+    let cases: [(LoginStartError<DiskFull>, &str, String); 3] = [
+        (
+            LoginStartError::Rejected(Error::UserMismatch),
+            "login request rejected: message is for a different user",
+            Error::UserMismatch.to_string(),
+        ),
+        (
+            LoginStartError::NotCharged(DiskFull),
+            "attempt could not be charged: disk full",
+            "disk full".to_string(),
+        ),
+        (
+            LoginStartError::ChargedButFailed(Error::Opaque),
+            "attempt charged, then the response failed: OPAQUE protocol error",
+            Error::Opaque.to_string(),
+        ),
+    ];
+    for (error, shown, cause) in cases {
+        assert_eq!(error.to_string(), shown);
+        assert_eq!(error.source().map(ToString::to_string), Some(cause));
+    }
+}
+
 #[test]
 fn rejected_messages_leave_every_state_usable() {
     let mut world = World::new(13);
