@@ -510,6 +510,34 @@ fn a_failed_charge_releases_no_response() {
     assert_eq!(result.err(), Some(LoginStartError::NotCharged("disk full")));
 }
 
+/// The vault's states report the user, challenge, purpose and Argon2id parameters they were made with, as the
+/// messages carry them (SPEC §4.3: a registration response's body starts with the challenge).
+#[test]
+fn vault_states_report_what_they_were_made_with() {
+    let mut world = World::new(14);
+    let (client, request) =
+        ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
+    let (pending, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
+    assert_eq!(pending.user_id(), &world.user);
+    let start = 3 + world.user.as_bytes().len();
+    assert_eq!(pending.challenge()[..], response.to_bytes()[start..start + 32]);
+    let (_, upload) = client.finish(&mut world.rng, &response, &world.key).unwrap();
+    let (record, _) = pending
+        .finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING)
+        .unwrap();
+    assert_eq!(record.user_id(), &world.user);
+    assert_eq!(record.ksf(), world.config.registration_ksf());
+
+    for purpose in [LoginPurpose::RetrieveKey, LoginPurpose::DeleteRecord] {
+        let (_, request) =
+            ClientLogin::start_for(&mut world.rng, &world.config, world.user.clone(), PASSWORD, purpose).unwrap();
+        let (state, _) =
+            VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, no_charge).unwrap();
+        assert_eq!(state.purpose(), purpose);
+        assert_eq!(state.user_id(), &world.user);
+    }
+}
+
 /// Each `LoginStartError` says which of the three cases it is, and names the error underneath as its source.
 #[test]
 fn login_start_errors_say_what_happened_and_keep_their_cause() {

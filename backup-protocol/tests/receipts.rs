@@ -53,6 +53,28 @@ fn the_guesses_remaining_are_signed_and_reach_the_owner_on_success_and_on_a_wron
 }
 
 #[test]
+fn a_deletion_login_reports_the_signed_guesses_remaining() {
+    let mut world = World::new(44);
+    let record = world.register();
+    for remaining in [0u32, 5] {
+        let (client, request) = ClientLogin::start_for(
+            &mut world.rng,
+            &world.config,
+            world.user.clone(),
+            PASSWORD,
+            LoginPurpose::DeleteRecord,
+        )
+        .unwrap();
+        let (_, response) = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || {
+            Ok::<u32, ()>(remaining)
+        })
+        .unwrap();
+        let (pending, _) = client.finish_deletion(&mut world.rng, &response).unwrap();
+        assert_eq!(pending.guesses_remaining(), remaining);
+    }
+}
+
+#[test]
 fn a_registration_receipt_proves_exactly_this_upload_was_stored() {
     let mut world = World::new(41);
     let impostor = VaultKeys::generate(&mut world.rng);
