@@ -631,6 +631,43 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// The blob path (offsets into the encoding, `u32` or `u64` keys) and the decoded-proof path give the same
+        /// roots and the same outcome, with roots that verify and roots that do not.
+        #[test]
+        fn the_blob_and_the_decoded_proof_fold_alike(
+            inserted in prop::collection::vec(structured_element(), 0..7),
+            unchanged_nodes in prop::collection::vec(structured_element(), 0..7),
+            epoch in 1u64..,
+        ) {
+            let clamp = |mut element: AzksElement| {
+                element.label.label_len = element.label.label_len.min(256);
+                element
+            };
+            let proof = SingleAppendOnlyProof {
+                inserted: inserted.into_iter().map(clamp).collect(),
+                unchanged_nodes: unchanged_nodes.into_iter().map(clamp).collect(),
+            };
+            let data = akd_encoding(&proof);
+            let blob = CanonicalBlob::parse(&data).expect("akd's encoding");
+            let total = proof.inserted.len() + proof.unchanged_nodes.len();
+            let mut keys: Vec<u32> = (0..total as u32).collect();
+            let start = fold_root::<WhatsAppV1Configuration, _, _>(&proof, &mut keys[proof.inserted.len()..], epoch);
+            let end = fold_root::<WhatsAppV1Configuration, _, _>(&proof, &mut keys, epoch);
+            let dummy = [0x44; 32];
+            let folded = start.is_some() && end.is_some();
+            for (start, end, verifies) in [
+                (start.unwrap_or(dummy), end.unwrap_or(dummy), folded),
+                (dummy, end.unwrap_or(dummy), false),
+            ] {
+                let expected = verify_proof::<WhatsAppV1Configuration>(&proof, &start, &end, epoch);
+                prop_assert_eq!(expected, verifies);
+                prop_assert_eq!(blob.verify_with::<WhatsAppV1Configuration, u32>(&start, &end, epoch), expected);
+                prop_assert_eq!(blob.verify_with::<WhatsAppV1Configuration, u64>(&start, &end, epoch), expected);
+            }
+        }
+    }
+
     #[test]
     fn masking_keeps_the_bits_below_the_length() {
         let label = NodeLabel::new([0xff; 32], 9);
