@@ -622,3 +622,28 @@ fn a_rejected_last_segment_is_left_intact() {
     );
     assert_eq!(last, altered);
 }
+
+/// `Debug` of the stream states shows how far an encryptor got and nothing else: no K, file key or plaintext.
+#[test]
+fn debug_shows_progress_and_no_key_material() {
+    let mut rng = StdRng::seed_from_u64(30);
+    let key = BackupKey::from_bytes([0x5c; 32]);
+
+    let (mut encryptor, header) = StreamEncryptor::new(&key, &mut rng);
+    assert_eq!(format!("{encryptor:?}"), "StreamEncryptor { segments_sealed: 0, .. }");
+    let mut file = header.to_vec();
+    encryptor.update(&vec![0x11; SEGMENT_SIZE + 1], &mut file).unwrap();
+    assert_eq!(format!("{encryptor:?}"), "StreamEncryptor { segments_sealed: 1, .. }");
+
+    let (mut in_place, header) = SegmentEncryptor::new(&key, &mut rng);
+    let mut segment = vec![0x22; SEGMENT_SIZE];
+    in_place
+        .encrypt_in_place((&mut segment[..]).try_into().unwrap())
+        .unwrap();
+    assert_eq!(format!("{in_place:?}"), "SegmentEncryptor { segments_sealed: 1, .. }");
+
+    let decryptor = StreamDecryptor::new(&key);
+    assert_eq!(format!("{decryptor:?}"), "StreamDecryptor { .. }");
+    let decryptor = SegmentDecryptor::new(&key, &header).unwrap();
+    assert_eq!(format!("{decryptor:?}"), "SegmentDecryptor { .. }");
+}
