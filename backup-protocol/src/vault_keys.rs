@@ -204,9 +204,9 @@ mod tests {
     /// Known answer from test-vectors/vectors/vault_messages.json, UnknownUser tcId 46 ("another unknown user
     /// (one-byte id)"), whose `fakeChallenge` (HKDF-SHA256 of the key file's OPRF seed) and `fleetKey` (the Ed25519
     /// public key of the key file's seed) test-vectors/python/check_vectors.py recomputes with the `cryptography`
-    /// package.
+    /// package, and whose `opaqueServerKey` it checks against the fake KE2.
     #[test]
-    fn fake_challenge_and_fleet_key_match_vault_messages_vector_46() {
+    fn fake_challenge_and_pins_match_vault_messages_vector_46() {
         let file = hex::decode(
             "01317b5dd389a4a6e72368a4f161a039616d44045a74946338730e4a21330074\
              3fbe9b9ee9e3f56108f527447fddf2a2abb52f63084dc46a7cd9cfafd9815c73\
@@ -226,6 +226,11 @@ mod tests {
         assert_eq!(
             hex::encode(keys.pins().fleet_key().to_bytes()),
             "1ef9181f325981ce9edba6349ca2de5d7686401babb4314750c43ca93607e491"
+        );
+        // `opaqueServerKey`: the key the Python consumer finds inside the vector's fake KE2 once unmasked.
+        assert_eq!(
+            hex::encode(keys.pins().opaque_server_key()),
+            "aa683d5836fe9c382b3fe6ef745fbfe93afc91716eb46e6785a9b2bad59aca55"
         );
     }
 
