@@ -125,6 +125,34 @@ fn a_replayed_hello_gets_fresh_keys() {
     assert_eq!(vault.open(&second, &auth).err(), Some(Error::WrongChallenge));
 }
 
+/// The device signs nothing for a challenge whose key confirmation does not verify: one altered tag bit, or a
+/// challenge made by an impostor vault key for a hello re-addressed to it (it lacks the real IPLS secret, so its
+/// static share differs).
+#[test]
+fn a_challenge_without_a_valid_key_confirmation_is_refused_before_signing() {
+    let (mut rng, vault, account, signer, proof) = setup(10);
+    let impostor = IplsVaultKey::generate(&mut rng);
+    for altered in [false, true] {
+        let (device, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account.clone()).unwrap();
+        let challenge = if altered {
+            let (_, challenge) = vault.challenge(&mut rng, &hello).unwrap();
+            let mut bytes = challenge.to_bytes();
+            *bytes.last_mut().unwrap() ^= 0x01;
+            EscrowChallenge::from_bytes(&bytes).unwrap()
+        } else {
+            let mut bytes = hello.to_bytes();
+            bytes[3..35].copy_from_slice(&impostor.public_key());
+            let readdressed = EscrowHello::from_bytes(&bytes).unwrap();
+            impostor.challenge(&mut rng, &readdressed).unwrap().1
+        };
+        assert_eq!(
+            device.authenticate(&challenge, &signer, &proof).err(),
+            Some(Error::VaultNotAuthenticated),
+            "altered tag: {altered}"
+        );
+    }
+}
+
 #[test]
 fn a_small_order_vault_share_is_refused_before_signing() {
     let (mut rng, vault, account, signer, proof) = setup(9);
