@@ -230,7 +230,10 @@ impl RaftStateMachine<TypeConfig> for RedbStateMachine {
         let mut guard = lock(&self.inner);
         let durable = &mut *guard;
         let (keys, config) = (durable.keys.clone(), durable.config);
-        let mut sessions = durable.sessions.clone();
+        // The table is changed in place and each change kept, to be taken back if the batch fails: a copy of the
+        // whole table per call would cost in proportion to the number of clients.
+        let sessions = &mut durable.sessions;
+        let mut changes = Vec::new();
         let mut position = durable.position.clone();
         // Every entry of this call in one batch with the position after the last: one durable commit for all.
         let outcomes = durable
@@ -243,9 +246,10 @@ impl RaftStateMachine<TypeConfig> for RedbStateMachine {
                     outcomes.push(Applied(match &entry.payload {
                         EntryPayload::Blank => None,
                         EntryPayload::Normal(proposal) => {
-                            let (outcome, change) =
-                                apply_proposal(&vault, &mut sessions, proposal).map_err(write_error)?;
-                            persist(batch, &sessions, &change).map_err(write_error)?;
+                            let (outcome, change) = apply_proposal(&vault, sessions, proposal).map_err(write_error)?;
+                            let persisted = persist(batch, sessions, &change);
+                            changes.push(change);
+                            persisted.map_err(write_error)?;
                             Some(outcome)
                         }
                         EntryPayload::Membership(membership) => {
@@ -257,11 +261,16 @@ impl RaftStateMachine<TypeConfig> for RedbStateMachine {
                 put_position(batch, &position)?;
                 Ok(outcomes)
             })
-            .map_err(batch_error)?;
-        // Memory follows the file only once the batch is on disk.
-        durable.sessions = sessions;
-        durable.position = position;
-        Ok(outcomes)
+            .map_err(batch_error);
+        // Memory follows the file only once the batch is on disk: the table is taken back otherwise.
+        if outcomes.is_err() {
+            for change in changes.into_iter().rev() {
+                change.undo(&mut durable.sessions);
+            }
+        } else {
+            durable.position = position;
+        }
+        outcomes
     }
 
     async fn get_snapshot_builder(&mut self) -> Self {
@@ -296,7 +305,7 @@ impl RaftStateMachine<TypeConfig> for RedbStateMachine {
                 for key in state.sessions.keys() {
                     let written = TableChange {
                         written: Some(key.clone()),
-                        dropped: None,
+                        ..TableChange::default()
                     };
                     persist(batch, &state.sessions, &written).map_err(write_error)?;
                 }

@@ -119,11 +119,26 @@ impl Replica {
 }
 
 /// What applying one proposal changed in the idempotency table: the entry it wrote and the one it dropped to make
-/// room, for a replica that keeps the table on disk entry by entry.
+/// room, for a replica that keeps the table on disk entry by entry, and how to take the change back.
 #[derive(Debug, Default)]
 pub(crate) struct TableChange {
     pub(crate) written: Option<SessionKey>,
     pub(crate) dropped: Option<SessionKey>,
+    /// Each key the change touched with what it held before, in the order of the changes: restored in reverse
+    /// order, they give the table as it was (for a replica whose write of the change to disk failed).
+    pub(crate) undo: Vec<(SessionKey, Option<Session>)>,
+}
+
+impl TableChange {
+    /// Restores in `sessions` what the change replaced.
+    pub(crate) fn undo(self, sessions: &mut BTreeMap<SessionKey, Session>) {
+        for (key, before) in self.undo.into_iter().rev() {
+            match before {
+                Some(session) => sessions.insert(key, session),
+                None => sessions.remove(&key),
+            };
+        }
+    }
 }
 
 /// Applies one client proposal to `vault` and `sessions`, at most once per idempotency key (the rules of the module
@@ -163,12 +178,16 @@ where
         Ok(response) => Ok(response),
         Err(error) => Err(Refusal::from_vault(error)?),
     };
+    let mut undo = Vec::new();
     let dropped = if sessions.contains_key(&key) {
         None
     } else {
-        make_room_for(sessions, &key.0)
+        make_room_for(sessions, &key.0).map(|(dropped, session)| {
+            undo.push((dropped.clone(), Some(session)));
+            dropped
+        })
     };
-    sessions.insert(
+    let before = sessions.insert(
         key.clone(),
         Session {
             seq: proposal.seq,
@@ -177,20 +196,22 @@ where
             outcome: outcome.clone(),
         },
     );
+    undo.push((key.clone(), before));
     Ok((
         outcome,
         TableChange {
             written: Some(key),
             dropped,
+            undo,
         },
     ))
 }
 
 /// Drops `principal`'s oldest entry (earliest `applied_at_ms`, then lowest client id) if it holds
-/// [`CLIENTS_PER_PRINCIPAL`] already, and returns its key. Only log order decides, so every replica drops the same
-/// one; the client that loses its entry has not been heard from for longest, and a retry of its last request would
-/// be applied afresh (a new guess for a login start).
-fn make_room_for(sessions: &mut BTreeMap<SessionKey, Session>, principal: &Principal) -> Option<SessionKey> {
+/// [`CLIENTS_PER_PRINCIPAL`] already, and returns its key and what it held. Only log order decides, so every
+/// replica drops the same one; the client that loses its entry has not been heard from for longest, and a retry of
+/// its last request would be applied afresh (a new guess for a login start).
+fn make_room_for(sessions: &mut BTreeMap<SessionKey, Session>, principal: &Principal) -> Option<(SessionKey, Session)> {
     let entries = sessions.range((principal.clone(), [0; 16])..=(principal.clone(), [0xff; 16]));
     let (count, oldest) = entries.fold(
         (0, None),
@@ -206,8 +227,8 @@ fn make_room_for(sessions: &mut BTreeMap<SessionKey, Session>, principal: &Princ
         return None;
     }
     let key = (principal.clone(), oldest?.1);
-    sessions.remove(&key);
-    Some(key)
+    let session = sessions.remove(&key)?;
+    Some((key, session))
 }
 
 /// Appends a session's encoding after its key: `seq (8) || applied_at_ms (8) || request (32) || outcome`.
