@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Instruction-count ratios of each crate's operation against the bare dependencies doing the same work (issue #16).
 
-Builds `test-vectors`' `instruction_counts` harness in release, runs each side of each case under
-`valgrind --tool=callgrind`, counting only what runs inside the harness's `callgrind_measured` function (so set-up
-and the other party's work are left out), and prints per operation: our instructions, the baseline's, the ratio and
-the target. Fails when a gated ratio exceeds its gate. Instruction counts do not move with machine load the way
-wall-clock times do; each crate's BENCHMARKS.md has the table, what each baseline does, and criterion's wall-clock
-figures as context.
+Builds `test-vectors`' `instruction_counts` harness (and, for the replication cases, vault-core's `replica_cost`
+example) in release, runs each side of each case under `valgrind --tool=callgrind`, counting only what runs inside
+the harness's `callgrind_measured` function (so set-up and the other party's work are left out), and prints per
+operation: our instructions, the baseline's, the ratio and the target. Fails when a gated ratio exceeds its gate.
+Instruction counts do not move with machine load the way wall-clock times do; each crate's BENCHMARKS.md has the
+table, what each baseline does, and criterion's wall-clock figures as context.
 
     python3 .ci/instruction_counts.py                 # all cases, as CI runs it
     python3 .ci/instruction_counts.py kt-lookup ipls-open --keep /tmp/cg
@@ -50,8 +50,17 @@ CASES = [
     ("stream-decrypt", 1, THROUGHPUT_95, 1.17, "floor: the copy"),
     ("stream-encrypt-in-place", 1, THROUGHPUT_95, THROUGHPUT_95, None),
     ("stream-decrypt-in-place", 1, THROUGHPUT_95, THROUGHPUT_95, None),
+    # Replication cost (issue #16 item 5): one replica's adapter work per committed login (decode the RPCs, append
+    # to its redb log, apply in one batch with the applied index; the leader also serves the client and feeds four
+    # followers) against one node applying the same commands on redb. "ours" is the replica, "bare" the single node.
+    ("replica-follower", 2, 1.2, 1.2, None),
+    ("replica-leader", 2, 1.2, 1.2, None),
 ]
 NEEDS_FIXTURE = {"kt-lookup", "kt-audit"}
+# Cases run by vault-core's `replica_cost` example rather than test-vectors' harness: the replication adapter they
+# measure is example code of vault-core (examples/replicated/adapter/).
+REPLICA_COST = "replica_cost"
+REPLICA_CASES = {"replica-follower", "replica-leader"}
 
 
 def target_dir():
@@ -60,13 +69,25 @@ def target_dir():
     return ROOT / "target"
 
 
-def build():
-    subprocess.run(
-        ["cargo", "build", "--release", "--locked", "-q", "-p", "test-vectors", "--bin", BIN],
-        cwd=ROOT,
-        check=True,
-    )
-    return target_dir() / "release" / BIN
+def build(cases):
+    """Builds the harnesses the cases need; returns case -> binary."""
+    names = {case for case, *_ in cases}
+    binaries = {}
+    if names - REPLICA_CASES:
+        subprocess.run(
+            ["cargo", "build", "--release", "--locked", "-q", "-p", "test-vectors", "--bin", BIN],
+            cwd=ROOT,
+            check=True,
+        )
+        binaries.update({name: target_dir() / "release" / BIN for name in names - REPLICA_CASES})
+    if names & REPLICA_CASES:
+        subprocess.run(
+            ["cargo", "build", "--release", "--locked", "-q", "-p", "vault-core", "--example", REPLICA_COST],
+            cwd=ROOT,
+            check=True,
+        )
+        binaries.update({name: target_dir() / "release" / "examples" / REPLICA_COST for name in names & REPLICA_CASES})
+    return binaries
 
 
 def measure(binary, case, side, iterations, fixture, out_dir):
@@ -110,17 +131,17 @@ def main():
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind): the instruction counts need callgrind")
     started = time.monotonic()
-    binary = build()
+    binaries = build(cases)
     with tempfile.TemporaryDirectory() as scratch:
         out_dir = args.keep or Path(scratch)
         out_dir.mkdir(parents=True, exist_ok=True)
         fixture = Path(scratch) / "kt-fixture.bin"
         if any(case[0] in NEEDS_FIXTURE for case in cases):
             # Natively: building the 10 000-label directory under callgrind would take minutes.
-            subprocess.run([str(binary), "kt-fixture", str(fixture)], check=True)
+            subprocess.run([str(target_dir() / "release" / BIN), "kt-fixture", str(fixture)], check=True)
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             runs = {
-                (case, side): pool.submit(measure, binary, case, side, iterations, fixture, out_dir)
+                (case, side): pool.submit(measure, binaries[case], case, side, iterations, fixture, out_dir)
                 for case, iterations, *_ in cases
                 for side in ("ours", "bare")
             }

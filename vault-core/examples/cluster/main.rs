@@ -18,10 +18,12 @@ mod fleet;
 #[path = "../common/single_node.rs"]
 mod single_node;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use adapter::NodeId;
 use adapter::client::Client;
 use backup_protocol::{BackupKey, UserId};
 use fleet::processes::{Fleet, Launcher};
@@ -37,8 +39,14 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 const REPLICAS: u64 = 5;
 const SEED: u64 = 1;
 
-/// `logins` retrievals by `clients` users at once; logins per second as the clients see them.
-async fn cluster_logins(remote: &Arc<Remote>, logins: u32, clients: u32) -> Result<f64, Failure> {
+/// `logins` retrievals by `clients` users at once; logins per second as the clients see them, and the CPU time
+/// (clock ticks, user and system) each replica process used during those logins.
+async fn cluster_logins(
+    fleet: &Fleet,
+    remote: &Arc<Remote>,
+    logins: u32,
+    clients: u32,
+) -> Result<(f64, BTreeMap<NodeId, (u64, u64)>), Failure> {
     let mut devices = Vec::new();
     for index in 0..clients {
         let seed = 1000 + u64::from(index);
@@ -49,6 +57,7 @@ async fn cluster_logins(remote: &Arc<Remote>, logins: u32, clients: u32) -> Resu
         devices.push((device, key));
     }
     let per_client = logins / clients;
+    let cpu_before = fleet.cpu_ticks()?;
     let clock = Instant::now();
     let mut tasks = Vec::new();
     for (mut device, key) in devices {
@@ -65,13 +74,23 @@ async fn cluster_logins(remote: &Arc<Remote>, logins: u32, clients: u32) -> Resu
     for task in tasks {
         task.await??;
     }
-    Ok(f64::from(per_client * clients) / clock.elapsed().as_secs_f64())
+    let rate = f64::from(per_client * clients) / clock.elapsed().as_secs_f64();
+    let cpu = fleet
+        .cpu_ticks()?
+        .into_iter()
+        .map(|(id, (user, system))| {
+            let (user_before, system_before) = cpu_before.get(&id).copied().unwrap_or_default();
+            (id, (user - user_before, system - system_before))
+        })
+        .collect();
+    Ok((rate, cpu))
 }
 
-/// `logins` retrievals on one vault over a `RedbStore` in `dir`, one after the other.
-fn single_node(dir: &std::path::Path, logins: u32) -> Result<f64, Failure> {
+/// `logins` retrievals on one vault over a `RedbStore` in `dir`, one after the other; the rate and the vault's
+/// CPU time per login.
+fn single_node(dir: &std::path::Path, logins: u32) -> Result<(f64, Duration), Failure> {
     let store = RedbStore::open(dir.join("single.redb"))?;
-    single_node::logins_per_second(&Vault::new(fleet_keys(SEED), vault_config(), store), logins)
+    single_node::logins_with_vault_cpu(&Vault::new(fleet_keys(SEED), vault_config(), store), logins)
 }
 
 fn main() -> Result<(), Failure> {
@@ -95,16 +114,31 @@ fn main() -> Result<(), Failure> {
     runtime.block_on(async {
         let remote = Arc::new(fleet.remote(Duration::from_secs(20)));
         let ids = fleet.running();
-        leader(&remote, &ids, Duration::from_secs(10))
+        let first = leader(&remote, &ids, Duration::from_secs(10))
             .await
             .ok_or("no leader elected")?;
-        let rate = cluster_logins(&remote, logins, clients).await?;
+        let (rate, cpu) = cluster_logins(&fleet, &remote, logins, clients).await?;
         println!("{REPLICAS} replica processes, {clients} clients: {rate:8.1} logins/s");
+        let done = f64::from(logins / clients * clients);
+        for (&id, &(user, system)) in &cpu {
+            // Ticks of 10 ms (USER_HZ 100) over all the logins, per login in ms.
+            let per_login = |ticks: u64| -> Result<f64, Failure> { Ok(f64::from(u32::try_from(ticks)?) * 10.0 / done) };
+            let role = if id == first { "leader" } else { "follower" };
+            println!(
+                "  replica {id} ({role:<8}) CPU {:6.3} ms per committed login (user {:6.3}, system {:6.3})",
+                per_login(user + system)?,
+                per_login(user)?,
+                per_login(system)?
+            );
+        }
 
         // Recovery: SIGKILL the leader, then one login after another until one is answered.
         let old = leader(&remote, &ids, Duration::from_secs(10))
             .await
             .ok_or("no leader")?;
+        if old != first {
+            println!("  (the leader changed during the logins: {first}, then {old}; the roles above are the first's)");
+        }
         let mut device = Client::new(remote.as_ref(), UserId::new(b"recovery".to_vec())?, 99);
         let key = BackupKey::generate(&mut StdRng::seed_from_u64(99));
         device.register(remote.as_ref(), PASSWORD, &key).await?;
@@ -129,7 +163,11 @@ fn main() -> Result<(), Failure> {
         Ok(())
     })?;
     drop(fleet);
-    let single = single_node(dir.path(), logins)?;
+    let (single, cpu) = single_node(dir.path(), logins)?;
     println!("one node on RedbStore, 1 client:  {single:8.1} logins/s (same directory)");
+    println!(
+        "  the vault's CPU (Vault::apply, user + system) {:6.3} ms per login",
+        cpu.as_secs_f64() * 1000.0
+    );
     Ok(())
 }

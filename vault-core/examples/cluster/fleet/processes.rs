@@ -161,6 +161,27 @@ impl Fleet {
         self.running.keys().copied().collect()
     }
 
+    /// The CPU time each running replica process has used so far, user and system (`utime` and `stime` of
+    /// `/proc/<pid>/stat`, in clock ticks of 10 ms: Linux's `USER_HZ` is 100). Linux only.
+    pub(crate) fn cpu_ticks(&self) -> Result<BTreeMap<NodeId, (u64, u64)>, Failure> {
+        let mut ticks = BTreeMap::new();
+        for (&id, running) in &self.running {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", running.child.id()))?;
+            // The fields after the command name, which is in parentheses and may hold spaces: state is field 3,
+            // utime and stime fields 14 and 15.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .ok_or("malformed /proc stat")?
+                .1
+                .split_whitespace()
+                .collect();
+            let field =
+                |n: usize| -> Result<u64, Failure> { Ok(fields.get(n - 3).ok_or("short /proc stat")?.parse()?) };
+            ticks.insert(id, (field(14)?, field(15)?));
+        }
+        Ok(ticks)
+    }
+
     /// A client of the fleet whose requests give up after `deadline`.
     pub(crate) fn remote(&self, deadline: Duration) -> Remote {
         Remote::new(

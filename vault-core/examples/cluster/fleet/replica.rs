@@ -8,17 +8,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use backup_protocol::KsfPolicy;
+use backup_protocol::{DecodeError, KsfPolicy};
 use openraft::BasicNode;
 use openraft::error::{ClientWriteError, InitializeError, RaftError};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::net::{TcpListener, TcpStream};
 use vault_core::rand_core::{OsRng, RngCore};
-use vault_core::{Command, FleetKeys, VaultConfig};
+use vault_core::{Command, ENTROPY_LEN, FleetKeys, VaultConfig};
 
 use super::protocol::{ClientReply, ClientRequest, StateReply, StateRequest};
-use crate::adapter::proposal::Proposal;
+use crate::adapter::proposal::{ClientId, Proposal};
 use crate::adapter::redb_log::RedbLog;
 use crate::adapter::redb_state::RedbStateMachine;
 use crate::adapter::tcp::{TcpNetwork, read_frame, read_frame_within, serve, write_frame};
@@ -205,6 +205,26 @@ async fn inspect(listener: TcpListener, state: RedbStateMachine) {
     }
 }
 
+/// The proposal of a client's command (its log encoding with `at_ms` and `entropy` zero): the leader's time and
+/// entropy filled in, under the client's idempotency key. What [`submit`] proposes; also called directly by the
+/// `replica_cost` example, which measures a leader's work without a Raft node.
+pub(crate) fn propose(
+    command: &[u8],
+    client: ClientId,
+    seq: u64,
+    at_ms: u64,
+    entropy: [u8; ENTROPY_LEN],
+) -> Result<Proposal, DecodeError> {
+    let mut command = Command::from_bytes(command)?;
+    command.at_ms = at_ms;
+    command.entropy = entropy;
+    Ok(Proposal {
+        client,
+        seq,
+        command: command.to_bytes(),
+    })
+}
+
 /// One client connection: request, reply, until it closes.
 async fn answer(mut stream: TcpStream, raft: Raft) {
     while let Ok(request) = read_frame_within::<ClientRequest>(&mut stream, MAX_CLIENT_FRAME).await {
@@ -224,18 +244,14 @@ async fn answer(mut stream: TcpStream, raft: Raft) {
 /// On loopback the connection authenticates no one: the principal is the one in the client's command. A
 /// deployment takes it from the authenticated connection (SPEC.md §11), never from the request.
 async fn submit(raft: &Raft, command: &[u8], client: [u8; 16], seq: u64) -> ClientReply {
-    let mut command = match Command::from_bytes(command) {
-        Ok(command) => command,
-        Err(error) => return ClientReply::Failed(format!("malformed command: {error}")),
-    };
-    command.at_ms = SystemTime::now()
+    let at_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |now| u64::try_from(now.as_millis()).unwrap_or(u64::MAX));
-    OsRng.fill_bytes(&mut command.entropy);
-    let proposal = Proposal {
-        client,
-        seq,
-        command: command.to_bytes(),
+    let mut entropy = [0; ENTROPY_LEN];
+    OsRng.fill_bytes(&mut entropy);
+    let proposal = match propose(command, client, seq, at_ms, entropy) {
+        Ok(proposal) => proposal,
+        Err(error) => return ClientReply::Failed(format!("malformed command: {error}")),
     };
     match tokio::time::timeout(COMMIT_DEADLINE, raft.client_write(proposal)).await {
         Err(_) => ClientReply::Timeout,
