@@ -444,3 +444,101 @@ fn unchecked_freshness_accepts_stale_roots_but_checks_everything_else() {
     );
     assert_eq!(unchecked.verify(&forged, stale_at), Err(WitnessError::BadSignature));
 }
+
+/// `not_before` is inclusive: a root signed at exactly the key's `not_before_ms` is accepted, one millisecond
+/// earlier is not.
+#[test]
+fn a_root_signed_at_exactly_not_before_is_accepted() {
+    let f = fixture();
+    let at = sign(
+        &f.signer,
+        Ciphersuite::ProtobufEd25519,
+        "kt.test",
+        NOT_BEFORE,
+        5,
+        [1; 32],
+    );
+    let unchecked = f.verifier.clone().with_freshness(Freshness::Unchecked);
+    assert_eq!(
+        unchecked.verify(&at, NOW).map(|root| root.timestamp_ms()),
+        Ok(NOT_BEFORE)
+    );
+    assert_eq!(f.verifier.verify(&at, NOT_BEFORE).map(|root| root.epoch()), Ok(5));
+    let before = sign(
+        &f.signer,
+        Ciphersuite::ProtobufEd25519,
+        "kt.test",
+        NOT_BEFORE - 1,
+        5,
+        [1; 32],
+    );
+    assert_eq!(
+        unchecked.verify(&before, NOW),
+        Err(WitnessError::KeyNotYetValid {
+            timestamp_ms: NOT_BEFORE - 1,
+            not_before_ms: NOT_BEFORE
+        })
+    );
+}
+
+/// Every accessor returns what the root, key and verifier were built from (values chosen so that 0, 1, "" or
+/// an all-zero or all-one array would differ).
+#[test]
+fn accessors_return_their_fields() {
+    let f = fixture();
+    let root = sign(
+        &f.signer,
+        Ciphersuite::BincodeEd25519,
+        "kt.test",
+        NOW - 7,
+        9,
+        [0x5a; 32],
+    );
+    let public = f.signer.verifying_key().to_bytes();
+    assert_eq!(root.ciphersuite(), Ciphersuite::BincodeEd25519);
+    assert_eq!(root.namespace(), "kt.test");
+    assert_eq!(root.timestamp_ms(), NOW - 7);
+    assert_eq!(root.epoch(), 9);
+    assert_eq!(root.digest(), &[0x5a; 32]);
+    assert_eq!(root.key_id(), public[31]);
+    assert_eq!(root.signature(), &f.signer.sign(&root.signed_message()).to_bytes());
+
+    let key = WitnessKey::new(public, NOT_BEFORE).unwrap();
+    assert_eq!(key.public_key(), &public);
+    assert_eq!(key.not_before_ms(), NOT_BEFORE);
+    assert_eq!(key.key_id(), public[31]);
+    assert_eq!(f.verifier.namespace(), "kt.test");
+
+    let verified = f.verifier.verify(&root, NOW).unwrap();
+    assert_eq!(verified.namespace(), "kt.test");
+    assert_eq!(verified.epoch(), 9);
+    assert_eq!(verified.digest(), &[0x5a; 32]);
+    assert_eq!(verified.timestamp_ms(), NOW - 7);
+    assert_eq!(verified.signed_root(), &root);
+}
+
+/// `Debug` of a signed root and of a witness key shows the public values, the digest and key in lower-case hex.
+#[test]
+fn debug_shows_public_values_in_hex() {
+    let f = fixture();
+    let root = sign(&f.signer, Ciphersuite::ProtobufEd25519, "kt.test", NOW, 5, [0xab; 32]);
+    let shown = format!("{root:?}");
+    for part in [
+        "SignedRoot",
+        "ProtobufEd25519",
+        "\"kt.test\"",
+        &format!("timestamp_ms: {NOW}"),
+        "epoch: 5",
+        &format!("digest: {}", "ab".repeat(32)),
+    ] {
+        assert!(shown.contains(part), "{part} missing from {shown}");
+    }
+    let public = f.signer.verifying_key().to_bytes();
+    let key = WitnessKey::new(public, NOT_BEFORE).unwrap();
+    let shown = format!("{key:?}");
+    assert!(
+        shown.contains(&format!("public_key: {}", hex::encode(public))),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("not_before_ms: {NOT_BEFORE}")), "{shown}");
+}
