@@ -599,3 +599,46 @@ proptest! {
         prop_assert_eq!(changes.is_empty(), prev == next);
     }
 }
+
+/// A verified bundle matches a verified deployment only when fleet, epoch and key set all agree: the same keys
+/// logged for another epoch, other keys for the same epoch, or the same epoch and keys of another fleet do not
+/// match.
+#[test]
+fn a_bundle_matches_only_the_deployment_of_its_fleet_epoch_and_keys() {
+    let parties = Parties::new(41);
+    let verified = parties
+        .verifier()
+        .verify(&parties.sign(parties.bundle(9)), NOW, None)
+        .expect("valid");
+    let deployment = |epoch: u64, keys: KeySet| {
+        let (record, artifact) = publish(&parties, epoch, keys);
+        parties.deployment_verifier().verify(&record, &artifact).expect("valid")
+    };
+    assert!(verified.matches_deployment(&deployment(9, parties.keys())));
+    assert!(
+        !verified.matches_deployment(&deployment(10, parties.keys())),
+        "another epoch"
+    );
+    let fewer = KeySet::new(parties.keys().iter().take(3).cloned()).expect("distinct keys");
+    assert!(!verified.matches_deployment(&deployment(9, fewer)), "another key set");
+
+    let other_fleet = fleet_bundle::FleetId::new("fleet-b").expect("valid id");
+    let anchors = fleet_bundle::TrustAnchors::new(
+        other_fleet.clone(),
+        parties.witness_key.verifying_key().as_bytes(),
+        parties.operator_key.verifying_key().as_bytes(),
+    )
+    .expect("strong keys");
+    let artifact = FleetKeyArtifact::new(other_fleet.clone(), 9, parties.keys()).to_json();
+    let record = DeploymentRecord::for_artifact(other_fleet, 9, &artifact);
+    let witness_signature = parties.witness().sign_deployment(&record);
+    let record = parties
+        .operator()
+        .countersign_deployment(record, &witness_signature)
+        .expect("valid witness signature")
+        .to_bytes();
+    let elsewhere = fleet_bundle::DeploymentVerifier::new(anchors)
+        .verify(&record, &artifact)
+        .expect("valid");
+    assert!(!verified.matches_deployment(&elsewhere), "another fleet");
+}

@@ -6,6 +6,7 @@ use fleet_bundle::{
     Bundle, BundleVerifier, DeploymentRecord, DeploymentVerifier, FleetId, FleetKey, FleetKeyArtifact, KeySet,
     OperatorSigner, Role, TrustAnchors, UnixSeconds, ValidityWindow, WitnessSigner,
 };
+use sha2::{Digest, Sha256};
 
 const WITNESS_KEY: &str = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c";
 const OPERATOR_KEY: &str = "8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394";
@@ -93,6 +94,13 @@ fn spec_worked_example() {
         .verify(&wire, UnixSeconds(1_700_000_000), None)
         .expect("valid");
     assert_eq!(hex::encode(verified.accepted_epoch().to_bytes()), ACCEPTED_EPOCH);
+    // The state's parts: the fleet, the epoch and SHA-256 of the body (computed here with sha2).
+    let state = verified.accepted_epoch();
+    assert_eq!(state.fleet_id(), &fleet);
+    assert_eq!(state.epoch(), 7);
+    let body_digest: [u8; 32] = Sha256::digest(hex::decode(BODY).expect("hex")).into();
+    assert_eq!(state.body_digest(), &body_digest);
+    assert!(ACCEPTED_EPOCH.ends_with(&hex::encode(body_digest)));
 
     let artifact = FleetKeyArtifact::new(fleet.clone(), 7, keys).to_json();
     assert_eq!(artifact, ARTIFACT.as_bytes());
