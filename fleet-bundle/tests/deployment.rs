@@ -619,7 +619,7 @@ fn a_bundle_matches_only_the_deployment_of_its_fleet_epoch_and_keys() {
         !verified.matches_deployment(&deployment(10, parties.keys())),
         "another epoch"
     );
-    let fewer = KeySet::new(parties.keys().iter().take(3).cloned()).expect("distinct keys");
+    let fewer = KeySet::new(parties.keys().iter().take(3).copied()).expect("distinct keys");
     assert!(!verified.matches_deployment(&deployment(9, fewer)), "another key set");
 
     let other_fleet = fleet_bundle::FleetId::new("fleet-b").expect("valid id");
