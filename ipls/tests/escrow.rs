@@ -269,3 +269,62 @@ proptest! {
         prop_assert_eq!(vault.open(&pending, &auth).err(), Some(Error::Rejected));
     }
 }
+
+/// The vault key survives its key-file bytes (its public half is X25519 of the secret, computed here with
+/// curve25519-dalek); `Debug` of every session state names public values only (the vault's and the account's
+/// public keys in hex, the account, the purpose) and never the vault's secret; the pending state and the opened
+/// request give back what they hold.
+#[test]
+fn key_bytes_accessors_and_debug_output() {
+    let (mut rng, vault, account, signer, proof) = setup(11);
+    let hex = |bytes: &[u8]| {
+        use std::fmt::Write;
+        bytes.iter().fold(String::new(), |mut out, byte| {
+            write!(out, "{byte:02x}").unwrap();
+            out
+        })
+    };
+    let secret = vault.to_bytes();
+    assert_eq!(
+        curve25519_dalek::MontgomeryPoint::mul_base_clamped(*secret).to_bytes(),
+        vault.public_key()
+    );
+    assert_eq!(IplsVaultKey::from_bytes(&secret).public_key(), vault.public_key());
+    let shown = format!("{vault:?}");
+    assert!(
+        shown.starts_with("IplsVaultKey") && shown.contains(&hex(&vault.public_key())),
+        "{shown}"
+    );
+    assert!(!shown.contains(&hex(secret.as_ref())), "{shown}");
+
+    let ck = ContactKey::generate(&mut rng);
+    let (device, hello) = EscrowClient::upload(&mut rng, &vault.public_key(), account.clone(), &ck).unwrap();
+    assert!(format!("{device:?}").starts_with("EscrowClient"));
+    let (pending, challenge) = vault.challenge(&mut rng, &hello).unwrap();
+    assert_eq!((pending.hello(), pending.challenge()), (&hello, &challenge));
+    let shown = format!("{pending:?}");
+    assert!(shown.starts_with("PendingEscrow"), "{shown}");
+    assert!(
+        shown.contains(&format!("{hello:?}")) && shown.contains(&format!("{challenge:?}")),
+        "{shown}"
+    );
+
+    let (device, auth) = device.authenticate(&challenge, &signer, &proof).unwrap();
+    let shown = format!("{device:?}");
+    assert!(
+        shown.starts_with("AwaitingReply") && shown.contains("uploaded: true"),
+        "{shown}"
+    );
+    let opened = vault.open(&pending, &auth).unwrap();
+    assert_eq!(opened.purpose(), ipls::EscrowPurpose::Upload);
+    let shown = format!("{opened:?}");
+    assert!(shown.starts_with("OpenedEscrow"), "{shown}");
+    for part in [
+        format!("{account:?}"),
+        "Upload".to_owned(),
+        hex(signer.verifying_key().as_bytes()),
+    ] {
+        assert!(shown.contains(&part), "{part} missing from {shown}");
+    }
+    assert!(!shown.contains(&hex(ck.expose_secret())), "{shown}");
+}
