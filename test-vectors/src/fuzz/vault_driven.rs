@@ -208,13 +208,13 @@ impl Run {
             }
             4 => {
                 // The same command again, byte for byte: a replica applying a log entry twice.
-                if let Some(command) = self.earlier(input)? {
-                    self.apply(command);
+                if let Some(command) = self.earlier(input.byte()?) {
+                    self.apply(&command);
                 }
             }
             5 => {
                 // The same request in a new command: an attacker replaying what the client sent.
-                if let Some(command) = self.earlier(input)? {
+                if let Some(command) = self.earlier(input.byte()?) {
                     self.send(command.principal.clone(), command.request.clone());
                 }
             }
@@ -224,19 +224,19 @@ impl Run {
                     3 => Principal::Operator,
                     i => Principal::Account(self.users[usize::from(i)].clone()),
                 };
-                if let Some(command) = self.earlier(input)? {
+                if let Some(command) = self.earlier(input.byte()?) {
                     self.send(stranger, command.request.clone());
                 }
             }
             7 => {
                 // One byte of an earlier command flipped, then decoded and applied as the log would.
                 let (at, mask) = (usize::from(input.byte()?), input.byte()?.max(1));
-                if let Some(command) = self.earlier(input)? {
+                if let Some(command) = self.earlier(input.byte()?) {
                     let mut bytes = command.to_bytes().to_vec();
                     let at = at % bytes.len();
                     bytes[at] ^= mask;
                     if let Ok(command) = Command::from_bytes(&bytes) {
-                        self.apply(command);
+                        self.apply(&command);
                     }
                 }
             }
@@ -261,10 +261,9 @@ impl Run {
         Some(())
     }
 
-    /// An earlier command chosen by the next byte (`Some(None)` when nothing was sent yet).
-    fn earlier(&self, input: &mut Input<'_>) -> Option<Option<Command>> {
-        let byte = usize::from(input.byte()?);
-        Some(self.sent.get(byte % self.sent.len().max(1)).cloned())
+    /// The earlier command `byte` picks (`None` when nothing was sent yet).
+    fn earlier(&self, byte: u8) -> Option<Command> {
+        self.sent.get(usize::from(byte) % self.sent.len().max(1)).cloned()
     }
 
     fn registration_start(&mut self, account: usize, password: &[u8]) {
@@ -304,7 +303,7 @@ impl Run {
             LoginPurpose::DeleteRecord => client
                 .finish_deletion(&mut self.clients, &response)
                 .map(|(_, finalization)| (finalization, None)),
-            _ => client
+            LoginPurpose::RetrieveKey => client
                 .finish(&mut self.clients, &response)
                 .map(|(pending, finalization)| (finalization, Some(pending))),
         };
@@ -335,7 +334,7 @@ impl Run {
         self.clock += 1;
         let mut entropy = [0; 32];
         self.entropy.fill_bytes(&mut entropy);
-        self.apply(Command {
+        self.apply(&Command {
             at_ms: self.clock,
             entropy,
             principal,
@@ -344,10 +343,10 @@ impl Run {
     }
 
     /// Applies `command` to both vaults and checks properties (i) to (iii); the answer, if it was accepted.
-    fn apply(&mut self, command: Command) -> Option<Response> {
+    fn apply(&mut self, command: &Command) -> Option<Response> {
         let before = self.vaults[0].store().inner.snapshot();
-        let answer = self.vaults[0].apply(&command);
-        let replica = self.vaults[1].apply(&command);
+        let answer = self.vaults[0].apply(command);
+        let replica = self.vaults[1].apply(command);
         assert!(answer == replica, "vault: two vaults answered one command differently");
         let stores = self
             .vaults
@@ -360,7 +359,7 @@ impl Run {
             Err(_) => assert!(stores[0].0 == before, "vault: a refused command changed the store"),
         }
         self.sent.push(command.clone());
-        self.observe(&command, &answer);
+        self.observe(command, &answer);
         answer.ok()
     }
 
