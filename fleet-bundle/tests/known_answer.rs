@@ -116,6 +116,14 @@ fn spec_worked_example() {
         .expect("valid");
     let record_wire = signed_record.to_bytes();
     assert_eq!(
+        hex::encode(signed_record.operator_signature()),
+        RECORD_OPERATOR_SIGNATURE
+    );
+    assert_eq!(
+        hex::encode(signed_record.witness_signature().to_bytes()),
+        RECORD_WITNESS_SIGNATURE
+    );
+    assert_eq!(
         hex::encode(&record_wire),
         format!("01040032{RECORD_BODY}{RECORD_WITNESS_SIGNATURE}{RECORD_OPERATOR_SIGNATURE}")
     );
@@ -123,4 +131,5 @@ fn spec_worked_example() {
         .verify(&record_wire, &artifact)
         .expect("valid");
     assert!(verified.matches_deployment(&deployment));
+    assert_eq!(deployment.signed_record(), &signed_record);
 }
