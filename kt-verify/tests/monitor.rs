@@ -131,3 +131,52 @@ fn checkpoints_survive_a_restart_through_their_signed_form() {
             .map_or(true, |root| w.verifier.verify(&root, root.timestamp_ms()).is_err())
     );
 }
+
+/// The timestamp rule refuses only an earlier signing time: the next epoch signed at the same millisecond as the
+/// checkpoint advances it.
+#[test]
+fn the_next_epoch_signed_at_the_checkpoints_millisecond_advances() {
+    let w = Witness::new("ns");
+    let mut monitor = Monitor::new();
+    monitor.observe(w.root(100, 10, [10; 32])).unwrap();
+    assert_eq!(
+        monitor.observe(w.root(100, 11, [11; 32])),
+        Ok(Observation::Advanced { from_epoch: 10 })
+    );
+    assert_eq!(monitor.checkpoint("ns").map(VerifiedRoot::digest), Some(&[11; 32]));
+}
+
+/// Each refusal's message names its numbers.
+#[test]
+fn refusal_messages_name_their_epochs_and_times() {
+    let cases = [
+        (
+            MonitorError::Rollback {
+                checkpoint_epoch: 10,
+                epoch: 9,
+            },
+            "epoch 9 is older than the checkpoint epoch 10",
+        ),
+        (
+            MonitorError::GapWithoutAudit {
+                checkpoint_epoch: 10,
+                epoch: 12,
+            },
+            "epoch 12 skips ahead of 10 without an audit",
+        ),
+        (
+            MonitorError::TimestampRegression {
+                checkpoint_ms: 100,
+                timestamp_ms: 99,
+            },
+            "signed at 99 ms, before the checkpoint's 100 ms",
+        ),
+        (
+            MonitorError::AuditMismatch,
+            "audit does not connect the checkpoint to the offered root",
+        ),
+    ];
+    for (error, message) in cases {
+        assert_eq!(error.to_string(), message);
+    }
+}
