@@ -9,8 +9,9 @@
 //!
 //! Two things spare a replica work per committed entry (BENCHMARKS.md, "Replication cost"): the committed index is
 //! written in the next log transaction rather than in one of its own (a restarted replica re-applies up to the
-//! committed index on disk, which may be a little behind, and learns the rest from the leader: openraft treats it
-//! as a hint, and any index that was committed stays committed), and the last [`RECENT`] entries appended stay in
+//! committed index on disk, which may be a little behind, and learns the rest from the leader: the index on disk is
+//! a lower bound, safe because each apply batch is durable before `apply` returns, and never ahead of the entries
+//! on disk, since it is written after them), and the last [`RECENT`] entries appended stay in
 //! memory, so that the leader's replication streams (one per follower) and every replica's apply read them without
 //! a read transaction and a JSON decode each. Memory holds only entries that are on disk, as they are there.
 

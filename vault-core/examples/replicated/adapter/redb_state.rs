@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use backup_protocol::DecodeError;
 use backup_protocol::codec::Reader;
@@ -74,8 +74,12 @@ impl std::fmt::Display for OpenError {
 impl std::error::Error for OpenError {}
 
 fn lock(mutex: &Mutex<Durable>) -> MutexGuard<'_, Durable> {
-    // A panic mid-apply leaves memory possibly ahead of the file; the replica is restarted from the file then.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    // A panic mid-apply may leave the idempotency table ahead of the file (the undo of a failed batch never ran), so
+    // nothing may read it afterwards, not a snapshot build nor the test-mode inspection: the replica stops, and is
+    // restarted from its files.
+    mutex
+        .lock()
+        .unwrap_or_else(|_| panic!("replica state poisoned by a panic mid-apply: restart the replica from its files"))
 }
 
 fn session_key(key: &SessionKey) -> Vec<u8> {
