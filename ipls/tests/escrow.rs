@@ -328,3 +328,19 @@ fn key_bytes_accessors_and_debug_output() {
     }
     assert!(!shown.contains(&hex(ck.expose_secret())), "{shown}");
 }
+
+/// The stored state holds the vault's ephemeral secret, so its buffer is allocated once at its final size
+/// (`Vec::with_capacity` gives exactly the requested capacity): growing it would free a copy of the secret that
+/// `Zeroizing` never clears. At the shortest, an ordinary and the longest account id.
+#[test]
+fn the_pending_state_is_encoded_without_reallocation() {
+    let (mut rng, vault, _, _, _) = setup(12);
+    for account_len in [1, 5, 255] {
+        let account = AccountId::new(vec![b'a'; account_len]).unwrap();
+        let (_, hello) = EscrowClient::retrieve(&mut rng, &vault.public_key(), account).unwrap();
+        let (pending, _) = vault.challenge(&mut rng, &hello).unwrap();
+        let stored = pending.to_bytes();
+        assert_eq!(stored.len(), 2 + 32 + 82 + hello.to_bytes().len());
+        assert_eq!(stored.capacity(), stored.len(), "account id of {account_len} bytes");
+    }
+}
