@@ -71,6 +71,11 @@ fn a_deletion_login_reports_the_signed_guesses_remaining() {
         .unwrap();
         let (pending, _) = client.finish_deletion(&mut world.rng, &response).unwrap();
         assert_eq!(pending.guesses_remaining(), remaining);
+        // Its Debug names the user and nothing else (DELETED_K stays out).
+        assert_eq!(
+            format!("{pending:?}"),
+            format!("PendingDeletionReceipt {{ user_id: {:?}, .. }}", world.user)
+        );
     }
 }
 
