@@ -87,6 +87,11 @@ fn a_registration_receipt_proves_exactly_this_upload_was_stored() {
         ClientRegistration::start(&mut world.rng, &world.config, world.user.clone(), PASSWORD).unwrap();
     let (pending, response) = PendingRegistration::start(&world.keys, &mut world.rng, &request).unwrap();
     let (awaiting, upload) = client.finish(&mut world.rng, &response, &world.key).unwrap();
+    // Its Debug names the user and nothing else.
+    assert_eq!(
+        format!("{awaiting:?}"),
+        format!("PendingRegistrationReceipt {{ user_id: {:?}, .. }}", world.user)
+    );
     let (_, receipt) = pending
         .finish(&world.keys, &upload, &KsfPolicy::INSECURE_TESTING)
         .unwrap();
