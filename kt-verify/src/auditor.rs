@@ -11,18 +11,19 @@
 //!
 //! Memory stays bounded by one blob: blobs are handed in one at a time, verified and dropped, and only the running
 //! chain `(start, end)` is kept. A blob is verified in place, with 4 bytes of index per element beside it (about
-//! 0.07× the blob). Blobs longer than a configurable limit are refused before decoding.
+//! 0.07× the blob); a blob the in-place layout refuses is classified (`Malformed` or `NonCanonical`) by a walk of
+//! its wire format that allocates nothing (`refusal.rs`). Blobs longer than a configurable limit are refused before
+//! decoding.
 
 use core::fmt;
 use core::marker::PhantomData;
 use core::str::FromStr;
 
 use akd_core::configuration::Configuration;
-use akd_core::proto::specs::types as pb;
-use akd_core::{AzksElement, SingleAppendOnlyProof, WhatsAppV1Configuration};
-use protobuf::Message as _;
+use akd_core::{SingleAppendOnlyProof, WhatsAppV1Configuration};
 
 use crate::append_only::{self, CanonicalBlob};
+use crate::refusal::refused_encoding;
 use crate::witness::{Digest, Hex};
 
 /// Why a blob name does not parse.
@@ -442,25 +443,5 @@ impl<TC: Configuration> ChainAuditor<TC> {
         chain.end_epoch = name.epoch;
         chain.end_root = name.current_root;
         Ok(chain)
-    }
-}
-
-/// The error for a blob that is not a canonical encoding akd_core converts ([`CanonicalBlob::parse`] refused it):
-/// `Malformed` when rust-protobuf does not parse it as a `SingleAppendOnlyProof` or akd_core does not convert an
-/// element, else `NonCanonical`. Both are decided as the decoding akd's verifier needs decides them, so this path
-/// decodes the whole protobuf message (about 150 bytes per element); an accepted blob never takes it.
-fn refused_encoding(data: &[u8]) -> AuditError {
-    let Ok(decoded) = pb::SingleAppendOnlyProof::parse_from_bytes(data) else {
-        return AuditError::Malformed;
-    };
-    let converts = decoded
-        .inserted
-        .iter()
-        .chain(&decoded.unchanged_nodes)
-        .all(|element| AzksElement::try_from(element).is_ok());
-    if converts {
-        AuditError::NonCanonical
-    } else {
-        AuditError::Malformed
     }
 }

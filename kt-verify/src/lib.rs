@@ -92,6 +92,8 @@ mod client;
 mod error;
 mod monitor;
 mod proto;
+#[cfg(feature = "auditor")]
+mod refusal;
 mod root;
 mod security_code;
 mod strict;
