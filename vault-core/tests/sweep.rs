@@ -5,7 +5,7 @@ mod common;
 
 use backup_protocol::{BackupKey, ClientLogin, ClientRegistration};
 use common::{Harness, PASSWORD, config, user};
-use vault_core::{Request, Response, Store, VaultError};
+use vault_core::{MemoryStore, Request, Response, Store, Vault, VaultConfig, VaultError};
 
 fn sweep() -> Request {
     Request::Sweep { cursor: Vec::new() }
@@ -60,6 +60,55 @@ fn expired_challenges_and_sessions_go_and_the_rest_stays() {
         [0x01, 0x68, 0, 0, 0, 0, 0, 0, 0, 0]
     );
     assert_eq!(harness.retrieve(&alice, PASSWORD).map(|key| key.is_some()), Ok(true));
+}
+
+/// One entry a page: a sweep whose cursor is in the challenges' pass goes on to the login sessions from their first
+/// key (not from the cursor, which sorts after them), so paging until `next` is `None` removes every expired entry.
+#[test]
+fn a_paged_sweep_goes_through_every_pass() {
+    let mut harness = Harness::new(22);
+    let keys = harness.vault.keys().clone();
+    harness.vault = Vault::new(
+        keys,
+        VaultConfig {
+            sweep_page: 1,
+            ..config()
+        },
+        MemoryStore::new(),
+    );
+    for name in ["bob", "carol"] {
+        let (_, request) = ClientRegistration::start(&mut harness.rng, &harness.client, user(name), PASSWORD).unwrap();
+        harness.apply(Request::RegistrationStart(request)).unwrap();
+    }
+    for name in ["dave", "erin"] {
+        let (_, request) = ClientLogin::start(&mut harness.rng, &harness.client, user(name), PASSWORD).unwrap();
+        harness.apply(Request::LoginStart(request)).unwrap();
+    }
+    harness.now_ms += config().challenge_ttl_ms.max(config().login_ttl_ms);
+
+    let (mut cursor, mut removed, mut pages) = (Vec::new(), 0, 0);
+    loop {
+        let Ok(Response::Swept { removed: page, next }) = harness.apply(Request::Sweep { cursor }) else {
+            panic!("swept")
+        };
+        (removed, pages) = (removed + page, pages + 1);
+        match next {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    assert_eq!(
+        (removed, pages),
+        (4, 5),
+        "four pages of one entry each, then an empty one"
+    );
+    let left = harness.vault.store().snapshot();
+    assert!(
+        left.keys()
+            .all(|key| !key.starts_with(b"pending/") && !key.starts_with(b"login/")),
+        "{:?}",
+        left.keys().collect::<Vec<_>>()
+    );
 }
 
 #[test]
