@@ -499,6 +499,24 @@ mod tests {
         hex::decode(hex).unwrap().try_into().unwrap()
     }
 
+    /// The whole file the copying API writes for `plaintext` under `salt`.
+    fn encrypt(key: &BackupKey, salt: [u8; SALT_LEN], plaintext: &[u8]) -> Vec<u8> {
+        let (mut encryptor, header) = StreamEncryptor::with_salt(key, salt);
+        let mut file = header.to_vec();
+        encryptor.update(plaintext, &mut file).unwrap();
+        encryptor.finish(&mut file).unwrap();
+        file
+    }
+
+    /// The plaintext the copying API reads back from a whole file.
+    fn decrypt(key: &BackupKey, file: &[u8]) -> Vec<u8> {
+        let mut decryptor = StreamDecryptor::new(key);
+        let mut opened = Vec::new();
+        decryptor.update(file, &mut opened).unwrap();
+        decryptor.finish(&mut opened).unwrap();
+        opened
+    }
+
     /// Known answers from test-vectors/vectors/backup_stream.json, which test-vectors/python/check_vectors.py
     /// recomputes with the `cryptography` package: StreamEncrypt tcId 3 ("one short segment", 100 bytes).
     /// Encryption and decryption here agree with each other whatever the keys and nonces are; only fixed bytes pin
@@ -527,17 +545,9 @@ mod tests {
         assert_eq!(prefix, bytes::<NONCE_PREFIX_LEN>("3b87e20783b17c"));
         assert_eq!(segment_nonce(prefix, 0, true), bytes::<12>("3b87e20783b17c0000000001"));
 
-        let (mut encryptor, header) = StreamEncryptor::with_salt(&key, salt);
-        let mut out = header.to_vec();
-        encryptor.update(&plaintext, &mut out).unwrap();
-        encryptor.finish(&mut out).unwrap();
-        assert_eq!(out, file);
+        assert_eq!(encrypt(&key, salt, &plaintext), file);
 
-        let mut decryptor = StreamDecryptor::new(&key);
-        let mut opened = Vec::new();
-        decryptor.update(&file, &mut opened).unwrap();
-        decryptor.finish(&mut opened).unwrap();
-        assert_eq!(opened, plaintext);
+        assert_eq!(decrypt(&key, &file), plaintext);
     }
 
     /// backup_stream.json, StreamEncrypt tcId 4 ("two segments: one full, one of a single byte"): plaintext byte
@@ -555,10 +565,7 @@ mod tests {
         assert_eq!(segment_nonce(prefix, 0, false), bytes::<12>("8f556a688504c00000000000"));
         assert_eq!(segment_nonce(prefix, 1, true), bytes::<12>("8f556a688504c00000000101"));
 
-        let (mut encryptor, header) = StreamEncryptor::with_salt(&key, salt);
-        let mut file = header.to_vec();
-        encryptor.update(&plaintext, &mut file).unwrap();
-        encryptor.finish(&mut file).unwrap();
+        let file = encrypt(&key, salt, &plaintext);
         assert_eq!(file.len(), 65_603);
         assert_eq!(
             file[file.len() - 24..],
@@ -569,11 +576,7 @@ mod tests {
             bytes::<32>("d53e132ad157f5333c2210d7bf7d943aed24829c158304ee8c2315811d2a3215")[..]
         );
 
-        let mut decryptor = StreamDecryptor::new(&key);
-        let mut opened = Vec::new();
-        decryptor.update(&file, &mut opened).unwrap();
-        decryptor.finish(&mut opened).unwrap();
-        assert_eq!(opened, plaintext);
+        assert_eq!(decrypt(&key, &file), plaintext);
     }
 
     /// SPEC §8: plaintext of exactly one segment has one canonical encoding, a full final segment. The other one,

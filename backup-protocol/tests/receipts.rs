@@ -4,8 +4,8 @@
 mod common;
 
 use backup_protocol::{
-    ClientLogin, ClientRegistration, DeletionReceipt, Error, KsfPolicy, LoginPurpose, LoginResponse,
-    PendingRegistration, RegistrationReceipt, VaultKeys, VaultLoginState,
+    ClientLogin, ClientRegistration, DeletionReceipt, Error, KsfPolicy, LoginResponse, PendingRegistration,
+    RegistrationReceipt, VaultKeys, VaultLoginState,
 };
 use common::{PASSWORD, World, flips};
 
@@ -57,18 +57,7 @@ fn a_deletion_login_reports_the_signed_guesses_remaining() {
     let mut world = World::new(44);
     let record = world.register();
     for remaining in [0u32, 5] {
-        let (client, request) = ClientLogin::start_for(
-            &mut world.rng,
-            &world.config,
-            world.user.clone(),
-            PASSWORD,
-            LoginPurpose::DeleteRecord,
-        )
-        .unwrap();
-        let (_, response) = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || {
-            Ok::<u32, ()>(remaining)
-        })
-        .unwrap();
+        let (client, _, response) = world.deletion_start(&record, remaining);
         let (pending, _) = client.finish_deletion(&mut world.rng, &response).unwrap();
         assert_eq!(pending.guesses_remaining(), remaining);
         // Its Debug names the user and nothing else (DELETED_K stays out).
@@ -130,18 +119,7 @@ fn a_deletion_receipt_is_bound_to_the_login_that_asked_for_it() {
     let mut world = World::new(42);
     let record = world.register();
     let deletion = |world: &mut World| {
-        let (client, request) = ClientLogin::start_for(
-            &mut world.rng,
-            &world.config,
-            world.user.clone(),
-            PASSWORD,
-            LoginPurpose::DeleteRecord,
-        )
-        .unwrap();
-        let (state, response) = VaultLoginState::start(&world.keys, &mut world.rng, Some(&record), &request, || {
-            Ok::<u32, ()>(9)
-        })
-        .unwrap();
+        let (client, state, response) = world.deletion_start(&record, 9);
         let (awaiting, finalization) = client.finish_deletion(&mut world.rng, &response).unwrap();
         let receipt = state.finish_deletion(Some(&record), &finalization).unwrap();
         (awaiting, receipt)

@@ -3,8 +3,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use backup_protocol::{
-    BackupKey, BackupRecord, ClientConfig, ClientLogin, ClientRegistration, Error, KsfPolicy, PendingRegistration,
-    UserId, VaultKeys, VaultLoginState,
+    BackupKey, BackupRecord, ClientConfig, ClientLogin, ClientRegistration, Error, KsfPolicy, LoginPurpose,
+    LoginResponse, PendingRegistration, UserId, VaultKeys, VaultLoginState,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -60,6 +60,28 @@ impl World {
         let (pending, finalization) = client.finish(&mut self.rng, &response)?;
         let release = state.finish(&mut self.rng, Some(record), &finalization)?;
         pending.open(&release)
+    }
+
+    /// Starts a deletion login of `self.user` under `PASSWORD` against `record`, the vault signing `remaining`
+    /// guesses; the client's state, the vault's, and the vault's response.
+    pub fn deletion_start(
+        &mut self,
+        record: &BackupRecord,
+        remaining: u32,
+    ) -> (ClientLogin, VaultLoginState, LoginResponse) {
+        let (client, request) = ClientLogin::start_for(
+            &mut self.rng,
+            &self.config,
+            self.user.clone(),
+            PASSWORD,
+            LoginPurpose::DeleteRecord,
+        )
+        .unwrap();
+        let (state, response) = VaultLoginState::start(&self.keys, &mut self.rng, Some(record), &request, || {
+            Ok::<u32, ()>(remaining)
+        })
+        .unwrap();
+        (client, state, response)
     }
 }
 
