@@ -12,14 +12,7 @@ use sha2::{Digest, Sha256};
 
 /// Publishes `keys` for `epoch`: the canonical artifact and its signed record.
 fn publish(parties: &Parties, epoch: u64, keys: KeySet) -> (Vec<u8>, Vec<u8>) {
-    let artifact = FleetKeyArtifact::new(fleet(), epoch, keys).to_json();
-    let record = DeploymentRecord::for_artifact(fleet(), epoch, &artifact);
-    let witness_signature = parties.witness().sign_deployment(&record);
-    let signed = parties
-        .operator()
-        .countersign_deployment(record, &witness_signature)
-        .expect("valid witness signature");
-    (signed.to_bytes(), artifact)
+    parties.publish_for(fleet(), epoch, keys)
 }
 
 /// Signs `artifact` as given (whatever it contains) for `epoch`.
@@ -507,21 +500,9 @@ fn monitor_tells_a_fork_from_a_replay() {
 fn resume_refuses_a_deployment_of_another_fleet() {
     let parties = Parties::new(44);
     let other_fleet = fleet_bundle::FleetId::new("fleet-b").expect("valid");
-    let artifact = FleetKeyArtifact::new(other_fleet.clone(), 3, parties.keys()).to_json();
-    let record = DeploymentRecord::for_artifact(other_fleet.clone(), 3, &artifact);
-    let witness_signature = parties.witness().sign_deployment(&record);
-    let record = parties
-        .operator()
-        .countersign_deployment(record, &witness_signature)
-        .expect("valid witness signature")
-        .to_bytes();
+    let (record, artifact) = parties.publish_for(other_fleet.clone(), 3, parties.keys());
     // Same witness and operator, pinned for fleet-b: the deployment verifies there...
-    let anchors_b = fleet_bundle::TrustAnchors::new(
-        other_fleet.clone(),
-        parties.witness_key.verifying_key().as_bytes(),
-        parties.operator_key.verifying_key().as_bytes(),
-    )
-    .expect("strong keys");
+    let anchors_b = parties.anchors_for(other_fleet.clone());
     let last_b = fleet_bundle::DeploymentVerifier::new(anchors_b)
         .verify(&record, &artifact)
         .expect("valid for fleet-b");
@@ -623,20 +604,8 @@ fn a_bundle_matches_only_the_deployment_of_its_fleet_epoch_and_keys() {
     assert!(!verified.matches_deployment(&deployment(9, fewer)), "another key set");
 
     let other_fleet = fleet_bundle::FleetId::new("fleet-b").expect("valid id");
-    let anchors = fleet_bundle::TrustAnchors::new(
-        other_fleet.clone(),
-        parties.witness_key.verifying_key().as_bytes(),
-        parties.operator_key.verifying_key().as_bytes(),
-    )
-    .expect("strong keys");
-    let artifact = FleetKeyArtifact::new(other_fleet.clone(), 9, parties.keys()).to_json();
-    let record = DeploymentRecord::for_artifact(other_fleet, 9, &artifact);
-    let witness_signature = parties.witness().sign_deployment(&record);
-    let record = parties
-        .operator()
-        .countersign_deployment(record, &witness_signature)
-        .expect("valid witness signature")
-        .to_bytes();
+    let anchors = parties.anchors_for(other_fleet.clone());
+    let (record, artifact) = parties.publish_for(other_fleet, 9, parties.keys());
     let elsewhere = fleet_bundle::DeploymentVerifier::new(anchors)
         .verify(&record, &artifact)
         .expect("valid");

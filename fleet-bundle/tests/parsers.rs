@@ -54,14 +54,7 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let parties = Parties::new(50);
         let bundle = parties.sign(parties.bundle(9));
-        let artifact = FleetKeyArtifact::new(fleet(), 9, parties.keys()).to_json();
-        let record = DeploymentRecord::for_artifact(fleet(), 9, &artifact);
-        let witness_signature = parties.witness().sign_deployment(&record);
-        let record = parties
-            .operator()
-            .countersign_deployment(record, &witness_signature)
-            .expect("valid")
-            .to_bytes();
+        let (record, artifact) = parties.publish_for(fleet(), 9, parties.keys());
         Fixture {
             parties,
             bundle,

@@ -4,8 +4,8 @@
 
 use ed25519_dalek::{Signer, SigningKey};
 use fleet_bundle::{
-    Bundle, BundleVerifier, DeploymentVerifier, FleetId, FleetKey, KeySet, OperatorSigner, Role, TrustAnchors,
-    UnixSeconds, ValidityWindow, WitnessSigner,
+    Bundle, BundleVerifier, DeploymentRecord, DeploymentVerifier, FleetId, FleetKey, FleetKeyArtifact, KeySet,
+    OperatorSigner, Role, TrustAnchors, UnixSeconds, ValidityWindow, WitnessSigner,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -62,12 +62,29 @@ impl Parties {
     }
 
     pub(crate) fn anchors(&self) -> TrustAnchors {
+        self.anchors_for(fleet())
+    }
+
+    /// The same witness and operator, pinned for `fleet_id`.
+    pub(crate) fn anchors_for(&self, fleet_id: FleetId) -> TrustAnchors {
         TrustAnchors::new(
-            fleet(),
+            fleet_id,
             self.witness_key.verifying_key().as_bytes(),
             self.operator_key.verifying_key().as_bytes(),
         )
         .expect("strong keys")
+    }
+
+    /// Publishes `keys` for `fleet_id` at `epoch`: the signed deployment record's bytes and the canonical artifact.
+    pub(crate) fn publish_for(&self, fleet_id: FleetId, epoch: u64, keys: KeySet) -> (Vec<u8>, Vec<u8>) {
+        let artifact = FleetKeyArtifact::new(fleet_id.clone(), epoch, keys).to_json();
+        let record = DeploymentRecord::for_artifact(fleet_id, epoch, &artifact);
+        let witness_signature = self.witness().sign_deployment(&record);
+        let signed = self
+            .operator()
+            .countersign_deployment(record, &witness_signature)
+            .expect("valid witness signature");
+        (signed.to_bytes(), artifact)
     }
 
     pub(crate) fn verifier(&self) -> BundleVerifier {
