@@ -179,6 +179,22 @@ fn reason_artifact_too_large_and_digest_mismatch() {
     );
 }
 
+/// The size bound of SPEC step 5 is inclusive: an artifact of exactly `MAX_LEN` bytes (the canonical JSON padded
+/// with the trailing whitespace JSON allows) verifies; one byte more is refused by the test above.
+#[test]
+fn an_artifact_of_exactly_the_maximum_length_verifies() {
+    let parties = Parties::new(37);
+    let (_, mut artifact) = publish(&parties, 5, parties.keys());
+    artifact.resize(FleetKeyArtifact::MAX_LEN, b' ');
+    let verified = parties
+        .deployment_verifier()
+        .verify(&publish_raw(&parties, 5, &artifact), &artifact)
+        .expect("an artifact at the bound verifies");
+    assert_eq!(verified.epoch(), 5);
+    assert_eq!(verified.keys(), &parties.keys());
+    assert_eq!(verified.artifact_digest(), &<[u8; 32]>::from(Sha256::digest(&artifact)));
+}
+
 /// Signs `json` as the artifact of epoch 5 and returns why verification rejects it.
 fn rejection(parties: &Parties, json: String) -> DeploymentError {
     let artifact = json.into_bytes();

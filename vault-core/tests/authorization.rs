@@ -3,11 +3,12 @@
 
 mod common;
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 
 use backup_protocol::{BackupKey, ClientLogin, ClientRegistration, Error, LoginFinalization, RegistrationRequest};
 use common::{Harness, PASSWORD, WRONG, user};
-use vault_core::{MemoryStore, Principal, Request, Response, VaultConfig, VaultError};
+use vault_core::{Cas, MemoryStore, Principal, Request, Response, Store, VaultConfig, VaultError, Versioned};
 
 /// A vault with alice's key registered under `PASSWORD`.
 fn with_alice(seed: u64) -> (Harness<MemoryStore>, BackupKey) {
@@ -231,6 +232,70 @@ fn one_principal_holds_at_most_its_cap_of_entries_in_flight() {
     );
     let request = login_request(&mut harness, "alice");
     assert!(matches!(harness.apply(request), Ok(Response::LoginStarted { .. })));
+}
+
+/// A store that records the `limit` of every listing the vault asks for.
+struct ListingLimits<'a> {
+    inner: &'a MemoryStore,
+    limits: RefCell<Vec<usize>>,
+}
+
+impl Store for ListingLimits<'_> {
+    type Error = Infallible;
+
+    fn get(&self, key: &[u8]) -> Result<Option<Versioned>, Infallible> {
+        self.inner.get(key)
+    }
+
+    fn compare_and_swap(&self, key: &[u8], expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, Infallible> {
+        self.inner.compare_and_swap(key, expected, value)
+    }
+
+    fn keys_with_prefix(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Vec<u8>>, Infallible> {
+        self.limits.borrow_mut().push(limit);
+        self.inner.keys_with_prefix(prefix, after, limit)
+    }
+}
+
+/// Counting what a principal holds in flight reads at most the room left under its cap: with its registration
+/// challenge counted, alice's sessions are listed at most `cap - 1` at a time, so a start never reads more keys
+/// than the cap, however many the store holds.
+#[test]
+fn counting_a_principals_entries_reads_no_more_than_the_room_under_its_cap() {
+    let mut harness = Harness::new(8);
+    let shared = MemoryStore::new();
+    let store = ListingLimits {
+        inner: &shared,
+        limits: RefCell::new(Vec::new()),
+    };
+    let config = VaultConfig {
+        max_pending_per_principal: 3,
+        ..common::config()
+    };
+    let vault = vault_core::Vault::new(harness.vault.keys().clone(), config, &store);
+    let apply = |harness: &mut Harness<MemoryStore>, request: Request| vault.apply(&harness.command(request));
+    let (_, registration) =
+        ClientRegistration::start(&mut harness.rng, &harness.client, user("alice"), PASSWORD).unwrap();
+    assert!(matches!(
+        apply(&mut harness, Request::RegistrationStart(registration)),
+        Ok(Response::RegistrationStarted(_))
+    ));
+    store.limits.borrow_mut().clear();
+    for _ in 0..2 {
+        let request = login_request(&mut harness, "alice");
+        assert!(matches!(
+            apply(&mut harness, request),
+            Ok(Response::LoginStarted { .. })
+        ));
+    }
+    let request = login_request(&mut harness, "alice");
+    assert_eq!(
+        apply(&mut harness, request).err(),
+        Some(VaultError::PrincipalPendingFull)
+    );
+    let limits = store.limits.borrow();
+    assert!(!limits.is_empty());
+    assert!(limits.iter().all(|&limit| limit <= 2), "listing limits {limits:?}");
 }
 
 #[test]

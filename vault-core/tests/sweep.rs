@@ -62,10 +62,9 @@ fn expired_challenges_and_sessions_go_and_the_rest_stays() {
     assert_eq!(harness.retrieve(&alice, PASSWORD).map(|key| key.is_some()), Ok(true));
 }
 
-/// One entry a page: a sweep whose cursor is in the challenges' pass goes on to the login sessions from their first
-/// key (not from the cursor, which sorts after them), so paging until `next` is `None` removes every expired entry.
-#[test]
-fn a_paged_sweep_goes_through_every_pass() {
+/// A vault that sweeps one entry a page, holding two registration challenges (bob, carol) and two login sessions
+/// (dave, erin).
+fn paged_vault_with_two_entries_in_each_pass() -> Harness<MemoryStore> {
     let mut harness = Harness::new(22);
     let keys = harness.vault.keys().clone();
     harness.vault = Vault::new(
@@ -84,6 +83,14 @@ fn a_paged_sweep_goes_through_every_pass() {
         let (_, request) = ClientLogin::start(&mut harness.rng, &harness.client, user(name), PASSWORD).unwrap();
         harness.apply(Request::LoginStart(request)).unwrap();
     }
+    harness
+}
+
+/// One entry a page: a sweep whose cursor is in the challenges' pass goes on to the login sessions from their first
+/// key (not from the cursor, which sorts after them), so paging until `next` is `None` removes every expired entry.
+#[test]
+fn a_paged_sweep_goes_through_every_pass() {
+    let mut harness = paged_vault_with_two_entries_in_each_pass();
     harness.now_ms += config().challenge_ttl_ms.max(config().login_ttl_ms);
 
     let (mut cursor, mut removed, mut pages) = (Vec::new(), 0, 0);
@@ -109,6 +116,37 @@ fn a_paged_sweep_goes_through_every_pass() {
         "{:?}",
         left.keys().collect::<Vec<_>>()
     );
+}
+
+/// Over entries that are all alive, each page's cursor is the next entry in pass order, so a paged sweep visits each
+/// entry once and ends. The cursor must resume the pass it points into: listing that pass from its start again
+/// would hand back the same first entry forever (a paged sweep over expired entries cannot show this, since each
+/// page deletes what it visited).
+#[test]
+fn a_paged_sweep_over_live_entries_resumes_after_each_cursor_and_ends() {
+    let mut harness = paged_vault_with_two_entries_in_each_pass();
+    let store = harness.vault.store();
+    let mut expected = store.keys_with_prefix(b"pending/", None, 10).unwrap();
+    expected.extend(store.keys_with_prefix(b"login/", None, 10).unwrap());
+    assert_eq!(expected.len(), 4);
+
+    let mut cursors = Vec::new();
+    let mut cursor = Vec::new();
+    // Bounded, so that a sweep which never ends fails instead of hanging.
+    for _ in 0..=expected.len() {
+        let Ok(Response::Swept { removed, next }) = harness.apply(Request::Sweep { cursor }) else {
+            panic!("swept")
+        };
+        assert_eq!(removed, 0, "nothing has expired");
+        match next {
+            Some(next) => {
+                cursors.push(next.clone());
+                cursor = next;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(cursors, expected, "one page per entry, in pass order, then the end");
 }
 
 #[test]
