@@ -217,7 +217,11 @@ mod tests {
         )
         .unwrap();
         let keys = VaultKeys::from_bytes(&file).unwrap();
-        assert_eq!(keys.to_bytes().as_slice(), file.as_slice());
+        let encoded = keys.to_bytes();
+        assert_eq!(encoded.as_slice(), file.as_slice());
+        // Allocated at its final size: a buffer that grows leaves a copy of the OPRF seed and signing key in the
+        // freed allocation, which `Zeroizing` never clears.
+        assert_eq!(encoded.capacity(), encoded.len());
         let user = UserId::new(alloc::vec![0x7a]).unwrap();
         assert_eq!(
             hex::encode(keys.fake_challenge(&user)),

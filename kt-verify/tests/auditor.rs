@@ -224,6 +224,99 @@ fn blob_names_are_strict() {
     );
 }
 
+/// A chain that starts at a blob mid-history starts at that blob's previous epoch and root; the length limit
+/// takes a blob of exactly its size; and `Debug` shows the name, the chain (roots in hex) and the auditor's limit.
+#[test]
+fn a_chain_started_mid_history_and_a_blob_of_exactly_the_limit() {
+    let (roots, blobs) = history(4, 3, 2);
+    let (name, data) = &blobs[2];
+    let mut too_small = WhatsAppChainAuditor::new()
+        .expect("auditor")
+        .with_max_blob_len(data.len() - 1);
+    assert_eq!(
+        too_small.verify_blob(name, data),
+        Err(AuditError::TooLarge {
+            len: data.len(),
+            max: data.len() - 1
+        })
+    );
+    assert!(too_small.chain().is_none());
+
+    let mut auditor = WhatsAppChainAuditor::new()
+        .expect("auditor")
+        .with_max_blob_len(data.len());
+    let chain = *auditor.verify_blob(name, data).expect("a blob of exactly the limit");
+    assert_eq!(
+        (
+            chain.start_epoch(),
+            chain.start_root(),
+            chain.end_epoch(),
+            chain.end_root()
+        ),
+        (2, &roots[2], 3, &roots[3])
+    );
+
+    let parsed = AuditBlobName::parse(name).expect("name");
+    assert_eq!(
+        (parsed.epoch(), parsed.previous_root(), parsed.current_root()),
+        (3, &roots[2], &roots[3])
+    );
+    assert_eq!(format!("{parsed:?}"), format!("AuditBlobName({name})"));
+    let chain_debug = format!(
+        "AuditedChain {{ start_epoch: 2, start_root: {}, end_epoch: 3, end_root: {} }}",
+        hex::encode(roots[2]),
+        hex::encode(roots[3])
+    );
+    assert_eq!(format!("{chain:?}"), chain_debug);
+    assert_eq!(
+        format!("{auditor:?}"),
+        format!(
+            "ChainAuditor {{ chain: Some({chain_debug}), max_blob_len: {}, .. }}",
+            data.len()
+        )
+    );
+}
+
+#[test]
+fn refusal_messages() {
+    for (error, message) in [
+        (
+            AuditError::Name(BlobNameError::Parts),
+            "audit blob name must be EPOCH/PREVIOUS_ROOT/CURRENT_ROOT",
+        ),
+        (
+            AuditError::Name(BlobNameError::Epoch),
+            "audit blob epoch must be a canonical decimal number from 1",
+        ),
+        (
+            AuditError::Name(BlobNameError::Root),
+            "audit blob root must be 64 lower-case hex digits",
+        ),
+        (AuditError::RuntimeUnavailable, "cannot build the tokio runtime"),
+        (
+            AuditError::TooLarge { len: 11, max: 10 },
+            "audit blob of 11 bytes exceeds 10",
+        ),
+        (
+            AuditError::EpochGap { expected: 4, found: 6 },
+            "audit blob for epoch 6, expected 4",
+        ),
+        (
+            AuditError::ChainBroken { epoch: 4 },
+            "audit blob for epoch 4 does not extend the chain",
+        ),
+        (AuditError::ChainEnded, "the audited chain ends at the last epoch"),
+        (AuditError::Malformed, "malformed audit proof"),
+        (AuditError::NonCanonical, "non-canonical audit proof encoding"),
+        (
+            AuditError::Rejected { epoch: 4 },
+            "append-only proof for epoch 4 does not verify",
+        ),
+    ] {
+        assert_eq!(error.to_string(), message);
+    }
+}
+
 proptest! {
     #[test]
     fn blob_name_parser_is_total(name in "\\PC{0,140}") {

@@ -104,6 +104,54 @@ fn whatsapp_v1_directories_of_several_sizes() {
     }
 }
 
+/// `Debug` shows a version's numbers and the length of its value, never the value (an identity key, which a log
+/// line should not carry), and the verifier's VRF key in hex; each refusal's `Display` says what was refused.
+#[test]
+fn debug_and_display_output() {
+    let p = proofs::<WhatsAppV1Configuration>(2);
+    let root = Witness::new().verified(p.epoch, p.root);
+    let verifier = WhatsAppDirectoryVerifier::new(&p.vrf_public_key).expect("key");
+    let current = verifier
+        .verify_lookup(&root, &label(0), &p.lookup_updated)
+        .expect("lookup");
+    assert_eq!(
+        format!("{current:?}"),
+        format!(
+            "KeyVersion {{ epoch: 3, version: 3, value_len: {} }}",
+            value(0, 3).len()
+        )
+    );
+    assert_eq!(
+        format!("{verifier:?}"),
+        format!(
+            "DirectoryVerifier {{ vrf_public_key: {} }}",
+            hex::encode(&p.vrf_public_key)
+        )
+    );
+    for (error, message) in [
+        (ProofError::InvalidVrfKey, "invalid VRF public key"),
+        (ProofError::Malformed, "malformed proof encoding"),
+        (ProofError::NonCanonical, "non-canonical proof encoding"),
+        (ProofError::ZeroVersion, "proof for version 0"),
+        (ProofError::VersionOutOfRange, "proof for version 2^64 - 1"),
+        (
+            ProofError::VersionAfterEpoch { version: 9, epoch: 7 },
+            "version 9 after root epoch 7",
+        ),
+        (
+            ProofError::ValueEpochAfterRoot {
+                value_epoch: 8,
+                epoch: 7,
+            },
+            "value from epoch 8 after root epoch 7",
+        ),
+        (ProofError::EmptyHistory, "history proof without versions"),
+        (ProofError::Rejected(ProofFailure::Vrf), "proof rejected (Vrf)"),
+    ] {
+        assert_eq!(error.to_string(), message);
+    }
+}
+
 #[test]
 fn experimental_configuration_as_type_parameter() {
     for size in [1, 50] {
