@@ -7,7 +7,7 @@ use backup_protocol::{
     BackupKey, ClientLogin, ClientRegistration, Error, LoginFinalization, LoginPurpose, RegistrationUpload,
 };
 use common::{Harness, PASSWORD, WRONG, user};
-use vault_core::{FleetKeys, Request, Response, VaultError};
+use vault_core::{FleetKeys, Request, Response, Store, VaultError};
 
 /// Applies `request` and checks that it was refused with `expected` and changed nothing.
 fn refused_without_change(
@@ -201,6 +201,24 @@ fn refused_logins_change_nothing() {
     ));
     let (_, request) = ClientLogin::start(&mut harness.rng, &harness.client, alice.clone(), PASSWORD).unwrap();
     refused_without_change(&mut harness, Request::LoginStart(request), &VaultError::Locked);
+}
+
+/// A record found under another user's key (a store that misfiled or swapped rows) is refused as `UserMismatch`
+/// before any guess is charged: the vault never answers alice's login with bob's OPRF key.
+#[test]
+fn a_record_under_another_users_key_is_refused_before_any_charge() {
+    let mut harness = Harness::new(3);
+    let key = BackupKey::generate(&mut harness.rng);
+    harness.register(&user("bob"), PASSWORD, &key);
+    let store = harness.vault.store();
+    let bobs = store.get(b"user/bob").unwrap().expect("bob's record");
+    store.compare_and_swap(b"user/alice", None, Some(&bobs.value)).unwrap();
+    let (_, request) = ClientLogin::start(&mut harness.rng, &harness.client, user("alice"), PASSWORD).unwrap();
+    refused_without_change(
+        &mut harness,
+        Request::LoginStart(request),
+        &VaultError::Protocol(Error::UserMismatch),
+    );
 }
 
 #[test]
