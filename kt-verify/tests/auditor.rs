@@ -177,6 +177,42 @@ fn reordered_elements_still_verify_and_the_name_is_what_is_pinned() {
     );
 }
 
+/// Protobuf lets a repeated field's elements come anywhere in the message, so an inserted element placed after the
+/// unchanged nodes decodes to the very same proof. It is not the canonical encoding, and one proof has one
+/// accepted encoding: it is refused as `NonCanonical`, although the proof it decodes to verifies.
+#[test]
+fn an_inserted_element_after_the_unchanged_nodes_is_non_canonical() {
+    let (_, blobs) = history(5, 2, 6);
+    let (name, data) = &blobs[1];
+    let mut proof = akd::proto::specs::types::SingleAppendOnlyProof::parse_from_bytes(data).expect("decode");
+    assert!(!proof.unchanged_nodes.is_empty(), "no unchanged node to come after");
+    let last = proof.inserted.pop().expect("an inserted element");
+    let element = last.write_to_bytes().expect("encode");
+    let mut interleaved = proof.write_to_bytes().expect("encode");
+    // Field 1 (`inserted`), length-delimited, with a one-byte length.
+    interleaved.push(0x0a);
+    interleaved.push(
+        u8::try_from(element.len())
+            .ok()
+            .filter(|len| *len < 0x80)
+            .expect("short element"),
+    );
+    interleaved.extend_from_slice(&element);
+    proof.inserted.push(last);
+    assert_eq!(
+        akd::proto::specs::types::SingleAppendOnlyProof::parse_from_bytes(&interleaved).expect("decodes"),
+        proof
+    );
+
+    let mut auditor =
+        ChainAuditor::<WhatsAppV1Configuration>::starting_at(1, blobs_previous_root(name)).expect("auditor");
+    assert_eq!(
+        auditor.verify_blob(name, &interleaved).err(),
+        Some(AuditError::NonCanonical)
+    );
+    assert_eq!(auditor.verify_blob(name, data).map(|chain| chain.end_epoch()), Ok(2));
+}
+
 fn blobs_previous_root(name: &str) -> [u8; 32] {
     *AuditBlobName::parse(name).expect("name").previous_root()
 }
